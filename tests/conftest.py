@@ -1,0 +1,42 @@
+"""Test configuration: headless Qt, the shared real-data folder, GL and GPU markers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_REAL = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """``../shared/data/real`` beside the checkout; the test skips when it is absent."""
+    if not SHARED_REAL.is_dir():
+        pytest.skip(f"real third-party data not available at {SHARED_REAL}")
+    return SHARED_REAL
+
+
+def _gl_available() -> tuple[bool, str]:
+    if os.environ.get("QT_QPA_PLATFORM", "") == "offscreen" or not os.environ.get("DISPLAY"):
+        return False, "no OpenGL display (Qt offscreen platform; run `make test` with xvfb-run installed)"
+    return True, ""
+
+
+def pytest_collection_modifyitems(config, items):
+    ok, reason = _gl_available()
+    has_cuda = False
+    if any("gpu" in item.keywords for item in items):
+        import torch
+
+        has_cuda = torch.cuda.is_available()
+    for item in items:
+        if "gl" in item.keywords and not ok:
+            item.add_marker(pytest.mark.skip(reason=reason))
+        if "gpu" in item.keywords and not has_cuda:
+            item.add_marker(pytest.mark.skip(reason="no CUDA device on this machine"))

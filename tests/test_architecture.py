@@ -1,0 +1,61 @@
+"""Layer rules: ``core`` never imports Qt, pyqtgraph, vispy or the GUI package."""
+
+from __future__ import annotations
+
+import ast
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import core
+
+FORBIDDEN = ("PySide6", "PyQt5", "PyQt6", "shiboken6", "pyqtgraph", "vispy", "seldgui", "qtpy", "superqt")
+CORE_DIR = Path(core.__file__).parent
+
+
+def _imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
+            "import_module",
+            "__import__",
+        ):
+            for arg in node.args[:1]:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    roots.add(arg.value.split(".")[0])
+    return roots
+
+
+def test_no_core_source_file_imports_gui_libraries():
+    offenders = {}
+    files = sorted(CORE_DIR.rglob("*.py"))
+    assert len(files) >= 8, "the core package looks incomplete"
+    for path in files:
+        bad = _imported_roots(path) & set(FORBIDDEN)
+        if bad:
+            offenders[str(path.relative_to(CORE_DIR.parent))] = sorted(bad)
+    assert offenders == {}
+
+
+def test_the_checker_catches_a_forbidden_import(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\nfrom PySide6.QtCore import QObject\nimportlib.import_module('vispy.scene')\n")
+    assert _imported_roots(bad) & set(FORBIDDEN) == {"PySide6", "vispy"}
+
+
+def test_importing_every_core_module_loads_no_gui_library():
+    modules = [m.name for m in pkgutil.walk_packages([str(CORE_DIR)], prefix="core.")]
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
