@@ -1,0 +1,378 @@
+"""SELD input features, exactly as defined by DCASE 2020 Task 3.
+
+Framing (24 kHz): hop 480 samples (20 ms); a periodic Hann window of 960 samples centred
+in an FFT of 1024 (32 zeros on each side); centred frames, i.e. the signal is padded with
+512 samples of reflection on each side (edge sample not repeated) and frame ``t`` is
+centred on sample ``480 * t``. A file of ``N`` samples gives ``ceil(N / 480)`` frames.
+This is ``librosa.stft(x, n_fft=1024, hop_length=480, win_length=960, window="hann",
+center=True, pad_mode="reflect")`` truncated to ``ceil(N / 480)`` frames.
+
+Outputs (float32, channel-major):
+
+* FOA ``(7, T, 64)``: log-mel of W, Y, Z, X, then the mel-projected, normalised acoustic
+  intensity vector components IVx, IVy, IVz.
+* MIC ``(10, T, 64)``: log-mel of M1..M4, then GCC-PHAT of the pairs (1,2), (1,3), (1,4),
+  (2,3), (2,4), (3,4) at lags -32..31 samples (index ``k`` is lag ``k - 32``; a positive lag
+  means the second channel of the pair arrives later).
+
+Log-mel per channel: ``P = |X|^2 @ mel``; ``L = 10 log10(max(1e-10, P))``; then
+``L = max(L, max(L) - 80)`` with the max over the whole file and all bands of that channel
+(``librosa.power_to_db(P)`` with its defaults). The mel filterbank is the Slaney-scale,
+area-normalised one of ``librosa.filters.mel(sr=24000, n_fft=1024, n_mels=64)`` (float32
+weights, as librosa returns them).
+
+Every feature of a frame is a product ``conj(A) * B`` of two spectra of that frame, so the
+linear phase of where the window sits in the FFT buffer cancels; the STFT is computed in
+float64 (the official extractor's precision) in blocks of frames, vectorised over channels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
+
+from core.errors import SeldError
+
+SAMPLE_RATE = 24000
+HOP = 480
+WIN = 960
+N_FFT = 1024
+N_MELS = 64
+N_BINS = N_FFT // 2 + 1
+GCC_LAGS = 64
+AMIN = 1e-10
+TOP_DB = 80.0
+IV_EPS = 1e-8
+MIC_PAIRS: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
+"""GCC-PHAT channel pairs (0-based), in the DCASE order (1,2), (1,3), (1,4), (2,3), (2,4), (3,4)."""
+
+FEATURE_CHANNELS = {"foa": 7, "mic": 10}
+FEATURE_NAMES = {
+    "foa": ("logmel W", "logmel Y", "logmel Z", "logmel X", "IVx", "IVy", "IVz"),
+    "mic": ("logmel M1", "logmel M2", "logmel M3", "logmel M4")
+    + tuple(f"GCC M{a + 1}-M{b + 1}" for a, b in MIC_PAIRS),
+}
+
+_BLOCK_FRAMES = 100  # frames per STFT block: keeps the working set small and cache-friendly
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """The feature definition, saved beside a model so that inference uses the same one."""
+
+    sample_rate: int = SAMPLE_RATE
+    hop: int = HOP
+    win: int = WIN
+    n_fft: int = N_FFT
+    n_mels: int = N_MELS
+    definition: str = "dcase2020"
+
+    def to_dict(self) -> dict[str, int | str]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FeatureSettings:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        settings = cls(**known)
+        if settings != cls():
+            raise SeldError(
+                f"unsupported feature settings {settings.to_dict()}; only the DCASE 2020 definition "
+                f"{cls().to_dict()} is implemented"
+            )
+        return settings
+
+
+def n_frames(n_samples: int) -> int:
+    """Number of feature frames for a signal of ``n_samples``: ``ceil(n_samples / 480)``."""
+    return -(-int(n_samples) // HOP)
+
+
+# --------------------------------------------------------------------------- mel filterbank
+
+
+def hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Slaney mel scale: linear below 1 kHz (200/3 Hz per mel), logarithmic above."""
+    f = np.asarray(f, dtype=np.float64)
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = math.log(6.4) / 27.0
+    mels = f / f_sp
+    above = f >= min_log_hz
+    mels = np.where(above, min_log_mel + np.log(np.maximum(f, 1e-300) / min_log_hz) / logstep, mels)
+    return mels
+
+
+def mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = math.log(6.4) / 27.0
+    freqs = f_sp * m
+    above = m >= min_log_mel
+    return np.where(above, min_log_hz * np.exp(logstep * (m - min_log_mel)), freqs)
+
+
+@lru_cache(maxsize=4)
+def mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
+    """Slaney-scale, area-normalised triangular filterbank ``(n_fft//2 + 1, n_mels)``, 0 Hz to sr/2.
+
+    Each triangle is scaled by ``2 / (f_{i+2} - f_i)``. Values are rounded to float32 (as
+    ``librosa.filters.mel`` returns them) and returned as a read-only float64 array.
+    """
+    fft_freqs = np.linspace(0.0, sr / 2.0, n_fft // 2 + 1)
+    mel_pts = np.linspace(hz_to_mel(np.array(0.0)), hz_to_mel(np.array(sr / 2.0)), n_mels + 2)
+    mel_f = mel_to_hz(mel_pts)
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, fft_freqs)
+    weights = np.zeros((n_mels, fft_freqs.size))
+    for i in range(n_mels):
+        lower = -ramps[i] / fdiff[i]
+        upper = ramps[i + 2] / fdiff[i + 1]
+        weights[i] = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
+    out = weights.astype(np.float32).astype(np.float64).T.copy()
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=4)
+def mel_band_slices(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS):
+    """The filterbank restricted to its non-zero bin range: (lo, hi, dense (hi-lo, n_mels))."""
+    fb = mel_filterbank(sr, n_fft, n_mels)
+    nz = np.nonzero(fb.any(axis=1))[0]
+    lo, hi = int(nz[0]), int(nz[-1]) + 1
+    return lo, hi, np.ascontiguousarray(fb[lo:hi])
+
+
+@lru_cache(maxsize=2)
+def hann_periodic(n: int = WIN) -> np.ndarray:
+    """Periodic (DFT-even) Hann window, as ``scipy.signal.get_window('hann', n)``."""
+    k = np.arange(n)
+    w = 0.5 - 0.5 * np.cos(2.0 * np.pi * k / n)
+    w.setflags(write=False)
+    return w
+
+
+# --------------------------------------------------------------------------- STFT
+
+
+def _check_audio(audio: np.ndarray, n_channels: int | None = 4) -> np.ndarray:
+    audio = np.asarray(audio)
+    if audio.ndim != 2:
+        raise SeldError(f"audio must be (channels, samples); got an array of shape {audio.shape}")
+    if n_channels is not None and audio.shape[0] != n_channels:
+        raise SeldError(f"audio has {audio.shape[0]} channels; the features need {n_channels}")
+    if audio.shape[1] == 0:
+        raise SeldError("audio is empty (0 samples)")
+    if not np.isfinite(audio).all():
+        raise SeldError("audio contains NaN or infinite samples")
+    return audio
+
+
+def _pad(audio: np.ndarray) -> np.ndarray:
+    """Reflect-pad by n_fft/2 on both sides (edge sample not repeated), keeping the dtype.
+
+    For signals shorter than the pad numpy reflects repeatedly (librosa would refuse);
+    this keeps the frame count ``ceil(N / 480)`` and stays well defined.
+    """
+    pad = N_FFT // 2
+    if audio.dtype not in (np.float32, np.float64):
+        audio = audio.astype(np.float64)
+    return np.pad(audio, ((0, 0), (pad, pad)), mode="reflect")
+
+
+def stft_blocks(audio: np.ndarray, block_frames: int = _BLOCK_FRAMES, workers: int | None = None):
+    """Yield ``(t0, spectra)``: complex128 spectra ``(channels, frames_in_block, 513)``.
+
+    The spectra equal librosa's centred STFT up to a per-bin linear phase, which every
+    DCASE feature cancels (see the module docstring). The yielded array is a buffer that
+    the next iteration overwrites: consume or copy it before advancing.
+    """
+    audio = _check_audio(audio, None)
+    total = n_frames(audio.shape[1])
+    padded = _pad(audio)
+    off = (N_FFT - WIN) // 2
+    needed = (total - 1) * HOP + off + WIN
+    if padded.shape[1] < needed:
+        padded = np.pad(padded, ((0, 0), (0, needed - padded.shape[1])))
+    # windows of WIN samples starting at hop * t + off (padded coordinates); float32 input is
+    # promoted exactly to float64 by the window product.
+    view = sliding_window_view(padded[:, off:needed], WIN, axis=1)[:, ::HOP]
+    win = hann_periodic(WIN)
+    frames = np.zeros((audio.shape[0], min(block_frames, total), N_FFT))
+    for t0 in range(0, total, block_frames):
+        part = view[:, t0 : t0 + block_frames]
+        n = part.shape[1]
+        np.multiply(part, win, out=frames[:, :n, :WIN])
+        yield t0, scipy.fft.rfft(frames[:, :n], axis=-1, workers=workers)
+
+
+def stft(audio: np.ndarray, workers: int | None = None) -> np.ndarray:
+    """Complex STFT ``(channels, T, 513)`` (see :func:`stft_blocks`)."""
+    parts = [s.copy() for _, s in stft_blocks(audio, workers=workers)]
+    return np.concatenate(parts, axis=1)
+
+
+# --------------------------------------------------------------------------- features
+
+
+def _power_to_db_per_channel(power_mel: np.ndarray) -> np.ndarray:
+    """``(C, T, M)`` mel power → dB with per-channel 80 dB floor below the channel's maximum."""
+    log = 10.0 * np.log10(np.maximum(AMIN, power_mel))
+    peak = log.reshape(log.shape[0], -1).max(axis=1)
+    return np.maximum(log, (peak - TOP_DB)[:, None, None])
+
+
+def _mel_project(x: np.ndarray, out: np.ndarray) -> None:
+    """``out[...] = x @ mel`` using only the filterbank's non-zero bins."""
+    lo, hi, fb = mel_band_slices()
+    np.matmul(x[..., lo:hi], fb, out=out)
+
+
+def extract_features(
+    audio: np.ndarray,
+    fmt: str,
+    *,
+    progress: Callable[[float], None] | None = None,
+    workers: int | None = 2,
+) -> np.ndarray:
+    """DCASE 2020 features of a 24 kHz 4-channel signal ``(4, N)``.
+
+    Returns float32 ``(7, T, 64)`` for ``fmt="foa"`` (AmbiX W, Y, Z, X input) or
+    ``(10, T, 64)`` for ``fmt="mic"``, with ``T = ceil(N / 480)``. ``progress`` (if given)
+    is called with the fraction done after each block of frames.
+    """
+    if fmt not in FEATURE_CHANNELS:
+        raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
+    audio = _check_audio(audio, 4)
+    total = n_frames(audio.shape[1])
+    out = np.empty((FEATURE_CHANNELS[fmt], total, N_MELS), dtype=np.float64)
+    power_mel = out[:4]
+    for t0, spec in stft_blocks(audio, workers=workers):
+        t1 = t0 + spec.shape[1]
+        power = spec.real**2 + spec.imag**2
+        _mel_project(power, power_mel[:, t0:t1])
+        if fmt == "foa":
+            _foa_intensity_block(spec, out[4:, t0:t1])
+        else:
+            _gcc_block(spec, out[4:, t0:t1], workers)
+        if progress is not None:
+            progress(t1 / total)
+    out[:4] = _power_to_db_per_channel(power_mel)
+    return out.astype(np.float32)
+
+
+def _foa_intensity_block(spec: np.ndarray, out: np.ndarray) -> None:
+    """Normalised intensity vectors of one block, projected on the mel filterbank.
+
+    ``I_x = Re(conj(W) X)``, ``I_y = Re(conj(W) Y)``, ``I_z = Re(conj(W) Z)`` with
+    (W, Y, Z, X) = channels (0, 1, 2, 3); each divided by ``|I| + 1e-8``.
+    """
+    w = spec[0]
+    wr, wi = w.real, w.imag
+    iv = np.empty((3,) + w.shape)
+    for k, ch in enumerate((3, 1, 2)):  # x, y, z
+        s = spec[ch]
+        iv[k] = wr * s.real + wi * s.imag
+    norm = np.sqrt(iv[0] ** 2 + iv[1] ** 2 + iv[2] ** 2) + IV_EPS
+    iv /= norm
+    _mel_project(iv, out)
+
+
+def _gcc_block(spec: np.ndarray, out: np.ndarray, workers: int | None) -> None:
+    """GCC-PHAT of the six capsule pairs, lags -32..31: ``irfft(exp(i angle(conj(Xm) Xn)))``."""
+    m_idx = [a for a, _ in MIC_PAIRS]
+    n_idx = [b for _, b in MIC_PAIRS]
+    r = np.conj(spec[m_idx]) * spec[n_idx]
+    mag = np.abs(r)
+    zero = mag == 0
+    if zero.any():  # angle(0) = 0 -> exp(0) = 1
+        r[zero] = 1.0
+        mag[zero] = 1.0
+    r /= mag
+    cc = scipy.fft.irfft(r, n=N_FFT, axis=-1, workers=workers)
+    half = GCC_LAGS // 2
+    out[..., :half] = cc[..., -half:]
+    out[..., half:] = cc[..., :half]
+
+
+# --------------------------------------------------------------------------- scaler
+
+
+@dataclass
+class FeatureScaler:
+    """Per-(channel, band) mean/std standardisation, fitted on training files only.
+
+    ``mean`` and ``std`` are float64 ``(C, 64)``. Fit incrementally with :meth:`partial_fit`
+    (Chan et al. parallel update, numerically stable), apply with :meth:`transform`.
+    ``std`` is the population standard deviation (as scikit-learn's StandardScaler); a
+    band with zero variance is left unscaled (std treated as 1).
+    """
+
+    mean: np.ndarray | None = None
+    var: np.ndarray | None = None
+    count: int = 0
+
+    def partial_fit(self, features: np.ndarray) -> FeatureScaler:
+        feats = np.asarray(features, dtype=np.float64)
+        if feats.ndim != 3:
+            raise SeldError(f"features must be (channels, frames, bands); got shape {feats.shape}")
+        n = feats.shape[1]
+        if n == 0:
+            return self
+        m = feats.mean(axis=1)
+        v = feats.var(axis=1)
+        if self.mean is None:
+            self.mean, self.var, self.count = m, v, n
+            return self
+        if self.mean.shape != m.shape:
+            raise SeldError(f"features of shape {feats.shape} do not match the scaler's {self.mean.shape}")
+        total = self.count + n
+        delta = m - self.mean
+        new_mean = self.mean + delta * (n / total)
+        m2 = self.var * self.count + v * n + delta**2 * (self.count * n / total)
+        self.mean, self.var, self.count = new_mean, m2 / total, total
+        return self
+
+    @property
+    def std(self) -> np.ndarray:
+        if self.var is None:
+            raise SeldError("the feature scaler has not been fitted")
+        std = np.sqrt(self.var)
+        return np.where(std > 0, std, 1.0)
+
+    def transform(self, features: np.ndarray) -> np.ndarray:
+        if self.mean is None:
+            raise SeldError("the feature scaler has not been fitted")
+        feats = np.asarray(features)
+        if feats.ndim != 3 or feats.shape[0] != self.mean.shape[0] or feats.shape[2] != self.mean.shape[1]:
+            raise SeldError(
+                f"features of shape {feats.shape} do not fit a scaler for "
+                f"{self.mean.shape[0]} channels x {self.mean.shape[1]} bands"
+            )
+        return ((feats - self.mean[:, None, :]) / self.std[:, None, :]).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        if self.mean is None or self.var is None:
+            raise SeldError("the feature scaler has not been fitted")
+        return {"mean": self.mean.tolist(), "var": self.var.tolist(), "count": int(self.count)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FeatureScaler:
+        try:
+            mean = np.asarray(data["mean"], dtype=np.float64)
+            var = np.asarray(data["var"], dtype=np.float64)
+            count = int(data["count"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise SeldError(f"malformed feature scaler: {err}") from None
+        if mean.ndim != 2 or mean.shape != var.shape or (var < 0).any():
+            raise SeldError(f"malformed feature scaler: mean {mean.shape}, var {var.shape}")
+        return cls(mean=mean, var=var, count=count)
