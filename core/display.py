@@ -1,0 +1,41 @@
+"""Display-oriented spectrograms of one channel (for the GUI's views; GUI-free)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.errors import SeldError
+from core.features import HOP, N_FFT, SAMPLE_RATE, hz_to_mel, mel_band_slices, mel_to_hz, stft_blocks
+from core.session import Spectrogram
+
+DB_FLOOR = -100.0
+
+
+def channel_spectrogram(samples: np.ndarray, channel: int = 0, kind: str = "logmel") -> Spectrogram:
+    """dB spectrogram of ``samples[channel]`` with the DCASE framing (20 ms hop).
+
+    ``kind="logmel"`` gives the 64 Slaney mel bands, ``kind="stft"`` the 513 linear bins.
+    Power is in dB re full scale (a full-scale sine is about 0 dB after window
+    normalisation), floored at -100 dB.
+    """
+    if kind not in ("logmel", "stft"):
+        raise SeldError(f"unknown spectrogram kind {kind!r}; expected 'logmel' or 'stft'")
+    if not 0 <= channel < samples.shape[0]:
+        raise SeldError(f"channel {channel} does not exist (the recording has {samples.shape[0]})")
+    x = samples[channel : channel + 1]
+    parts = []
+    lo, hi, fb = mel_band_slices()
+    norm = (0.5 * 960 / 2) ** 2  # a full-scale sine's peak bin power with the Hann window
+    for _, spec in stft_blocks(x):
+        power = (spec.real**2 + spec.imag**2)[0] / norm
+        if kind == "logmel":
+            power = power[:, lo:hi] @ (fb / fb.max(axis=0))
+        parts.append(power)
+    power = np.concatenate(parts, axis=0)
+    db = np.maximum(10.0 * np.log10(np.maximum(power, 1e-12)), DB_FLOOR).astype(np.float32)
+    if kind == "logmel":
+        mel_pts = np.linspace(hz_to_mel(np.array(0.0)), hz_to_mel(np.array(SAMPLE_RATE / 2)), fb.shape[1] + 2)
+        freqs = mel_to_hz(mel_pts)[1:-1]
+    else:
+        freqs = np.linspace(0.0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
+    return Spectrogram(db=db, hop_s=HOP / SAMPLE_RATE, freqs_hz=freqs, channel=channel, kind=kind)

@@ -1,0 +1,1 @@
+"""SELD Studio Qt application."""

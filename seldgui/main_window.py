@@ -1,0 +1,149 @@
+"""The main window: open a recording (menu, command line or drag-and-drop) and show it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMainWindow, QToolBar
+
+from core.session import Session
+from seldgui import workers
+from seldgui.errors import show_error
+from seldgui.views.spectrogram_view import SpectrogramView
+
+AUDIO_FILTER = "Audio (*.wav *.flac *.ogg);;All files (*)"
+
+
+def _load(path: Path, fmt: str | None, channel: int, kind: str):
+    from core.audio import load_recording
+    from core.display import channel_spectrogram
+
+    rec = load_recording(path, fmt=fmt)
+    return rec, channel_spectrogram(rec.samples, channel, kind)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session | None = None):
+        super().__init__()
+        self.session = session or Session()
+        self.setWindowTitle("SELD Studio")
+        self.resize(1200, 700)
+        self.setAcceptDrops(True)
+        self._busy = 0
+        self.spectrogram_view = SpectrogramView(self.session, self)
+        self.setCentralWidget(self.spectrogram_view)
+        self._build_actions()
+        self.status_label = QLabel("Open a 4-channel FOA or MIC recording (File > Open or drop a file).")
+        self.statusBar().addWidget(self.status_label, 1)
+        self.session.recording_changed.connect(self._on_recording)
+
+    # ------------------------------------------------------------------ actions
+    def _build_actions(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        self.open_action = QAction("&Open...", self, shortcut=QKeySequence.StandardKey.Open)
+        self.open_action.triggered.connect(self._open_dialog)
+        menu.addAction(self.open_action)
+        menu.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        menu.addAction(quit_action)
+
+        bar = QToolBar("View", self)
+        bar.setObjectName("viewToolbar")
+        self.addToolBar(bar)
+        bar.addWidget(QLabel(" Channel "))
+        self.channel_box = QComboBox()
+        self.channel_box.addItems(["0", "1", "2", "3"])
+        self.channel_box.currentIndexChanged.connect(self._reload_view)
+        bar.addWidget(self.channel_box)
+        bar.addWidget(QLabel(" Spectrogram "))
+        self.kind_box = QComboBox()
+        self.kind_box.addItems(["logmel", "stft"])
+        self.kind_box.currentIndexChanged.connect(self._reload_view)
+        bar.addWidget(self.kind_box)
+
+    def _open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", AUDIO_FILTER)
+        if path:
+            self.open_path(Path(path))
+
+    # ------------------------------------------------------------------ loading
+    def open_path(self, path: Path | str, fmt: str | None = None) -> None:
+        """Load ``path`` in the background; on failure the current recording stays open."""
+        path = Path(path)
+        self.status_label.setText(f"Loading {path.name}...")
+        self._start_load(path, fmt)
+
+    def _start_load(self, path: Path, fmt: str | None) -> None:
+        channel = self.channel_box.currentIndex()
+        kind = self.kind_box.currentText()
+        worker = workers.FunctionWorker(lambda: _load(path, fmt, channel, kind))
+        worker.signals.finished.connect(self._on_loaded)
+        worker.signals.failed.connect(self._on_load_failed)
+        worker.signals.crashed.connect(self._on_crashed)
+        self._busy += 1
+        workers.start(worker)
+
+    def _reload_view(self) -> None:
+        rec = self.session.recording
+        if rec is None:
+            return
+        from core.display import channel_spectrogram
+
+        channel, kind = self.channel_box.currentIndex(), self.kind_box.currentText()
+        worker = workers.FunctionWorker(lambda: channel_spectrogram(rec.samples, channel, kind))
+        worker.signals.finished.connect(self.session.set_spectrogram)
+        worker.signals.failed.connect(self._on_view_failed)
+        worker.signals.crashed.connect(self._on_crashed)
+        workers.start(worker)
+
+    def _on_loaded(self, result) -> None:
+        self._busy -= 1
+        rec, spec = result
+        self.session.set_recording(rec, spec)
+
+    # Slots are bound methods of this window (not lambdas), so that results emitted in a
+    # pool thread are queued to the GUI thread.
+    def _on_load_failed(self, message: str) -> None:
+        self._busy = max(0, self._busy - 1)
+        self._on_failed("Cannot open recording", message)
+
+    def _on_view_failed(self, message: str) -> None:
+        self._on_failed("Cannot draw spectrogram", message)
+
+    def _on_failed(self, title: str, message: str) -> None:
+        self.status_label.setText(message)
+        show_error(self, title, message)
+
+    def _on_crashed(self, details: str) -> None:
+        import logging
+
+        self._busy = max(0, self._busy - 1)
+        logging.getLogger("seldgui").error("worker crashed:\n%s", details)
+        last = details.strip().splitlines()[-1] if details.strip() else "unknown error"
+        show_error(self, "Unexpected error", last)
+
+    def _on_recording(self, rec) -> None:
+        if rec is None:
+            self.setWindowTitle("SELD Studio")
+            return
+        name = Path(rec.path).name if rec.path else "recording"
+        self.setWindowTitle(f"{name} - SELD Studio")
+        dur = rec.samples.shape[1] / rec.sample_rate
+        self.status_label.setText(f"{name}: {rec.fmt.upper()}, {dur:.2f} s at {rec.sample_rate} Hz")
+
+    @property
+    def busy(self) -> bool:
+        return self._busy > 0
+
+    # ------------------------------------------------------------------ drag and drop
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_path(paths[0])

@@ -1,0 +1,1 @@
+"""Views: each observes the Qt-free session model and never changes another view."""

@@ -1,0 +1,45 @@
+"""Run core work off the GUI thread: a QRunnable whose result comes back as a Qt signal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from core.errors import SeldError
+
+
+class _WorkerSignals(QObject):
+    finished = Signal(object)
+    failed = Signal(str)
+    crashed = Signal(str)
+
+
+class FunctionWorker(QRunnable):
+    """Calls ``fn()`` in the thread pool; ``signals.finished(result)`` or ``signals.failed(msg)``.
+
+    A :class:`SeldError` is a user-facing failure (``failed``); anything else is a bug
+    (``crashed``) that the window logs and reports briefly.
+    """
+
+    def __init__(self, fn: Callable[[], Any]):
+        super().__init__()
+        self.fn = fn
+        self.signals = _WorkerSignals()
+
+    def run(self) -> None:  # runs in a pool thread
+        try:
+            result = self.fn()
+        except SeldError as err:
+            self.signals.failed.emit(str(err))
+        except Exception as err:  # noqa: BLE001 - reported to the GUI thread
+            import traceback
+
+            self.signals.crashed.emit("".join(traceback.format_exception(type(err), err, err.__traceback__)))
+        else:
+            self.signals.finished.emit(result)
+
+
+def start(worker: FunctionWorker) -> None:
+    QThreadPool.globalInstance().start(worker)

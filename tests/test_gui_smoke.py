@@ -1,0 +1,76 @@
+"""The minimal window: open a recording (call, drop), see its spectrogram, errors as dialogs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent  # noqa: E402
+
+pytestmark = pytest.mark.qt
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch):
+    from seldgui import main_window
+
+    dialogs: list[tuple[str, str]] = []
+    monkeypatch.setattr(main_window, "show_error", lambda parent, title, msg: dialogs.append((title, msg)))
+    win = main_window.MainWindow()
+    win.dialogs = dialogs
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def _foa_file(path, seconds=2.0):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((int(24000 * seconds), 4)) * 0.05).astype(np.float32)
+    sf.write(path, x, 24000, subtype="PCM_16")
+    return path
+
+
+def test_open_shows_the_spectrogram_of_the_recording(window, qtbot, tmp_path):
+    (tmp_path / "foa_dev").mkdir()
+    path = _foa_file(tmp_path / "foa_dev" / "clip.wav")
+    window.open_path(path)
+    qtbot.waitUntil(lambda: window.session.spectrogram is not None, timeout=10000)
+    img = window.spectrogram_view.image.image
+    assert img.shape == (64, 100)  # 64 mel bands x ceil(48000 / 480) frames
+    assert window.session.recording.fmt == "foa"
+    assert "clip.wav" in window.windowTitle()
+
+
+def test_dropping_a_file_opens_it(window, qtbot, tmp_path):
+    (tmp_path / "mic_eval").mkdir()
+    path = _foa_file(tmp_path / "mic_eval" / "drop.flac", seconds=1.0)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.session.recording is not None, timeout=10000)
+    assert window.session.recording.fmt == "mic"
+    assert window.spectrogram_view.image.image.shape == (64, 50)
+
+
+def test_a_corrupt_file_gives_a_dialog_and_keeps_the_open_recording(window, qtbot, tmp_path):
+    (tmp_path / "foa_dev").mkdir()
+    good = _foa_file(tmp_path / "foa_dev" / "good.wav")
+    window.open_path(good)
+    qtbot.waitUntil(lambda: window.session.recording is not None, timeout=10000)
+    bad = tmp_path / "foa_dev" / "broken.wav"
+    bad.write_bytes(b"this is not audio at all" * 10)
+    window.open_path(bad)
+    qtbot.waitUntil(lambda: len(window.dialogs) > 0, timeout=10000)
+    title, message = window.dialogs[0]
+    assert "broken.wav" in message
+    assert window.session.recording.path.endswith("good.wav")
