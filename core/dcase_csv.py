@@ -47,16 +47,14 @@ decimals, trailing zeros dropped), Cartesian components with up to 8 decimals.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from core.atomic import atomic_write_text
 from core.classes import ClassSet, get_class_set
 from core.errors import LabelError
 from core.labels import LabelRow, LabelTable
@@ -446,47 +444,6 @@ def format_labels(table_or_rows: LabelTable | Iterable[LabelRow], fmt: str | Non
     polar row writes the unit vector of its azimuth/elevation.
     """
     return _format(table_or_rows, fmt, None)
-
-
-def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
-        try:
-            return os.open(tmp, flags, 0o666), tmp  # the umask applies, like for a normal file
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"cannot create a temporary file in {folder}")
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
-    """Replace ``path`` with ``text`` atomically: readers see the old or the new file, never a half.
-
-    Writes a temporary file in the same folder, flushes and fsyncs it, keeps the old file's
-    permission bits and ``os.replace``-s it over ``path``. On any failure the temporary file is
-    removed and the old file is left as it was. Raises ``OSError``.
-    """
-    target = Path(path)
-    fd, tmp = _create_temp(target.parent, target.name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode(encoding))
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX, best effort)
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
 
 
 def write_labels(

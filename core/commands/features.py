@@ -42,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
     rec = load_recording(args.audio, fmt=args.fmt)
     feats = extract_features(rec.samples, rec.fmt)
     buf = _npy_bytes(feats)
-    atomic_write_bytes(args.out, buf)
+    try:
+        atomic_write_bytes(args.out, buf)
+    except OSError as err:
+        raise SeldError(f"cannot write the features: {err.strerror or err}", args.out) from None
     print(
         f"{args.out}: {rec.fmt} features {feats.shape[0]} x {feats.shape[1]} frames x {feats.shape[2]} bands",
         file=sys.stderr,
