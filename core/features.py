@@ -96,28 +96,25 @@ def n_frames(n_samples: int) -> int:
 # --------------------------------------------------------------------------- mel filterbank
 
 
+# Slaney mel scale: linear below 1 kHz (200/3 Hz per mel), logarithmic above.
+_F_SP = 200.0 / 3
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOGSTEP = math.log(6.4) / 27.0
+
+
 def hz_to_mel(f: np.ndarray) -> np.ndarray:
-    """Slaney mel scale: linear below 1 kHz (200/3 Hz per mel), logarithmic above."""
+    """Hz to Slaney mels (librosa's ``hz_to_mel(htk=False)``)."""
     f = np.asarray(f, dtype=np.float64)
-    f_sp = 200.0 / 3
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = math.log(6.4) / 27.0
-    mels = f / f_sp
-    above = f >= min_log_hz
-    mels = np.where(above, min_log_mel + np.log(np.maximum(f, 1e-300) / min_log_hz) / logstep, mels)
-    return mels
+    log_part = _MIN_LOG_MEL + np.log(np.maximum(f, 1e-300) / _MIN_LOG_HZ) / _LOGSTEP
+    return np.where(f >= _MIN_LOG_HZ, log_part, f / _F_SP)
 
 
 def mel_to_hz(m: np.ndarray) -> np.ndarray:
+    """Slaney mels to Hz (librosa's ``mel_to_hz(htk=False)``)."""
     m = np.asarray(m, dtype=np.float64)
-    f_sp = 200.0 / 3
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = math.log(6.4) / 27.0
-    freqs = f_sp * m
-    above = m >= min_log_mel
-    return np.where(above, min_log_hz * np.exp(logstep * (m - min_log_mel)), freqs)
+    log_part = _MIN_LOG_HZ * np.exp(_LOGSTEP * (m - _MIN_LOG_MEL))
+    return np.where(m >= _MIN_LOG_MEL, log_part, _F_SP * m)
 
 
 @lru_cache(maxsize=4)
