@@ -70,7 +70,9 @@ def main() -> int:
     audio = synthetic_scene()
     minutes = audio.shape[1] / 24000 / 60
     print(f"60 s synthetic scene, {args.repeat} runs each (median), core FFT threads = {args.threads}")
-    print(f"{'format':6} {'core s/min':>11} {'core+read':>10} {'librosa s/min':>14} {'speed-up':>9} {'target':>7}")
+    print(
+        f"{'format':6} {'core s/min':>11} {'core+read':>10} {'librosa s/min':>14} {'speed-up':>9} {'target':>7}"
+    )
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         for fmt in ("foa", "mic"):
@@ -79,12 +81,18 @@ def main() -> int:
             path = folder / "bench.wav"
             sf.write(path, audio.T, 24000, subtype="PCM_16")
             rec = load_recording(path)
-            ours = timed(lambda rec=rec, fmt=fmt: extract_features(rec.samples, fmt, workers=args.threads), args.repeat)
+            ours = timed(
+                lambda rec=rec, fmt=fmt: extract_features(rec.samples, fmt, workers=args.threads), args.repeat
+            )
             with_read = timed(
-                lambda path=path, fmt=fmt: extract_features(load_recording(path).samples, fmt, workers=args.threads),
+                lambda path=path, fmt=fmt: extract_features(
+                    load_recording(path).samples, fmt, workers=args.threads
+                ),
                 args.repeat,
             )
-            ref = timed(lambda rec=rec, fmt=fmt: reference_features(rec.samples, fmt), max(2, args.repeat // 3))
+            ref = timed(
+                lambda rec=rec, fmt=fmt: reference_features(rec.samples, fmt), max(2, args.repeat // 3)
+            )
             diff = np.abs(extract_features(rec.samples, fmt) - reference_features(rec.samples, fmt)).max()
             target = TARGETS[fmt]
             ok &= ours / minutes <= target

@@ -424,7 +424,14 @@ def _scores_2020(t: _Tally) -> tuple[float, float, float, float, float]:
 
 
 def _formulas_2020(
-    S: int, D: int, I: int, nref: int, nsys: int, tp: int, de_tp: int, de_sum: float  # noqa: E741
+    S: int,
+    D: int,
+    I: int,
+    nref: int,
+    nsys: int,
+    tp: int,
+    de_tp: int,
+    de_sum: float,  # noqa: E741
 ) -> tuple[float, float, float, float, float]:
     er = (S + D + I) / float(nref + EPS)
     prec = float(tp) / float(nsys + EPS)
@@ -607,7 +614,9 @@ class SeldScorer:
             top = max(top, row.cls)
         return top
 
-    def update(self, ref: LabelTable, pred: LabelTable, n_frames: int | None = None, name: str = "") -> FileScores:
+    def update(
+        self, ref: LabelTable, pred: LabelTable, n_frames: int | None = None, name: str = ""
+    ) -> FileScores:
         """Add one file: its reference labels ``ref`` and the system output ``pred``.
 
         ``n_frames`` is the clip length in label frames (100 ms), known from the
@@ -617,7 +626,9 @@ class SeldScorer:
         name = name or ref.path or pred.path or f"file{len(self._files) + 1}"
         top = max(self._check_classes(ref, "reference", name), self._check_classes(pred, "prediction", name))
         frames = self.clip_frames(ref, n_frames)
-        n_cls = self.fixed_classes if self.fixed_classes is not None else max(MIN_CLASSES[self.metric], top + 1)
+        n_cls = (
+            self.fixed_classes if self.fixed_classes is not None else max(MIN_CLASSES[self.metric], top + 1)
+        )
         tally = _Tally(n_cls)
         _COUNTERS[self.metric](_segments(ref, frames), _segments(pred, frames), tally, self.doa_threshold)
         self._total.merge(tally)

@@ -39,7 +39,9 @@ def test_two_files_json(tmp_path, capsys):
     data, err = run_json(capsys, str(ref), str(ref))
     for key in ("ER", "F", "LE", "LR", "SELD", "files"):
         assert key in data
-    assert (data["ER"], data["F"], data["LE"], data["LR"], data["SELD"]) == pytest.approx((0, 1, 0, 1, 0), abs=TOL)
+    assert (data["ER"], data["F"], data["LE"], data["LR"], data["SELD"]) == pytest.approx(
+        (0, 1, 0, 1, 0), abs=TOL
+    )
     assert data["files"] == 1 and data["metric"] == "dcase2020"
     assert len(data["per_class"]) == 14 and len(data["per_file"]) == 1
     assert err == ""
@@ -102,7 +104,9 @@ def test_frames_option(tmp_path, capsys):
     data, _ = run_json(capsys, str(ref), str(pred))
     assert data["Nref"] == 0 and data["n_segments"] == 60
     data, _ = run_json(capsys, str(ref), str(pred), "--frames", "700")
-    assert (data["ER"], data["F"], data["LE"], data["LR"], data["SELD"]) == pytest.approx((1, 0, 180, 0, 1), abs=TOL)
+    assert (data["ER"], data["F"], data["LE"], data["LR"], data["SELD"]) == pytest.approx(
+        (1, 0, 180, 0, 1), abs=TOL
+    )
 
 
 def test_dcase2022_metric_with_class_set(tmp_path, capsys):

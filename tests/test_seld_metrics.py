@@ -229,7 +229,9 @@ def test_cartesian_prediction_equals_polar_twin(tmp_path):
         az, el = -150 + 5 * f + (30 if (f // 10) % 2 == 0 else 4), 10 - f + 2.5
         polar_lines.append(f"{f},3,0,{az},{el}")
         a, e = math.radians(az), math.radians(el)
-        xyz_lines.append(f"{f},3,0,{math.cos(e) * math.cos(a)!r},{math.cos(e) * math.sin(a)!r},{math.sin(e)!r}")
+        xyz_lines.append(
+            f"{f},3,0,{math.cos(e) * math.cos(a)!r},{math.cos(e) * math.sin(a)!r},{math.sin(e)!r}"
+        )
     for name, lines in (("ref", ref_lines), ("polar", polar_lines), ("xyz", xyz_lines)):
         (tmp_path / f"{name}.csv").write_text("\n".join(lines) + "\n")
     ref = read_labels(tmp_path / "ref.csv")
