@@ -164,8 +164,14 @@ def get_class_set(name: str) -> ClassSet:
     """Look a known class set up by name (case-insensitive).
 
     Accepted: ``"dcase2020"`` (also ``"tau2020"``), ``"dcase2021"`` (``"tau2021"``) and
-    ``"starss"`` (also ``"starss22"``, ``"starss23"``, ``"dcase2022"``-``"dcase2024"``).
+    ``"starss"`` (also ``"starss22"``, ``"starss23"``, ``"dcase2022"``-``"dcase2024"``), and
+    ``"custom:name1,name2,..."`` for a user's own list.
     """
+    if name.strip().lower().startswith("custom:"):
+        names = [n.strip() for n in name.split(":", 1)[1].split(",") if n.strip()]
+        if not names:
+            raise SeldError(f"custom class set {name!r} lists no class names (use custom:name1,name2,...)")
+        return custom(names)
     key = name.strip().lower().replace("_", "-")
     try:
         return _KNOWN[key]

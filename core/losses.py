@@ -46,9 +46,10 @@ def seld_loss(
     doa_hat: torch.Tensor,
     sed: torch.Tensor,
     doa: torch.Tensor,
-    config: LossConfig = LossConfig(),
+    config: LossConfig | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The configured loss and its parts ``{"sed": ..., "doa": ...}`` (unweighted values)."""
+    config = config or LossConfig()
     with torch.autocast(device_type=sed_hat.device.type, enabled=False):  # BCE is unsafe in fp16
         return _seld_loss(sed_hat.float(), doa_hat.float(), sed.float(), doa.float(), config)
 

@@ -7,4 +7,8 @@ Each module defines ``register(subparsers)`` which adds its parser and sets
 COMMAND_MODULES = (
     "core.commands.features",
     "core.commands.score",
+    "core.commands.infer",
+    "core.commands.export_onnx",
+    "core.commands.eval",
+    "core.commands.train",
 )

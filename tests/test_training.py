@@ -1,0 +1,218 @@
+"""Training: the loss falls and the model overfits; exact resume; clean stop; DDP on gloo; CLI."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from core.config import TrainConfig
+from core.errors import SeldError
+from core.evaluation import evaluate
+from core.model import build_model
+from core.trainer import Trainer, learning_rate
+from tests.fixtures_data import make_tiny_dataset
+
+
+def _small_config(root, **optim) -> TrainConfig:
+    c = TrainConfig()
+    c.data.root = str(root)
+    c.data.train_folds, c.data.val_folds, c.data.test_folds = [1], [2], []
+    c.data.segment_frames = 100
+    c.data.workers = 0
+    c.model.conv_filters = [16, 16, 32, 32, 32, 32]
+    c.model.gru_hidden, c.model.d_k, c.model.fc_size = 32, 16, 64
+    c.optim.batch_size = 8
+    c.optim.warmup_epochs = 1
+    c.optim.lr, c.optim.warmup_lr = 3e-3, 1e-3
+    c.optim.steps_per_epoch = 3
+    c.optim.epochs = 3
+    for k, v in optim.items():
+        setattr(c.optim, k, v)
+    return c
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    return make_tiny_dataset(root, "foa", folds=(1, 2), clips_per_fold=2, seconds=4.0, n_classes=4, seed=3)
+
+
+def _weights(path):
+    return load_file(str(path))
+
+
+def test_learning_rate_schedule_is_the_papers():
+    c = TrainConfig()
+    assert learning_rate(c, 0) == 2e-5 and learning_rate(c, 9) == 2e-5
+    assert learning_rate(c, 10) == 2e-4 and learning_rate(c, 199) == 2e-4
+    assert learning_rate(c, 200) == pytest.approx(2e-4 * 0.8)
+    assert learning_rate(c, 600) == pytest.approx(2e-4 * 0.64)
+    assert learning_rate(c, 1000) == pytest.approx(2e-4 * 0.8**3)
+
+
+@pytest.mark.slow
+def test_training_overfits_a_small_dataset(tiny, tmp_path):
+    c = _small_config(tiny, epochs=30, steps_per_epoch=10, warmup_epochs=0, eval_every=30)
+    c.data.val_folds = [1]  # evaluate on the training recordings themselves
+    c.data.spec_augment = False
+    c.model.dropout_conv = c.model.dropout_fc = 0.1
+    trainer = Trainer(c, tmp_path / "run")
+    # the untrained network, built exactly as the trainer builds it
+    trainer.dist = type(trainer.dist)()
+    trainer.device = torch.device("cpu")
+    trainer._prepare_data()
+    trainer._build()
+    before = evaluate(
+        trainer.model, trainer.train_items, trainer.cache, trainer.scaler, trainer.class_set, "foa"
+    )
+    summary = Trainer(c, tmp_path / "run").run()
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    after = dict(zip(rows[0].split(","), rows[-1].split(","), strict=True))
+    assert summary["finished"] and summary["step"] == 300
+    assert float(after["train_loss"]) < 0.25 * before.loss
+    assert float(after["SELD"]) < 0.45 < before.scores.SELD - 0.4
+    assert float(after["F"]) > 0.3 and float(after["LE"]) < 40.0
+
+
+def test_resume_gives_exactly_the_weights_of_an_uninterrupted_run(tiny, tmp_path):
+    c = _small_config(tiny)
+    Trainer(c, tmp_path / "a").run()
+    stopped = Trainer(c, tmp_path / "b", max_steps=4).run()  # stops in the middle of epoch 2
+    assert stopped["stopped"] and stopped["step"] == 4 and stopped["epoch"] == 1
+    state = json.loads((tmp_path / "b" / "last.state.json").read_text())["loop"]
+    assert (state["epoch"], state["batch_in_epoch"], state["step"]) == (1, 1, 4)
+    resumed = Trainer(c, tmp_path / "b", resume=True).run()
+    assert resumed["finished"] and resumed["step"] == 9
+    a, b = _weights(tmp_path / "a" / "last.safetensors"), _weights(tmp_path / "b" / "last.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert _same_metrics(tmp_path / "a" / "metrics.csv", tmp_path / "b" / "metrics.csv")
+
+
+def _same_metrics(p, q) -> bool:
+    def table(path):
+        rows = [line.split(",") for line in path.read_text().splitlines()]
+        header = rows[0]
+        drop = header.index("seconds")
+        return [[v for i, v in enumerate(r) if i != drop] for r in rows]
+
+    return table(p) == table(q)
+
+
+def test_an_existing_run_is_never_overwritten_and_resume_needs_a_run(tiny, tmp_path):
+    c = _small_config(tiny, epochs=1, steps_per_epoch=1)
+    Trainer(c, tmp_path / "run").run()
+    before = (tmp_path / "run" / "last.safetensors").read_bytes()
+    with pytest.raises(SeldError, match="already holds a run"):
+        Trainer(c, tmp_path / "run").run()
+    assert (tmp_path / "run" / "last.safetensors").read_bytes() == before
+    with pytest.raises(SeldError, match="no run to resume"):
+        Trainer(c, tmp_path / "empty", resume=True).run()
+
+
+def test_a_stop_file_stops_cleanly_and_writes_last(tiny, tmp_path):
+    c = _small_config(tiny)
+    run = tmp_path / "run"
+
+    def on_event(ev):
+        if ev["event"] == "step" and ev["step"] == 2:
+            (run / "STOP").touch()
+
+    summary = Trainer(c, run, on_event=on_event).run()
+    assert summary["stopped"] and summary["step"] == 2
+    loop = json.loads((run / "last.state.json").read_text())["loop"]
+    assert loop["step"] == 2 and loop["batch_in_epoch"] == 2
+    (run / "STOP").unlink()
+    assert Trainer(c, run, resume=True).run()["step"] == 9
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_hold_the_same_weights(tiny, tmp_path):
+    import torch.multiprocessing as mp
+
+    from tests.ddp_worker import run_rank
+
+    c = _small_config(tiny, epochs=2, steps_per_epoch=2)
+    c.device = "cpu"
+    mp.start_processes(
+        run_rank,
+        args=(2, _free_port(), c.to_json(), str(tmp_path / "run"), str(tmp_path)),
+        nprocs=2,
+        join=True,
+        start_method="spawn",
+    )
+    r0, r1 = _weights(tmp_path / "rank0.safetensors"), _weights(tmp_path / "rank1.safetensors")
+    for key in r0:
+        assert torch.equal(r0[key], r1[key]), key
+    last = _weights(tmp_path / "run" / "last.safetensors")
+    assert all(torch.equal(last[k], r0[k]) for k in r0)
+    # the ranks trained: the weights moved away from the seeded initialisation
+    torch.manual_seed(c.seed)
+    m = c.model
+    init = build_model(
+        m.name,
+        in_channels=7,
+        n_classes=14,
+        conv_filters=tuple(m.conv_filters),
+        gru_hidden=m.gru_hidden,
+        d_k=m.d_k,
+        fc_size=m.fc_size,
+    ).state_dict()
+    assert not torch.equal(init["gru.weight_ih_l0"], r0["gru.weight_ih_l0"])
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["step"] == 4 and summary["finished"]
+
+
+def test_cli_train_prints_one_json_object_per_event(tiny, tmp_path):
+    config = _small_config(tiny, epochs=2, steps_per_epoch=2)
+    cfg = tmp_path / "config.json"
+    cfg.write_text(config.to_json())
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "train",
+            "--config",
+            str(cfg),
+            "--out",
+            str(tmp_path / "run"),
+            "--progress",
+            "jsonl",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] in ("message", "features", "start") and kinds[-1] in ("end", "message")
+    steps = [e for e in events if e["event"] == "step"]
+    assert [e["step"] for e in steps] == [1, 2, 3, 4]
+    evals = [e for e in events if e["event"] == "eval"]
+    assert len(evals) == 2 and all(0 <= e["F"] <= 1 and e["SELD"] >= 0 for e in evals)
+    header = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0]
+    assert header == "epoch,step,train_loss,val_loss,ER,F,LE,LR,SELD,lr,seconds"
+    again = subprocess.run(
+        [sys.executable, "-m", "core.cli", "train", "--config", str(cfg), "--out", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 2 and "already holds a run" in again.stderr
+    assert np.isfinite(float((tmp_path / "run" / "metrics.csv").read_text().splitlines()[-1].split(",")[3]))
