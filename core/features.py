@@ -186,30 +186,36 @@ def _pad(audio: np.ndarray) -> np.ndarray:
     return np.pad(audio, ((0, 0), (pad, pad)), mode="reflect")
 
 
-def stft_blocks(audio: np.ndarray, block_frames: int = _BLOCK_FRAMES, workers: int | None = None):
-    """Yield ``(t0, spectra)``: complex128 spectra ``(channels, frames_in_block, 513)``.
+def stft_padded_blocks(
+    padded: np.ndarray, total: int, block_frames: int = _BLOCK_FRAMES, workers: int | None = None
+):
+    """Yield ``(t0, spectra)`` for frames ``0 .. total-1`` of an already padded signal.
 
-    The spectra equal librosa's centred STFT up to a per-bin linear phase, which every
-    DCASE feature cancels (see the module docstring). The yielded array is a buffer that
-    the next iteration overwrites: consume or copy it before advancing.
+    Frame ``t`` is the window ``padded[:, 480 t + 32 : 480 t + 992]`` (the 960 non-zero
+    samples of a 1024-sample frame starting at ``480 t``). Spectra are complex128
+    ``(channels, frames_in_block, 513)``; they equal librosa's centred STFT up to a per-bin
+    linear phase, which every DCASE feature cancels (see the module docstring). The yielded
+    array is a buffer that the next iteration overwrites: consume or copy it first.
     """
-    audio = _check_audio(audio, None)
-    total = n_frames(audio.shape[1])
-    padded = _pad(audio)
     off = (N_FFT - WIN) // 2
     needed = (total - 1) * HOP + off + WIN
     if padded.shape[1] < needed:
         padded = np.pad(padded, ((0, 0), (0, needed - padded.shape[1])))
-    # windows of WIN samples starting at hop * t + off (padded coordinates); float32 input is
-    # promoted exactly to float64 by the window product.
+    # float32 input is promoted exactly to float64 by the window product.
     view = sliding_window_view(padded[:, off:needed], WIN, axis=1)[:, ::HOP]
     win = hann_periodic(WIN)
-    frames = np.zeros((audio.shape[0], min(block_frames, total), N_FFT))
+    frames = np.zeros((padded.shape[0], min(block_frames, total), N_FFT))
     for t0 in range(0, total, block_frames):
         part = view[:, t0 : t0 + block_frames]
         n = part.shape[1]
         np.multiply(part, win, out=frames[:, :n, :WIN])
         yield t0, scipy.fft.rfft(frames[:, :n], axis=-1, workers=workers)
+
+
+def stft_blocks(audio: np.ndarray, block_frames: int = _BLOCK_FRAMES, workers: int | None = None):
+    """:func:`stft_padded_blocks` of ``audio`` ``(channels, N)`` with the centred reflect padding."""
+    audio = _check_audio(audio, None)
+    yield from stft_padded_blocks(_pad(audio), n_frames(audio.shape[1]), block_frames, workers)
 
 
 def stft(audio: np.ndarray, workers: int | None = None) -> np.ndarray:
@@ -221,11 +227,21 @@ def stft(audio: np.ndarray, workers: int | None = None) -> np.ndarray:
 # --------------------------------------------------------------------------- features
 
 
-def _power_to_db_per_channel(power_mel: np.ndarray) -> np.ndarray:
-    """``(C, T, M)`` mel power → dB with per-channel 80 dB floor below the channel's maximum."""
+def log_mel(power_mel: np.ndarray, peak_db: np.ndarray | None = None) -> np.ndarray:
+    """``(4, T, 64)`` mel power -> dB, floored 80 dB below each channel's peak.
+
+    ``peak_db`` is each channel's maximum in dB over the WHOLE recording; by default the
+    maximum of ``power_mel`` itself (a whole file). Chunked extraction passes the file's.
+    """
     log = 10.0 * np.log10(np.maximum(AMIN, power_mel))
-    peak = log.reshape(log.shape[0], -1).max(axis=1)
-    return np.maximum(log, (peak - TOP_DB)[:, None, None])
+    if peak_db is None:
+        peak_db = log.reshape(log.shape[0], -1).max(axis=1)
+    return np.maximum(log, (np.asarray(peak_db) - TOP_DB)[:, None, None])
+
+
+def peak_db(power_mel: np.ndarray) -> np.ndarray:
+    """Each channel's maximum mel power in dB (``10 log10(max(1e-10, P))``), shape ``(4,)``."""
+    return 10.0 * np.log10(np.maximum(AMIN, power_mel.reshape(power_mel.shape[0], -1).max(axis=1)))
 
 
 class _Workspace:
@@ -262,6 +278,40 @@ class _Workspace:
         out[...] = np.matmul(x32[..., self.lo : self.hi], self.fb32)
 
 
+def frame_features(
+    padded: np.ndarray,
+    total: int,
+    fmt: str | None,
+    *,
+    workers: int | None = 1,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The per-frame part of the features of frames ``0 .. total-1`` of a padded signal.
+
+    Returns the mel power ``(4, total, 64)`` float64 (turn it into log-mel with
+    :func:`log_mel`) and, for ``fmt`` ``"foa"``/``"mic"``, the intensity vectors
+    ``(3, total, 64)`` or GCC-PHAT ``(6, total, 64)`` float32 (``None`` for ``fmt=None``).
+    Every value depends only on its own frame, so chunks of a long file (with 512 samples of
+    context on both sides) give exactly the whole file's values.
+    """
+    power = np.empty((4, total, N_MELS), dtype=np.float64)
+    rest = None if fmt is None else np.empty((FEATURE_CHANNELS[fmt] - 4, total, N_MELS), dtype=np.float32)
+    ws = _Workspace(min(_BLOCK_FRAMES, total))
+    for t0, spec in stft_padded_blocks(padded, total, workers=workers):
+        n = spec.shape[1]
+        t1 = t0 + n
+        for ch in range(4):
+            ws.re_product(spec[ch], spec[ch], ws.p32[ch, :n])
+        ws.mel(ws.p32[:, :n], power[:, t0:t1])
+        if fmt == "foa":
+            _foa_intensity_block(spec, rest[:, t0:t1], ws)
+        elif fmt == "mic":
+            _gcc_block(spec, rest[:, t0:t1], workers)
+        if progress is not None:
+            progress(t1 / total)
+    return power, rest
+
+
 def extract_features(
     audio: np.ndarray,
     fmt: str,
@@ -280,22 +330,10 @@ def extract_features(
         raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
     audio = _check_audio(audio, 4)
     total = n_frames(audio.shape[1])
+    power, rest = frame_features(_pad(audio), total, fmt, workers=workers, progress=progress)
     out = np.empty((FEATURE_CHANNELS[fmt], total, N_MELS), dtype=np.float32)
-    power_mel = np.empty((4, total, N_MELS), dtype=np.float64)
-    ws = _Workspace(min(_BLOCK_FRAMES, total))
-    for t0, spec in stft_blocks(audio, workers=workers):
-        n = spec.shape[1]
-        t1 = t0 + n
-        for ch in range(4):
-            ws.re_product(spec[ch], spec[ch], ws.p32[ch, :n])
-        ws.mel(ws.p32[:, :n], power_mel[:, t0:t1])
-        if fmt == "foa":
-            _foa_intensity_block(spec, out[4:, t0:t1], ws)
-        else:
-            _gcc_block(spec, out[4:, t0:t1], workers)
-        if progress is not None:
-            progress(t1 / total)
-    out[:4] = _power_to_db_per_channel(power_mel)
+    out[:4] = log_mel(power)
+    out[4:] = rest
     return out
 
 

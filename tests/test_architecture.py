@@ -59,3 +59,17 @@ def test_importing_every_core_module_loads_no_gui_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_bundled_resources_are_found_through_the_installed_package_not_the_cwd(tmp_path):
+    # run from an unrelated folder: the data package must still resolve to the resources folder
+    code = (
+        "import importlib.resources, pathlib\n"
+        "p = pathlib.Path(str(importlib.resources.files('seld_resources')))\n"
+        "print(p.resolve())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    found = Path(out.stdout.strip())
+    assert found.name == "resources" and (found / "README.md").is_file()

@@ -1,0 +1,400 @@
+"""Running a SELD model on recordings, as the paper evaluates it.
+
+Protocol (Phan et al., DCASE 2020): the DCASE 2020 features of the whole recording are
+normalised by the package's scaler, cut into 2 s segments (100 feature frames) without
+overlap (the last one zero-padded in normalised space), each segment goes through the
+network on its own, and a class is active in a 100 ms label frame when its SED output
+exceeds the threshold (0.5); no post-processing. The output covers ``ceil(T / 5)`` label
+frames for ``T = ceil(N / 480)`` feature frames.
+
+Memory: a recording up to ``chunk_segments`` segments long (1 minute by default) is
+processed whole. A longer one is streamed in two passes, so that memory stays bounded by
+one chunk however long the file is:
+
+1. the audio is read block by block and the mel power of every frame is computed only to
+   find each log-mel channel's maximum (the 80 dB floor of the log-mel features is
+   relative to the maximum over the whole file);
+2. the audio is read again chunk by chunk (whole 2 s segments, with 512 samples of context
+   on both sides and the reflection padding only at the true file edges), the features of
+   the chunk are computed with that floor, normalised and run through the network.
+
+Both give the same features and outputs as processing the whole file at once (to float
+rounding). Work is reported through ``progress(done, total, stage)`` and stopped by
+``cancel()`` (:mod:`core.progress`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from core.audio import TARGET_RATE, Recording, infer_format, iter_blocks, load_recording, probe
+from core.errors import ModelError, SeldError
+from core.features import (
+    AMIN,
+    FEATURE_CHANNELS,
+    HOP,
+    N_FFT,
+    N_MELS,
+    FeatureScaler,
+    extract_features,
+    frame_features,
+    log_mel,
+    n_frames,
+)
+from core.labels import LABEL_HOP_S, LabelTable
+from core.package import PackageMeta, check_compatible
+from core.progress import CancelFn, ProgressFn, check_cancel
+
+SEGMENT_FRAMES = 100
+"""Feature frames (20 ms) per evaluation segment: 2 s."""
+LABEL_RESOLUTION = 5
+"""Feature frames per 100 ms label frame."""
+DEFAULT_CHUNK_SEGMENTS = 30
+"""Segments per chunk of a streamed recording (1 minute); recordings up to this long go whole."""
+READ_BLOCK_SAMPLES = 10 * 24000
+"""Samples per block read from a file while streaming (10 s)."""
+BACKENDS = ("auto", "torch", "onnx")
+
+_PAD = N_FFT // 2
+
+
+class InferenceModel(Protocol):
+    """What :func:`predict` needs: the package metadata, its scaler and a batch runner."""
+
+    meta: PackageMeta
+    scaler: FeatureScaler
+    backend: str
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass
+class Prediction:
+    """Frame-wise outputs of one recording: ``sed (T, K)`` in [0, 1] and ``doa (T, 3K)`` in [-1, 1]."""
+
+    sed: np.ndarray
+    doa: np.ndarray
+    classes: tuple[str, ...]
+    hop_s: float = LABEL_HOP_S
+    threshold: float = 0.5
+    fmt: str = "foa"
+    source: str | None = None
+
+    @property
+    def n_frames(self) -> int:
+        """Label frames (100 ms): ``ceil(T / 5)`` for ``T`` feature frames."""
+        return int(self.sed.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        """Time covered by the label frames (the recording rounded up to 100 ms)."""
+        return self.n_frames * self.hop_s
+
+
+def prediction_to_table(pred: Prediction, threshold: float | None = None) -> LabelTable:
+    """The DCASE 2020 label rows (polar degrees) of a prediction; ``threshold`` defaults to the package's."""
+    from core.targets import events_from_outputs
+
+    thr = pred.threshold if threshold is None else float(threshold)
+    return events_from_outputs(pred.sed, pred.doa, threshold=thr, fmt="dcase2020")
+
+
+# --------------------------------------------------------------------------- opening a model
+
+
+def default_backend(device: str | None = "auto") -> str:
+    """The fastest backend for ``device``: onnxruntime on the CPU, torch on a GPU."""
+    from core.devices import resolve_device
+
+    return "onnx" if resolve_device(device).type == "cpu" else "torch"
+
+
+def open_model(
+    path: str | os.PathLike[str],
+    *,
+    backend: str = "auto",
+    device: str | None = "auto",
+    threads: int | None = None,
+) -> InferenceModel:
+    """Open a ``.safetensors`` package (either backend) or an exported ``.onnx`` file (onnx backend).
+
+    ``backend="auto"`` picks :func:`default_backend`; a package opened with the onnx backend
+    is exported to ONNX in memory first (a fraction of a second).
+    """
+    from core.onnx_export import OnnxModel
+    from core.package import load_package
+
+    if backend not in BACKENDS:
+        raise SeldError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    p = os.fspath(path)
+    is_onnx = p.lower().endswith(".onnx")
+    if is_onnx:
+        if backend == "torch":
+            raise ModelError("is an ONNX model; it runs with the onnx backend only", p)
+        return OnnxModel(p, device=device, threads=threads)
+    if backend == "auto":
+        backend = default_backend(device)
+    if backend == "torch":
+        return load_package(p, device=device)
+    return OnnxModel.from_package(load_package(p, device="cpu"), device=device, threads=threads)
+
+
+# --------------------------------------------------------------------------- chunked features
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run the block's numpy matrix products on the calling thread only.
+
+    The feature extraction's small mel projections gain nothing from OpenBLAS's worker
+    threads, and those threads keep spinning for tens of milliseconds after each product,
+    stealing the cores from the network that runs next (on 2 cores: ~50 ms per minute of
+    audio). Uses ``threadpoolctl`` when it is installed; otherwise does nothing.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _chunk_features(padded: np.ndarray, n: int, fmt: str, peak: np.ndarray | None) -> np.ndarray:
+    """Features ``(C, n, 64)`` of a padded chunk; with ``peak=None`` only the mel power ``(4, n, 64)``.
+
+    :func:`core.features.frame_features` computes every frame from its own samples only, so
+    the values equal the whole-file ones; the log-mel floor uses the file's per-channel peak.
+    """
+    with single_threaded_blas():
+        power, rest = frame_features(padded, n, None if peak is None else fmt, workers=1)
+    if peak is None:
+        return power
+    out = np.empty((FEATURE_CHANNELS[fmt], n, N_MELS), dtype=np.float32)
+    out[:4] = log_mel(power, peak)
+    out[4:] = rest
+    return out
+
+
+def _blocks_of_array(samples: np.ndarray, block: int) -> Iterator[tuple[int, np.ndarray]]:
+    for s in range(0, samples.shape[1], block):
+        yield s, samples[:, s : s + block]
+
+
+def _padded_chunks(
+    blocks: Iterator[tuple[int, np.ndarray]], chunk_frames: int
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(f0, f1, padded)`` for frames ``[f0, f1)`` from a stream of sample blocks.
+
+    ``padded`` is the signal reflect-padded by 512 at the true edges only, from padded
+    position ``480 f0`` on: the samples ``[480 f0 - 512, 480 f1 + 512)`` of the file. The
+    total length is learnt when the stream ends.
+    """
+    pending: list[np.ndarray] = []
+    buf = np.zeros((4, 0), dtype=np.float32)
+    start = 0  # file index of buf[:, 0]
+    total: int | None = None
+    f0 = 0
+    while True:
+        f1 = f0 + chunk_frames
+        want = HOP * f1 + _PAD
+        while total is None and start + buf.shape[1] + sum(b.shape[1] for b in pending) < want:
+            nxt = next(blocks, None)
+            if nxt is None:
+                total = start + buf.shape[1] + sum(b.shape[1] for b in pending)
+            else:
+                pending.append(nxt[1])
+        if pending:
+            buf = np.concatenate([buf, *pending], axis=1)
+            pending = []
+        n_all = start + buf.shape[1]
+        if total is not None:
+            f1 = min(f1, n_frames(total))
+            if f0 >= f1:
+                return
+        lo = max(0, HOP * f0 - _PAD)
+        hi = min(n_all, want)
+        seg = buf[:, lo - start : hi - start]
+        pad_left = _PAD if f0 == 0 else 0
+        pad_right = _PAD if total is not None and want > total else 0
+        if pad_left or pad_right:
+            seg = np.pad(seg, ((0, 0), (pad_left, pad_right)), mode="reflect")
+        yield f0, f1, seg
+        f0 = f1
+        drop = max(0, HOP * f0 - _PAD - start)
+        buf = buf[:, drop:]
+        start += drop
+
+
+# --------------------------------------------------------------------------- predict
+
+
+class _Progress:
+    def __init__(self, progress: ProgressFn | None, cancel: CancelFn | None, total: int):
+        self.progress, self.cancel, self.total, self.done = progress, cancel, max(1, total), 0
+
+    def step(self, units: int, stage: str) -> None:
+        self.done = min(self.total, self.done + units)
+        if self.progress is not None:
+            self.progress(self.done, self.total, stage)
+        check_cancel(self.cancel)
+
+
+def segments_of(features: np.ndarray, segment_frames: int = SEGMENT_FRAMES) -> np.ndarray:
+    """``(C, T, 64)`` -> ``(ceil(T / S), C, S, 64)`` float32 segments, the last one zero-padded.
+
+    The same as :func:`core.training_data.segment_batches` in numpy: no torch operation,
+    whose OpenMP threads would keep spinning while onnxruntime's threads want the cores.
+    """
+    c, t, f = features.shape
+    n = -(-t // segment_frames)
+    padded = np.zeros((c, n * segment_frames, f), dtype=np.float32)
+    padded[:, :t] = features
+    return np.ascontiguousarray(padded.reshape(c, n, segment_frames, f).transpose(1, 0, 2, 3))
+
+
+def _run_features(
+    model: InferenceModel, feats: np.ndarray, batch_segments: int, tracker: _Progress
+) -> tuple[np.ndarray, np.ndarray]:
+    """Normalise ``feats`` ``(C, T, 64)``, run its 2 s segments in batches: ``(sed (ceil(T/5), K), doa)``."""
+    from core.training_data import merge_segments
+
+    x = segments_of(model.scaler.transform(feats))
+    seds, doas = [], []
+    for b0 in range(0, x.shape[0], batch_segments):
+        batch = x[b0 : b0 + batch_segments]
+        sed, doa = model.run(batch)
+        seds.append(sed)
+        doas.append(doa)
+        tracker.step(batch.shape[0], "detecting")
+    n_lab = -(-feats.shape[1] // LABEL_RESOLUTION)
+    return merge_segments(np.concatenate(seds), n_lab), merge_segments(np.concatenate(doas), n_lab)
+
+
+def stream_features(
+    source: Recording | np.ndarray | str | os.PathLike[str],
+    fmt: str,
+    *,
+    chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
+    on_scan: Callable[[int], None] | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Unnormalised features of a recording in chunks, by the two-pass method: ``(f0, (C, n, 64))``.
+
+    ``source`` is a recording, a 24 kHz ``(4, N)`` array or a file (read with ``fmt``).
+    ``on_scan(frames)`` is called after each chunk of the first pass. The chunks
+    concatenated equal :func:`core.features.extract_features` of the whole signal.
+    """
+    if fmt not in FEATURE_CHANNELS:
+        raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
+    chunk_frames = SEGMENT_FRAMES * max(1, int(chunk_segments))
+    block = min(chunk_frames * HOP, READ_BLOCK_SAMPLES)
+
+    def blocks() -> Iterator[tuple[int, np.ndarray]]:
+        if isinstance(source, Recording):
+            return _blocks_of_array(source.samples, block)
+        if isinstance(source, np.ndarray):
+            return _blocks_of_array(source, block)
+        return iter_blocks(source, block_seconds=block / TARGET_RATE, fmt=fmt)
+
+    peak = np.full(4, -np.inf)
+    for f0, f1, padded in _padded_chunks(blocks(), chunk_frames):
+        power = _chunk_features(padded, f1 - f0, fmt, None)
+        peak = np.maximum(peak, power.reshape(4, -1).max(axis=1))
+        if on_scan is not None:
+            on_scan(f1 - f0)
+    peak_db = 10.0 * np.log10(np.maximum(AMIN, peak))
+    for f0, f1, padded in _padded_chunks(blocks(), chunk_frames):
+        yield f0, _chunk_features(padded, f1 - f0, fmt, peak_db)
+
+
+def _source_info(
+    source: Recording | str | os.PathLike[str], meta: PackageMeta
+) -> tuple[Recording | None, str | None, int]:
+    """(the recording if in memory, the path if any, an estimate of its samples at 24 kHz)."""
+    if isinstance(source, Recording):
+        check_compatible(meta, fmt=source.fmt, path=source.path)
+        return source, source.path, source.n_samples
+    path = os.fspath(source)
+    named = infer_format(path)
+    if named is not None:
+        check_compatible(meta, fmt=named, path=path)
+    info = probe(path)
+    estimate = math.ceil(info.frames * TARGET_RATE / info.sample_rate) if info.sample_rate else 0
+    return None, path, estimate
+
+
+def predict(
+    model: InferenceModel,
+    recording_or_path: Recording | str | os.PathLike[str],
+    *,
+    device: str | None = None,
+    batch_segments: int = 16,
+    chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> Prediction:
+    """SED and DOA outputs of a whole recording (see the module docstring for the protocol).
+
+    ``model`` is a :class:`~core.package.LoadedModel` or a :class:`~core.onnx_export.OnnxModel`.
+    ``device`` moves a torch model first (``None``: leave it where it is; an ONNX model
+    keeps the device it was opened with). A file's format is the package's; a folder name
+    that says otherwise (``mic_dev`` for a FOA model) is a :class:`ModelError`.
+    ``progress(done, total, stage)`` reports work in units of segments per stage
+    (``"features"``, ``"scanning levels"``, ``"detecting"``); ``cancel()`` returning True
+    stops the work with :class:`core.progress.Cancelled`.
+    """
+    meta = model.meta
+    if device is not None and hasattr(model, "to") and getattr(model, "backend", "") == "torch":
+        model.to(device)  # type: ignore[attr-defined]
+    if batch_segments < 1:
+        raise SeldError(f"batch_segments must be at least 1, not {batch_segments}")
+    rec, path, estimate = _source_info(recording_or_path, meta)
+    n_seg_est = max(1, -(-n_frames(max(1, estimate)) // SEGMENT_FRAMES))
+    chunk_frames = SEGMENT_FRAMES * max(1, int(chunk_segments))
+    whole = n_frames(max(1, estimate)) <= chunk_frames
+    check_cancel(cancel)
+    if whole:
+        tracker = _Progress(progress, cancel, 2 * n_seg_est)
+        if rec is None:
+            rec = load_recording(path, fmt=meta.fmt)  # type: ignore[arg-type]
+        done_units = [0]
+
+        def on_features(fraction: float) -> None:
+            units = int(fraction * n_seg_est)
+            tracker.step(units - done_units[0], "features")
+            done_units[0] = units
+
+        with single_threaded_blas():
+            feats = extract_features(rec.samples, meta.fmt, progress=on_features)
+        sed, doa = _run_features(model, feats, batch_segments, tracker)
+    else:
+        tracker = _Progress(progress, cancel, 3 * n_seg_est)
+        source: Recording | str = rec if rec is not None else path  # type: ignore[assignment]
+        chunks = stream_features(
+            source,
+            meta.fmt,
+            chunk_segments=chunk_segments,
+            on_scan=lambda frames: tracker.step(-(-frames // SEGMENT_FRAMES), "scanning levels"),
+        )
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        for _, feats in chunks:  # chunks are whole segments, so label frames line up
+            tracker.step(-(-feats.shape[1] // SEGMENT_FRAMES), "features")
+            parts.append(_run_features(model, feats, batch_segments, tracker))
+        sed = np.concatenate([p[0] for p in parts])
+        doa = np.concatenate([p[1] for p in parts])
+    return Prediction(
+        sed=sed,
+        doa=doa,
+        classes=tuple(meta.classes),
+        threshold=meta.threshold,
+        fmt=meta.fmt,
+        source=str(Path(path)) if path else None,
+    )

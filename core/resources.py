@@ -1,0 +1,60 @@
+"""Files shipped with SELD Studio: the bundled model packages and the demo recording.
+
+Bundled files live in the repository's top-level ``resources/`` folder, which installs as
+the data package ``seld_resources`` (see ``pyproject.toml``)::
+
+    resources/models/foa_crnn.safetensors     (the bundled FOA model package)
+    resources/models/mic_crnn.safetensors     (MIC, if one is shipped)
+    resources/demo/demo_foa.flac              (the demo recording)
+
+They are found through :mod:`importlib.resources`, so they work from a wheel, an editable
+install or a source checkout alike (the checkout's folder is searched last, for running
+from a source tree without installing). The functions return ``None`` while a file is
+absent.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Iterator
+from pathlib import Path
+
+DATA_PACKAGE = "seld_resources"
+MODEL_FILES = {"foa": "foa_crnn.safetensors", "mic": "mic_crnn.safetensors"}
+DEMO_FILES = ("demo_foa.flac", "demo.flac", "demo_foa.wav", "demo.wav")
+
+_CHECKOUT_RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+def _roots() -> Iterator[Path]:
+    """Folders that may hold bundled files, in search order."""
+    try:
+        data = importlib.resources.files(DATA_PACKAGE)
+        if data.is_dir():
+            yield Path(str(data))
+    except (ModuleNotFoundError, TypeError, OSError):
+        pass
+    if _CHECKOUT_RESOURCES.is_dir():
+        yield _CHECKOUT_RESOURCES
+
+
+def _find(*relative: str) -> Path | None:
+    for root in _roots():
+        for rel in relative:
+            candidate = root / rel
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def bundled_model_path(fmt: str = "foa") -> Path | None:
+    """The bundled model package for ``fmt`` (``"foa"`` or ``"mic"``), or ``None`` if none is installed."""
+    name = MODEL_FILES.get(fmt)
+    if name is None:
+        raise ValueError(f"fmt must be 'foa' or 'mic', not {fmt!r}")
+    return _find(f"models/{name}")
+
+
+def demo_recording_path() -> Path | None:
+    """The bundled demo recording, or ``None`` if none is installed."""
+    return _find(*(f"demo/{name}" for name in DEMO_FILES))

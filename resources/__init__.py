@@ -1,0 +1,1 @@
+"""SELD Studio bundled data (models, demo recording, icons); installed as ``seld_resources``."""

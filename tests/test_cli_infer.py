@@ -1,0 +1,188 @@
+"""``seld infer`` and ``seld eval`` end to end, with a small random model package."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from core import resources
+from core.cli import main
+from core.commands.infer import ProgressBar
+from core.dcase_csv import read_labels
+from core.inference import open_model, predict, prediction_to_table
+from tests.test_inference import write_scene
+from tests.test_package import tiny_package
+
+
+@pytest.fixture(scope="module")
+def pkg(tmp_path_factory):
+    return tiny_package(tmp_path_factory.mktemp("pkg"))[0]
+
+
+@pytest.fixture
+def no_bundled(monkeypatch, tmp_path):
+    """No bundled resources anywhere (whatever the installation holds)."""
+    monkeypatch.setattr(resources, "_roots", lambda: iter([tmp_path / "no_resources"]))
+
+
+def test_infer_a_folder_writes_one_csv_per_recording(pkg, tmp_path, capsys):
+    data = tmp_path / "foa_eval"
+    write_scene(data / "a.wav", 2.5, seed=1)
+    write_scene(data / "sub" / "b.wav", 1.2, seed=2)
+    (data / "notes.txt").write_text("not audio")
+    out = tmp_path / "out"
+    assert main(["infer", str(data), "--model", str(pkg), "--out", str(out), "--backend", "torch"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.csv"]
+    captured = capsys.readouterr()
+    assert "a.csv" in captured.out and "25 frames" in captured.out
+    assert "detecting" in captured.err  # progress lines (not a TTY)
+    # the CSV is exactly the table of the prediction (DCASE 2020, polar degrees)
+    table = prediction_to_table(predict(open_model(pkg, backend="torch", device="cpu"), data / "a.wav"))
+    got = read_labels(out / "a.csv", fmt="dcase2020")
+    assert [(r.frame, r.cls) for r in got] == [(r.frame, r.cls) for r in table]
+    assert all(-180 <= r.azimuth <= 180 and -90 <= r.elevation <= 90 for r in got)
+    rows = list(csv.reader((out / "a.csv").read_text().splitlines()))
+    assert all(len(r) == 5 for r in rows)
+
+
+def test_infer_threshold_and_default_backend(pkg, tmp_path):
+    data = tmp_path / "foa"
+    write_scene(data / "x.flac", 1.5, seed=4)
+    out_low = tmp_path / "low"
+    out_high = tmp_path / "high"
+    assert (
+        main(
+            ["infer", str(data / "x.flac"), "--model", str(pkg), "--out", str(out_low), "--threshold", "0.05"]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "infer",
+                str(data / "x.flac"),
+                "--model",
+                str(pkg),
+                "--out",
+                str(out_high),
+                "--threshold",
+                "0.95",
+            ]
+        )
+        == 0
+    )
+    assert len(read_labels(out_low / "x.csv")) >= len(read_labels(out_high / "x.csv"))
+
+
+def test_infer_with_an_exported_onnx_file(pkg, tmp_path):
+    onnx_path = tmp_path / "m.onnx"
+    assert main(["export-onnx", "--model", str(pkg), "--out", str(onnx_path)]) == 0
+    write_scene(tmp_path / "foa" / "r.wav", 1.0)
+    assert (
+        main(["infer", str(tmp_path / "foa" / "r.wav"), "--model", str(onnx_path), "--out", str(tmp_path)])
+        == 0
+    )
+    assert (tmp_path / "r.csv").is_file()
+    code = main(["infer", str(tmp_path / "foa"), "--model", str(onnx_path), "--backend", "torch"])
+    assert code == 2
+
+
+def test_infer_errors(pkg, tmp_path, capsys, no_bundled):
+    write_scene(tmp_path / "mic_dev" / "m.wav", 1.0)
+    assert main(["infer", str(tmp_path / "mic_dev"), "--model", str(pkg), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "trained on FOA recordings but this recording's folder says MIC" in err and "m.wav" in err
+    assert not (tmp_path / "m.csv").exists()
+
+    assert main(["infer", str(tmp_path / "missing.wav"), "--model", str(pkg)]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+    write_scene(tmp_path / "foa" / "one" / "same.wav", 0.5)
+    write_scene(tmp_path / "foa" / "two" / "same.wav", 0.5)
+    assert main(["infer", str(tmp_path / "foa"), "--model", str(pkg)]) == 2
+    assert "two recordings would write same.csv" in capsys.readouterr().err
+
+    assert main(["infer", str(tmp_path / "foa" / "one")]) == 2
+    assert "no bundled FOA model is installed yet; pass --model PACKAGE" in capsys.readouterr().err
+
+    (tmp_path / "empty").mkdir()
+    assert main(["infer", str(tmp_path / "empty"), "--model", str(pkg)]) == 2
+    assert "no recordings" in capsys.readouterr().err
+
+    bad = tmp_path / "foa" / "broken.wav"
+    bad.write_bytes(b"RIFF....WAVEjunk")
+    out = tmp_path / "out"
+    assert (
+        main(["infer", str(bad), str(tmp_path / "foa" / "one"), "--model", str(pkg), "--out", str(out)]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "broken.wav" in err and "1 of 2 recordings failed" in err
+    assert (out / "same.csv").is_file()
+
+
+def test_the_bundled_model_is_found_through_resources(pkg, tmp_path, monkeypatch):
+    root = tmp_path / "seld_resources"
+    (root / "models").mkdir(parents=True)
+    (root / "models" / "foa_crnn.safetensors").write_bytes(pkg.read_bytes())
+    monkeypatch.setattr(resources, "_roots", lambda: iter([root]))
+    assert resources.bundled_model_path("foa") == root / "models" / "foa_crnn.safetensors"
+    assert resources.bundled_model_path("mic") is None
+    assert resources.demo_recording_path() is None
+    write_scene(tmp_path / "rec.wav", 0.8)
+    assert main(["infer", str(tmp_path / "rec.wav"), "--out", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "rec.csv").is_file()
+
+
+def test_progress_bar_on_a_terminal():
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Tty()
+    bar = ProgressBar(stream)
+    bar.start("rec.wav")
+    bar(5, 10, "detecting")
+    bar(10, 10, "detecting")
+    bar.finish()
+    text = stream.getvalue()
+    assert "\r" in text and "100.0%" in text and "#" * 30 in text
+
+
+def _dataset(root, folds=(1, 2)):
+    for fold in folds:
+        name = f"fold{fold}_room1_mix001"
+        write_scene(root / "foa_dev" / f"{name}.wav", 2.3, seed=fold)
+        labels = root / "metadata_dev" / f"{name}.csv"
+        labels.parent.mkdir(parents=True, exist_ok=True)
+        labels.write_text("".join(f"{f},3,0,40,-10\n" for f in range(0, 15)))
+
+
+def test_eval_scores_a_fold(pkg, tmp_path, capsys):
+    _dataset(tmp_path / "data")
+    report = tmp_path / "scores.csv"
+    preds = tmp_path / "preds"
+    argv = [
+        "eval",
+        "--model",
+        str(pkg),
+        "--data",
+        str(tmp_path / "data"),
+        "--folds",
+        "1",
+        "--csv",
+        str(report),
+    ]
+    assert main([*argv, "--predictions", str(preds)]) == 0
+    out = capsys.readouterr().out
+    assert "SELD scores (dcase2020" in out and "fold1_room1_mix001" in out and "fold2" not in out
+    rows = list(csv.DictReader(report.open()))
+    assert [r["scope"] for r in rows].count("overall") == 1
+    assert [r["name"] for r in rows if r["scope"] == "file"] == ["fold1_room1_mix001"]
+    assert [r["n_frames"] for r in rows if r["scope"] == "file"] == ["23"]  # the recording's label frames
+    assert len([r for r in rows if r["scope"] == "class"]) == 14
+    assert (preds / "fold1_room1_mix001.csv").is_file()
+
+    assert main(["eval", "--model", str(pkg), "--data", str(tmp_path / "data"), "--folds", "7"]) == 2
+    assert "fold 7 has no recordings" in capsys.readouterr().err

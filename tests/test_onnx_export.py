@@ -1,0 +1,117 @@
+"""ONNX export: parity with torch (the paper's model size), dynamic axes, embedded metadata."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from core.classes import DCASE2020
+from core.cli import main
+from core.errors import ModelError
+from core.model import build_model
+from core.onnx_export import OnnxModel, export_onnx, onnx_bytes, read_onnx_meta
+from core.package import PACKAGE_KEY, load_package, make_meta, save_package
+from tests.test_package import noise_scaler, tiny_package
+
+
+@pytest.fixture(scope="module")
+def real_package(tmp_path_factory):
+    """The paper's CRNN at full size (random weights and batch-norm statistics), as a package and ONNX file."""
+    torch.manual_seed(0)
+    model = build_model("crnn_attention")
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.3, 0.3)
+                m.running_var.uniform_(0.5, 2.0)
+    model.eval()
+    folder = tmp_path_factory.mktemp("real")
+    path = folder / "real.safetensors"
+    save_package(path, model, make_meta(model, fmt="foa", classes=DCASE2020, scaler=noise_scaler()))
+    loaded = load_package(path)
+    onnx_path = export_onnx(loaded, folder / "real.onnx")
+    return loaded, onnx_path
+
+
+def test_onnxruntime_matches_torch_at_full_size(real_package):
+    loaded, onnx_path = real_package
+    session = OnnxModel(onnx_path, device="cpu", threads=2)
+    rng = np.random.default_rng(0)
+    for batch, frames in ((1, 600), (1, 3000), (3, 100), (5, 600)):  # one file, several shapes
+        x = rng.standard_normal((batch, 7, frames, 64)).astype(np.float32)
+        ref = loaded.run(x)
+        got = session.run(x)
+        for a, b, k in zip(ref, got, (14, 42), strict=True):
+            assert b.shape == (batch, frames // 5, k)
+            assert np.abs(a - b).max() <= 1e-4, (batch, frames, np.abs(a - b).max())
+
+
+def test_dynamic_axes_and_metadata_in_the_file(real_package):
+    loaded, onnx_path = real_package
+    proto = onnx.load(str(onnx_path))
+    assert proto.opset_import[0].version == 17
+    (inp,) = proto.graph.input
+    dims = [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim]
+    assert inp.name == "features" and dims == ["batch", 7, "frames", 64]
+    assert [o.name for o in proto.graph.output] == ["sed", "doa"]
+    props = {p.key: p.value for p in proto.metadata_props}
+    assert PACKAGE_KEY in props
+    meta = read_onnx_meta(onnx_path)
+    assert meta == loaded.meta
+    session = OnnxModel(onnx_path)
+    assert session.meta == loaded.meta and session.backend == "onnx"
+    np.testing.assert_array_equal(session.scaler.mean, loaded.scaler.mean)
+    assert session.providers == ["CPUExecutionProvider"]
+
+
+def test_in_memory_export_of_a_small_package(tmp_path):
+    path, model, meta = tiny_package(tmp_path)
+    loaded = load_package(path)
+    session = OnnxModel.from_package(loaded)
+    x = np.random.default_rng(1).standard_normal((2, 7, 200, 64)).astype(np.float32)
+    for a, b in zip(loaded.run(x), session.run(x), strict=True):
+        assert np.abs(a - b).max() <= 1e-5
+    assert next(loaded.model.parameters()).device.type == "cpu"  # the export works on a copy
+    assert loaded.model.training is False
+
+
+def test_files_that_are_not_seld_onnx_models(tmp_path):
+    path, model, _ = tiny_package(tmp_path)
+    bare = tmp_path / "bare.onnx"
+    bare.write_bytes(onnx_bytes(model))  # a bare module: no package metadata
+    with pytest.raises(ModelError, match="without SELD Studio metadata"):
+        OnnxModel(bare)
+    with pytest.raises(ModelError, match="without SELD Studio metadata"):
+        read_onnx_meta(bare)
+    junk = tmp_path / "junk.onnx"
+    junk.write_text("not a model")
+    with pytest.raises(ModelError, match="not a usable ONNX model"):
+        OnnxModel(junk)
+    with pytest.raises(ModelError, match="not found"):
+        OnnxModel(tmp_path / "missing.onnx")
+
+
+def test_cuda_provider_refused_when_absent(tmp_path):
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has a CUDA provider")
+    path, _, _ = tiny_package(tmp_path)
+    loaded = load_package(path)
+    from core.errors import SeldError
+
+    with pytest.raises(SeldError, match="no CUDA provider"):
+        OnnxModel.from_package(loaded, device="cuda")
+    assert OnnxModel.from_package(loaded, device="auto").device == "cpu"
+
+
+def test_cli_export_onnx(tmp_path, capsys):
+    path, _, meta = tiny_package(tmp_path)
+    out = tmp_path / "m.onnx"
+    assert main(["export-onnx", "--model", str(path), "--out", str(out)]) == 0
+    assert read_onnx_meta(out) == meta
+    assert "max abs difference" in capsys.readouterr().err
+    assert main(["export-onnx", "--model", str(path), "--out", str(tmp_path / "m.txt")]) == 2
+    assert "must end in .onnx" in capsys.readouterr().err
