@@ -65,11 +65,13 @@ def timed(fn, repeat: int) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=7)
-    ap.add_argument("--threads", type=int, default=2, help="FFT worker threads for core (1 or 2)")
+    ap.add_argument(
+        "--threads", type=int, default=2, help="threads for core (frame ranges computed in parallel)"
+    )
     args = ap.parse_args()
     audio = synthetic_scene()
     minutes = audio.shape[1] / 24000 / 60
-    print(f"60 s synthetic scene, {args.repeat} runs each (median), core FFT threads = {args.threads}")
+    print(f"60 s synthetic scene, {args.repeat} runs each (median), core threads = {args.threads}")
     print(
         f"{'format':6} {'core s/min':>11} {'core+read':>10} {'librosa s/min':>14} {'speed-up':>9} {'target':>7}"
     )

@@ -317,24 +317,64 @@ def extract_features(
     fmt: str,
     *,
     progress: Callable[[float], None] | None = None,
-    workers: int | None = 1,
+    workers: int | None = 2,
 ) -> np.ndarray:
     """DCASE 2020 features of a 24 kHz 4-channel signal ``(4, N)``.
 
     Returns float32 ``(7, T, 64)`` for ``fmt="foa"`` (AmbiX W, Y, Z, X input) or
     ``(10, T, 64)`` for ``fmt="mic"``, with ``T = ceil(N / 480)``. ``progress`` (if given)
-    is called with the fraction done after each block of frames. ``workers`` is the number
-    of FFT threads.
+    is called with the fraction done after each block of frames. ``workers`` threads share
+    the frames (contiguous ranges; every frame is computed from its own samples, so the
+    result does not depend on ``workers``).
     """
     if fmt not in FEATURE_CHANNELS:
         raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
     audio = _check_audio(audio, 4)
     total = n_frames(audio.shape[1])
-    power, rest = frame_features(_pad(audio), total, fmt, workers=workers, progress=progress)
+    padded = _pad(audio)
+    n_threads = max(1, min(int(workers or 1), total // _MIN_FRAMES_PER_THREAD))
+    if n_threads == 1:
+        power, rest = frame_features(padded, total, fmt, progress=progress)
+    else:
+        power, rest = _threaded_frame_features(padded, total, fmt, n_threads, progress)
     out = np.empty((FEATURE_CHANNELS[fmt], total, N_MELS), dtype=np.float32)
     out[:4] = log_mel(power)
     out[4:] = rest
     return out
+
+
+_MIN_FRAMES_PER_THREAD = 500
+
+
+def _threaded_frame_features(
+    padded: np.ndarray, total: int, fmt: str, n_threads: int, progress: Callable[[float], None] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`frame_features` over ``n_threads`` contiguous frame ranges at once (numpy and
+    scipy.fft release the GIL), assembled in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds = np.linspace(0, total, n_threads + 1).astype(int)
+    bounds -= bounds % _BLOCK_FRAMES  # block-aligned ranges
+    bounds[-1] = total
+    power = np.empty((4, total, N_MELS), dtype=np.float64)
+    rest = np.empty((FEATURE_CHANNELS[fmt] - 4, total, N_MELS), dtype=np.float32)
+
+    def run(k: int) -> None:
+        f0, f1 = int(bounds[k]), int(bounds[k + 1])
+        if f1 <= f0:
+            return
+        part_power, part_rest = frame_features(padded[:, HOP * f0 :], f1 - f0, fmt)
+        power[:, f0:f1] = part_power
+        rest[:, f0:f1] = part_rest
+
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread per range: nested BLAS threads would oversubscribe the cores
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=n_threads) as pool:
+        list(pool.map(run, range(n_threads)))
+    if progress is not None:
+        progress(1.0)
+    return power, rest
 
 
 def _foa_intensity_block(spec: np.ndarray, out: np.ndarray, ws: _Workspace) -> None:

@@ -373,7 +373,7 @@ def predict(
             done_units[0] = units
 
         with single_threaded_blas():
-            feats = extract_features(rec.samples, meta.fmt, progress=on_features)
+            feats = extract_features(rec.samples, meta.fmt, progress=on_features, workers=2)
         sed, doa = _run_features(model, feats, batch_segments, tracker)
     else:
         tracker = _Progress(progress, cancel, 3 * n_seg_est)
