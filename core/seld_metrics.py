@@ -343,12 +343,9 @@ class ClassScores:
 
 
 @dataclass(frozen=True, kw_only=True)
-class FileScores:
-    """Scores of one file alone (the metric's formulas applied to that file's counts)."""
+class _Scores:
+    """The four metrics, the SELD score and the counters behind them (see :class:`SeldScores`)."""
 
-    name: str
-    n_frames: int
-    n_segments: int
     ER: float
     F: float
     LE: float
@@ -372,7 +369,16 @@ class FileScores:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SeldScores:
+class FileScores(_Scores):
+    """Scores of one file alone (the metric's formulas applied to that file's counts)."""
+
+    name: str
+    n_frames: int
+    n_segments: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeldScores(_Scores):
     """Overall scores of a scoring run, with the per-class and per-file breakdowns.
 
     ``ER`` (error rate), ``F`` (F-score) are location-sensitive detection scores; ``LE``
@@ -389,23 +395,6 @@ class SeldScores:
     n_classes: int
     n_files: int
     n_segments: int
-    ER: float
-    F: float
-    LE: float
-    LR: float
-    SELD: float
-    Nref: int
-    Nsys: int
-    TP: int
-    FP: int
-    FN: int
-    FP_spatial: int
-    S: int
-    D: int
-    I: int  # noqa: E741
-    DE_TP: int
-    DE_FN: int
-    DE_sum: float
     per_class: tuple[ClassScores, ...] = ()
     per_file: tuple[FileScores, ...] = ()
 

@@ -463,9 +463,9 @@ class Trainer:
             }
             save_package(self.run_dir / "best.safetensors", self.model, self._package_meta(metrics))
 
-    def _evaluate(self, items) -> EvalResult:
+    def _evaluate(self, items, model: nn.Module | None = None) -> EvalResult:
         return evaluate(
-            self.model,
+            model if model is not None else self.model,
             items,
             self.cache,
             self.scaler,
@@ -482,18 +482,7 @@ class Trainer:
 
         best = self.run_dir / "best.safetensors"
         model = load_package(best, device=self.device).model if best.exists() else self.model
-        result = evaluate(
-            model,
-            self.test_items,
-            self.cache,
-            self.scaler,
-            self.class_set,
-            self.config.data.fmt,
-            loss_config=self.loss_config,
-            device=self.device,
-            segment_frames=self.config.data.eval_segment_frames,
-            threshold=self.config.threshold,
-        )
+        result = self._evaluate(self.test_items, model)
         row = {"split": "test", **result.row()}
         self._emit("test", **row)
         return row
