@@ -61,6 +61,9 @@ class OptimConfig:
     epochs: int = 1100
     steps_per_epoch: int = 0  # 0: one pass worth of segments (total train frames / segment)
     eval_every: int = 1  # epochs between evaluations
+    eval_test_every_time: bool = (
+        False  # also score the test folds at each evaluation (test_metrics.csv; curves only)
+    )
     grad_clip: float = 0.0  # 0: off
     amp: bool = True  # mixed precision on CUDA only
 

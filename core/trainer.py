@@ -260,8 +260,8 @@ class Trainer:
         save_package(self.run_dir / "last.safetensors", self.model, self._package_meta(None))
         save_training_state(self.run_dir / "last", self.optimizer, loop, self.grad_scaler)
 
-    def _append_metrics(self, row: dict[str, Any]) -> None:
-        path = self.run_dir / "metrics.csv"
+    def _append_metrics(self, row: dict[str, Any], name: str = "metrics.csv") -> None:
+        path = self.run_dir / name
         old = path.read_text(encoding="utf-8") if path.exists() else ""
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=METRICS_COLUMNS, lineterminator="\n")
@@ -452,6 +452,12 @@ class Trainer:
         }
         self._append_metrics(row)
         self._emit("eval", **row)
+        if self.config.optim.eval_test_every_time and self.test_items:
+            # curves only: model selection never looks at the test folds
+            test = self._evaluate(self.test_items)
+            test_row = {**row, **test.row("val_loss")}
+            self._append_metrics(test_row, "test_metrics.csv")
+            self._emit("eval_test", **test_row)
         if result.scores.SELD < loop.best_seld:
             loop.best_seld = float(result.scores.SELD)
             loop.best_epoch = loop.epoch

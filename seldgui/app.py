@@ -35,6 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     if args.files:
         window.open_path(args.files[0], fmt=args.fmt)
+    else:
+        from core.resources import demo_recording_path
+
+        demo = demo_recording_path()
+        if demo is not None:
+            window.open_path(demo, fmt="foa")
     return app.exec()
 
 
