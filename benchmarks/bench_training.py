@@ -26,9 +26,9 @@ from core.model import SeldCRNN  # noqa: E402
 
 def bench(device: str, batch: int, frames: int, steps: int, amp: bool) -> tuple[float, float]:
     torch.manual_seed(0)
-    model = SeldCRNN(7, 14).to(device).train()
+    model = SeldCRNN(7, 14).to(device, memory_format=torch.channels_last).train()  # as the trainer
     opt = torch.optim.Adam(model.parameters(), lr=2e-4)
-    x = torch.randn(batch, 7, frames, 64, device=device)
+    x = torch.randn(batch, 7, frames, 64, device=device).contiguous(memory_format=torch.channels_last)
     sed = (torch.rand(batch, frames // 5, 14, device=device) > 0.8).float()
     doa = torch.randn(batch, frames // 5, 42, device=device).clamp(-1, 1) * sed.repeat(1, 1, 3)
 
