@@ -73,3 +73,18 @@ def test_bundled_resources_are_found_through_the_installed_package_not_the_cwd(t
     )
     found = Path(out.stdout.strip())
     assert found.name == "resources" and (found / "README.md").is_file()
+
+
+def test_every_package_folder_is_listed_for_installation():
+    import pytest
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    repo = CORE_DIR.parent
+    listed = set(tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(repo).parts)
+        for top in ("core", "seldgui")
+        for p in (repo / top).rglob("__init__.py")
+    }
+    assert found <= listed, f"not installed by a wheel: {sorted(found - listed)}"

@@ -11,4 +11,5 @@ COMMAND_MODULES = (
     "core.commands.export_onnx",
     "core.commands.eval",
     "core.commands.train",
+    "core.commands.synth",
 )

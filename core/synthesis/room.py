@@ -1,0 +1,262 @@
+"""Shoebox rooms for scene synthesis: geometry, wall absorption, RT60 and image sources.
+
+Coordinates
+-----------
+A room is the box ``[0, Lx] x [0, Ly] x [0, Lz]`` in metres. The microphone array (the
+receiver) sits at :attr:`Room.receiver` with its axes aligned to the room's: azimuth is
+counter-clockwise from +x (+90° = +y, "left"), elevation is positive towards +z (up), as
+everywhere in SELD Studio (:mod:`core.ambisonics`).
+
+Acoustics
+---------
+Each of the six walls has a frequency-independent energy absorption coefficient ``alpha``
+(pressure reflection coefficient ``beta = sqrt(1 - alpha)``), in the order
+``x=0, x=Lx, y=0, y=Ly, z=0, z=Lz``. :func:`random_room` draws a size and an RT60 and
+chooses the mean absorption from Eyring's formula
+``RT60 = 0.161 V / (-S ln(1 - alpha_mean))`` so that the image sources (early part) and the
+statistical diffuse tail (late part, see :mod:`core.synthesis.spatial`) describe the
+same room. :meth:`Room.reverberant_energy` is the diffuse-field energy of the room's
+impulse response relative to the direct sound at 1 m, from Sabine/Eyring theory.
+
+Image sources (Allen & Berkley 1979): along each axis an image index ``a`` in ``-N..N``
+means ``|a|`` reflections on that axis's two walls; an image of total order
+``|a| + |b| + |c| <= max_order`` is kept. :func:`image_sources` returns their positions
+and their reflection gains (the product of the walls' ``beta``); the ``1/r`` spreading
+and the delay are applied by the renderer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_MAX_ORDER",
+    "SPEED_OF_SOUND",
+    "Room",
+    "image_orders",
+    "image_sources",
+    "max_distance",
+    "random_room",
+]
+
+SPEED_OF_SOUND = 343.0
+"""Speed of sound in m/s (air at about 20 °C)."""
+DEFAULT_MAX_ORDER = 3
+"""Highest image-source order rendered explicitly (later reflections are the diffuse tail)."""
+_SABINE = 0.161  # s/m: 24 ln(10) / c
+WALL_MARGIN_M = 0.25
+"""Minimum distance of a source from any wall, in metres."""
+
+
+@dataclass(frozen=True)
+class Room:
+    """A shoebox room with a receiver position and a late-reverberation time.
+
+    ``size`` is ``(Lx, Ly, Lz)`` in metres; ``absorption`` the energy absorption coefficients
+    of the walls ``x=0, x=Lx, y=0, y=Ly, z=0, z=Lz`` (0 = rigid, 1 = anechoic); ``receiver``
+    the array centre; ``rt60`` the reverberation time (s) of the diffuse tail (0 = no tail);
+    ``max_order`` the highest image-source order (0 = direct sound only).
+    """
+
+    size: tuple[float, float, float]
+    absorption: tuple[float, float, float, float, float, float]
+    receiver: tuple[float, float, float]
+    rt60: float
+    max_order: int = DEFAULT_MAX_ORDER
+    name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.size) != 3 or min(self.size) <= 0:
+            raise ValueError(f"room size must be three positive lengths, not {self.size}")
+        if len(self.absorption) != 6 or not all(0.0 <= a <= 1.0 for a in self.absorption):
+            raise ValueError(f"room absorption must be six coefficients in [0, 1], not {self.absorption}")
+        rx = np.asarray(self.receiver, dtype=np.float64)
+        if rx.shape != (3,) or np.any(rx <= 0) or np.any(rx >= np.asarray(self.size)):
+            raise ValueError(f"the receiver {self.receiver} is not inside the room {self.size}")
+        if self.rt60 < 0 or self.max_order < 0:
+            raise ValueError("rt60 and max_order must not be negative")
+
+    # ------------------------------------------------------------------ constructors
+
+    @classmethod
+    def anechoic(cls, size: float = 20.0) -> Room:
+        """A free field: direct sound only, no reflections, no tail (receiver at the centre of a big box)."""
+        half = size / 2
+        return cls((size, size, size), (1.0,) * 6, (half, half, half), rt60=0.0, max_order=0, name="anechoic")
+
+    @classmethod
+    def from_rt60(
+        cls,
+        size: tuple[float, float, float],
+        rt60: float,
+        receiver: tuple[float, float, float] | None = None,
+        max_order: int = DEFAULT_MAX_ORDER,
+        name: str = "",
+    ) -> Room:
+        """A room with the same absorption on every wall, chosen by Eyring's formula for ``rt60``."""
+        alpha = eyring_absorption(size, rt60)
+        rx = receiver if receiver is not None else (size[0] / 2, size[1] / 2, min(1.3, size[2] / 2))
+        return cls(tuple(size), (alpha,) * 6, tuple(rx), rt60=rt60, max_order=max_order, name=name)
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def volume(self) -> float:
+        """Volume in m³."""
+        return float(np.prod(self.size))
+
+    @property
+    def surface(self) -> float:
+        """Total wall area in m²."""
+        lx, ly, lz = self.size
+        return 2.0 * (lx * ly + lx * lz + ly * lz)
+
+    @property
+    def wall_areas(self) -> np.ndarray:
+        """Areas ``(6,)`` of the walls in the order of :attr:`absorption`."""
+        lx, ly, lz = self.size
+        return np.array([ly * lz, ly * lz, lx * lz, lx * lz, lx * ly, lx * ly])
+
+    @property
+    def mean_absorption(self) -> float:
+        """Area-weighted mean absorption coefficient."""
+        return float(np.dot(self.wall_areas, self.absorption) / self.surface)
+
+    @property
+    def reflection(self) -> np.ndarray:
+        """Pressure reflection coefficients ``beta = sqrt(1 - alpha)`` of the six walls."""
+        return np.sqrt(1.0 - np.asarray(self.absorption, dtype=np.float64))
+
+    @property
+    def eyring_rt60(self) -> float:
+        """RT60 that Eyring's formula gives for the walls' absorption (``inf`` for rigid walls)."""
+        a = self.mean_absorption
+        if a <= 0:
+            return math.inf
+        if a >= 1:
+            return 0.0
+        return _SABINE * self.volume / (-self.surface * math.log(1.0 - a))
+
+    def reverberant_energy(self) -> float:
+        """Energy of the diffuse reverberation relative to the direct sound at 1 m.
+
+        Statistical room acoustics: the reverberant energy of a point source is that of
+        its direct sound at the critical distance ``r_c = sqrt(A / (16 pi))`` times
+        ``(1 - alpha_mean)``, with the equivalent absorption area ``A = 0.161 V / RT60``.
+        So ``E_rev = 16 pi (1 - alpha_mean) RT60 / (0.161 V)`` (0 without a tail).
+        """
+        if self.rt60 <= 0:
+            return 0.0
+        area = _SABINE * self.volume / self.rt60
+        return 16.0 * math.pi * (1.0 - self.mean_absorption) / area
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-friendly description (for the dataset's ``synth_info.json``)."""
+        return {
+            "name": self.name,
+            "size_m": [round(v, 4) for v in self.size],
+            "absorption": [round(v, 4) for v in self.absorption],
+            "receiver_m": [round(v, 4) for v in self.receiver],
+            "rt60_s": round(self.rt60, 4),
+            "max_order": self.max_order,
+        }
+
+
+def eyring_absorption(size: tuple[float, float, float], rt60: float) -> float:
+    """Mean absorption coefficient that gives ``rt60`` by Eyring's formula in a box of ``size``."""
+    if rt60 <= 0:
+        return 1.0
+    lx, ly, lz = size
+    volume = lx * ly * lz
+    surface = 2.0 * (lx * ly + lx * lz + ly * lz)
+    return float(1.0 - math.exp(-_SABINE * volume / (surface * rt60)))
+
+
+def random_room(
+    rng: np.random.Generator,
+    size_range: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] = (
+        (4.0, 10.0),
+        (4.0, 10.0),
+        (2.5, 4.0),
+    ),
+    rt60_range: tuple[float, float] = (0.2, 0.8),
+    max_order: int = DEFAULT_MAX_ORDER,
+    name: str = "",
+) -> Room:
+    """A random shoebox room: size, RT60, per-wall absorption and receiver position.
+
+    The size is uniform in ``size_range``, the RT60 uniform in ``rt60_range``. The walls'
+    absorption varies by up to ±40 % around the Eyring mean for that RT60 (rescaled so that
+    the area-weighted mean is kept). The receiver is within ±20 % of the room's centre
+    horizontally and 1.1–1.5 m above the floor (never closer than 1.35 m to the ceiling
+    minus the wall margin), so that sources 1 m away fit in every direction.
+    """
+    size = tuple(float(rng.uniform(lo, hi)) for lo, hi in size_range)
+    rt60 = float(rng.uniform(*rt60_range))
+    mean_alpha = eyring_absorption(size, rt60)  # type: ignore[arg-type]
+    lx, ly, lz = size
+    areas = np.array([ly * lz, ly * lz, lx * lz, lx * lz, lx * ly, lx * ly])
+    factors = rng.uniform(0.6, 1.4, size=6)
+    factors *= areas.sum() / np.dot(areas, factors)
+    alpha = np.clip(mean_alpha * factors, 0.01, 0.99)
+    rx = (
+        lx * float(rng.uniform(0.3, 0.7)),
+        ly * float(rng.uniform(0.3, 0.7)),
+        float(min(rng.uniform(1.1, 1.5), lz - 1.0 - WALL_MARGIN_M)),
+    )
+    return Room(size, tuple(float(a) for a in alpha), rx, rt60=rt60, max_order=max_order, name=name)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- image sources
+
+
+@lru_cache(maxsize=8)
+def image_orders(max_order: int) -> np.ndarray:
+    """Integer image indices ``(K, 3)`` with ``|a| + |b| + |c| <= max_order``; row 0 is ``(0, 0, 0)``."""
+    r = np.arange(-max_order, max_order + 1)
+    a, b, c = np.meshgrid(r, r, r, indexing="ij")
+    idx = np.stack([a.ravel(), b.ravel(), c.ravel()], axis=1)
+    idx = idx[np.abs(idx).sum(axis=1) <= max_order]
+    order = np.abs(idx).sum(axis=1)
+    idx = idx[np.lexsort((idx[:, 2], idx[:, 1], idx[:, 0], order))]
+    idx.setflags(write=False)
+    return idx
+
+
+def image_sources(
+    room: Room, source: np.ndarray, max_order: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Image-source positions and reflection gains of source position(s) ``(..., 3)``.
+
+    Returns ``positions (..., K, 3)`` and ``gains (K,)`` (the product of the reflection
+    coefficients of the walls each image's path hits; the direct sound is index 0 with gain
+    1), for the images up to ``max_order`` (default: the room's). An index ``a`` on an axis of length ``L`` is the image at ``2 n L + (1 - 2 q) x``
+    with ``q = a mod 2``, ``n = (a + q) / 2``, reflected ``|n - q|`` times on the wall at 0 and
+    ``|n|`` times on the wall at ``L``.
+    """
+    idx = image_orders(room.max_order if max_order is None else max_order)
+    q = np.mod(idx, 2)
+    n = (idx + q) // 2
+    size = np.asarray(room.size, dtype=np.float64)
+    src = np.asarray(source, dtype=np.float64)[..., None, :]
+    positions = 2.0 * n * size + (1 - 2 * q) * src
+    beta = room.reflection.reshape(3, 2)  # (axis, wall at 0 / wall at L)
+    hits0 = np.abs(n - q)
+    hits1 = np.abs(n)
+    gains = np.prod(beta[:, 0] ** hits0 * beta[:, 1] ** hits1, axis=1)
+    return positions, gains
+
+
+def max_distance(room: Room, directions: np.ndarray, margin: float = WALL_MARGIN_M) -> np.ndarray:
+    """Longest distance from the receiver along unit vectors ``(..., 3)`` that stays ``margin`` inside the walls."""
+    d = np.asarray(directions, dtype=np.float64)
+    rx = np.asarray(room.receiver, dtype=np.float64)
+    lo = rx - margin
+    hi = np.asarray(room.size, dtype=np.float64) - margin - rx
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(d > 0, hi / d, np.where(d < 0, lo / -d, np.inf))
+    return np.maximum(np.min(t, axis=-1), 0.0)

@@ -1,0 +1,138 @@
+"""``seld synth``: dataset layout, file formats, labels, determinism and errors."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from core.cli import main
+from core.dataset import discover
+from core.dcase_csv import read_labels
+from core.progress import Cancelled
+from core.synthesis.writer import SynthConfig, parse_folds, synthesize_dataset
+
+TINY = ["--folds", "1-2", "--clips-per-fold", "1", "--duration", "4"]
+NAMES = ["fold1_room1_mix001_ov1", "fold2_room4_mix001_ov2"]
+
+
+def _synth(out: Path, *extra: str) -> int:
+    return main(["synth", "--out", str(out), *TINY, *extra])
+
+
+def _digests(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("synth") / "ds"
+    assert _synth(root, "--seed", "7") == 0
+    return root
+
+
+def test_tiny_dataset_has_the_dcase_layout_and_formats(tiny, capsys):
+    for folder, ext in (("foa_dev", "wav"), ("mic_dev", "wav"), ("metadata_dev", "csv")):
+        assert sorted(p.name for p in (tiny / folder).iterdir()) == [f"{n}.{ext}" for n in NAMES]
+    for fmt in ("foa", "mic"):
+        for name in NAMES:
+            info = sf.info(str(tiny / f"{fmt}_dev" / f"{name}.wav"))
+            assert (info.channels, info.samplerate, info.subtype, info.format) == (4, 24000, "PCM_16", "WAV")
+            assert info.frames == 4 * 24000
+            x, _ = sf.read(str(tiny / f"{fmt}_dev" / f"{name}.wav"))
+            assert 0.1 < np.abs(x).max() < 1.0
+    assert (tiny / "synth_info.json").is_file()
+
+
+def test_labels_parse_and_the_dataset_is_discovered(tiny):
+    for name in NAMES:
+        table = read_labels(tiny / "metadata_dev" / f"{name}.csv", classes="dcase2020")
+        assert table.fmt == "dcase2020" and len(table) > 0
+        assert all(0 <= r.frame < 40 for r in table)
+        assert all(-180 <= r.azimuth <= 180 and -45 <= r.elevation <= 45 for r in table)
+        ov = int(name[-1])
+        counts = np.bincount([r.frame for r in table])
+        assert counts.max() <= ov
+    for fmt in ("foa", "mic"):
+        items = discover(tiny, fmt)
+        assert [it.name for it in items] == NAMES
+        assert [it.fold for it in items] == [1, 2]
+        assert all(it.labels is not None and it.labels.is_file() for it in items)
+
+
+def test_same_seed_same_bytes_and_refusal_to_overwrite(tiny, tmp_path, capsys):
+    again = tmp_path / "again"
+    assert _synth(again, "--seed", "7") == 0
+    assert _digests(again) == _digests(tiny)
+    err = capsys.readouterr().err
+    assert "[1/2] fold1_room1_mix001_ov1" in err and "[2/2] fold2_room4_mix001_ov2" in err
+
+    assert _synth(again, "--seed", "8") == 2
+    assert "already holds a dataset" in capsys.readouterr().err
+    assert _digests(again) == _digests(tiny)  # untouched
+
+    assert _synth(again, "--seed", "8", "--overwrite") == 0
+    changed, original = _digests(again), _digests(tiny)
+    assert changed.keys() == original.keys()
+    wav = "foa_dev/fold1_room1_mix001_ov1.wav"
+    assert changed[wav] != original[wav]
+
+
+def test_foa_only_with_own_sources(tmp_path):
+    sources = tmp_path / "nigens"
+    t = np.arange(24000) / 24000
+    for folder, freq in (("alarm", 1000.0), ("dog", 300.0)):
+        (sources / folder).mkdir(parents=True)
+        tone = 0.3 * np.sin(2 * np.pi * freq * t) * np.hanning(t.size)
+        sf.write(str(sources / folder / "clip1.wav"), tone, 24000)
+    root = tmp_path / "own"
+    assert _synth(root, "--formats", "foa", "--sources", str(sources), "--snr-db", "40") == 0
+    assert not (root / "mic_dev").exists()
+    classes = {r.cls for name in NAMES for r in read_labels(root / "metadata_dev" / f"{name}.csv")}
+    assert classes and classes <= {0, 3}  # alarm, barking dog
+
+
+def test_bad_sources_folder_is_a_clear_error(tmp_path, capsys):
+    missing = tmp_path / "no_such_folder"
+    assert _synth(tmp_path / "a", "--sources", str(missing)) == 2
+    err = capsys.readouterr().err
+    assert "seld: error:" in err and str(missing) in err and "not found" in err
+    empty = tmp_path / "empty_sources"
+    empty.mkdir()
+    assert _synth(tmp_path / "b", "--sources", str(empty)) == 2
+    assert "class sub-folders" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_bad_options_are_refused(tmp_path, capsys):
+    assert main(["synth", "--out", str(tmp_path / "x"), "--folds", "3-1"]) == 2
+    assert "folds" in capsys.readouterr().err
+    assert main(["synth", "--out", str(tmp_path / "x"), "--formats", "foa,binaural"]) == 2
+    assert "binaural" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", str(tmp_path / "x"), "--clips-per-fold", "0"])
+    assert parse_folds("1-3,5") == (1, 2, 3, 5)
+
+
+def test_progress_and_cancel_through_the_library(tmp_path):
+    from core.synthesis.sources import SourceBank
+
+    calls: list[tuple[int, int, str]] = []
+    config = SynthConfig(formats=("foa",), folds=(1,), clips_per_fold=3, duration_s=2.0, seed=3)
+    with pytest.raises(Cancelled):
+        synthesize_dataset(
+            tmp_path / "c",
+            config,
+            SourceBank.builtin(),
+            progress=lambda d, n, name: calls.append((d, n, name)),
+            cancel=lambda: len(calls) >= 1,
+        )
+    assert calls == [(1, 3, "fold1_room1_mix001_ov1")]
+    assert sorted(p.name for p in (tmp_path / "c" / "foa_dev").iterdir()) == ["fold1_room1_mix001_ov1.wav"]
