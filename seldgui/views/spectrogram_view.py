@@ -21,6 +21,7 @@ class SpectrogramView(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.setLabel("left", "mel band centre", units="Hz")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # tick labels are written in Hz
         self.plot.setMouseEnabled(x=True, y=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
