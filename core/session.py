@@ -1,8 +1,10 @@
-"""The Qt-free session model the GUI observes: the open recording and its display data.
+"""The Qt-free session model the GUI observes.
 
-Views subscribe to the signals; they never change each other directly. Everything here
-is plain Python, testable without Qt. (The full session — labels, predictions, playhead,
-selection — grows here with the main-window issue.)
+One :class:`Session` per window holds the open recording and everything shown about it:
+its display spectrogram, the reference labels and the model's predictions (both as
+:class:`~core.events.Event` lists), the playhead and the visible time range. Views
+subscribe to the signals and never change each other; they change the session, and the
+session tells every view. Everything here is plain Python, testable without Qt.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.audio import Recording
+from core.classes import DCASE2020, ClassSet
+from core.events import Event, active_at, events_from_table
+from core.labels import LABEL_HOP_S, LabelTable
 from core.observable import Signal
 
 
@@ -30,20 +35,105 @@ class Spectrogram:
         return self.db.shape[0] * self.hop_s
 
 
-class Session:
-    """The state of one window: the open recording and what is derived from it."""
+@dataclass(frozen=True)
+class ActiveDirection:
+    """A direction active at the playhead: which event, where it points, whose it is."""
 
-    def __init__(self) -> None:
+    event: Event
+    azimuth: float
+    elevation: float
+    predicted: bool
+
+
+class Session:
+    """The state of one window: the open recording and what is derived from it.
+
+    Signals (callbacks receive the new value):
+
+    * ``recording_changed(recording | None)``
+    * ``spectrogram_changed(spectrogram | None)``
+    * ``classes_changed(class_set)``
+    * ``reference_changed(list[Event])`` / ``predictions_changed(list[Event])``
+    * ``playhead_changed(seconds)``
+    * ``view_range_changed((start_s, end_s))``
+    """
+
+    def __init__(self, classes: ClassSet = DCASE2020) -> None:
         self.recording: Recording | None = None
         self.spectrogram: Spectrogram | None = None
-        self.recording_changed = Signal()  # (recording)
-        self.spectrogram_changed = Signal()  # (spectrogram)
+        self.classes: ClassSet = classes
+        self.reference: LabelTable | None = None
+        self.reference_events: list[Event] = []
+        self.predictions: LabelTable | None = None
+        self.predicted_events: list[Event] = []
+        self.playhead_s: float = 0.0
+        self.view_range: tuple[float, float] = (0.0, 0.0)
+        self.recording_changed = Signal()
+        self.spectrogram_changed = Signal()
+        self.classes_changed = Signal()
+        self.reference_changed = Signal()
+        self.predictions_changed = Signal()
+        self.playhead_changed = Signal()
+        self.view_range_changed = Signal()
+
+    # ------------------------------------------------------------------ recording
+    @property
+    def duration_s(self) -> float:
+        return self.recording.duration_s if self.recording is not None else 0.0
 
     def set_recording(self, recording: Recording | None, spectrogram: Spectrogram | None = None) -> None:
+        """Open ``recording``: predictions and reference of the previous one are cleared."""
         self.recording = recording
         self.recording_changed.emit(recording)
         self.set_spectrogram(spectrogram)
+        self.set_reference(None)
+        self.set_predictions(None)
+        self.set_playhead(0.0)
+        self.set_view_range(0.0, self.duration_s)
 
     def set_spectrogram(self, spectrogram: Spectrogram | None) -> None:
         self.spectrogram = spectrogram
         self.spectrogram_changed.emit(spectrogram)
+
+    def set_classes(self, classes: ClassSet) -> None:
+        if classes != self.classes:
+            self.classes = classes
+            self.classes_changed.emit(classes)
+
+    # ------------------------------------------------------------------ labels
+    def set_reference(self, table: LabelTable | None) -> None:
+        self.reference = table
+        self.reference_events = events_from_table(table) if table is not None else []
+        self.reference_changed.emit(self.reference_events)
+
+    def set_predictions(self, table: LabelTable | None) -> None:
+        self.predictions = table
+        self.predicted_events = events_from_table(table) if table is not None else []
+        self.predictions_changed.emit(self.predicted_events)
+
+    # ------------------------------------------------------------------ time
+    def set_playhead(self, seconds: float) -> None:
+        """Move the playhead (clamped to the recording); views follow."""
+        t = float(np.clip(seconds, 0.0, max(self.duration_s, 0.0)))
+        if t != self.playhead_s:
+            self.playhead_s = t
+            self.playhead_changed.emit(t)
+
+    def set_view_range(self, start_s: float, end_s: float) -> None:
+        start, end = sorted((float(start_s), float(end_s)))
+        if (start, end) != self.view_range:
+            self.view_range = (start, end)
+            self.view_range_changed.emit(self.view_range)
+
+    @property
+    def playhead_frame(self) -> int:
+        """The 100 ms label frame under the playhead."""
+        return int(self.playhead_s / LABEL_HOP_S + 1e-9)
+
+    def active_directions(self, seconds: float | None = None) -> list[ActiveDirection]:
+        """Reference and predicted directions active at ``seconds`` (default: the playhead)."""
+        t = self.playhead_s if seconds is None else seconds
+        frame = int(t / LABEL_HOP_S + 1e-9)
+        out = [ActiveDirection(e, az, el, False) for e, az, el in active_at(self.reference_events, frame)]
+        out += [ActiveDirection(e, az, el, True) for e, az, el in active_at(self.predicted_events, frame)]
+        return out

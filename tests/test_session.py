@@ -1,0 +1,75 @@
+"""The Qt-free session model: state changes and the signals views observe."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.audio import Recording
+from core.dcase_csv import parse_labels
+from core.session import Session
+
+
+def _recording(seconds=3.0):
+    return Recording(np.zeros((4, int(24000 * seconds)), np.float32), 24000, "foa", "x.wav", 24000)
+
+
+def test_opening_a_recording_resets_labels_playhead_and_view():
+    s = Session()
+    seen = []
+    for name in (
+        "recording_changed",
+        "reference_changed",
+        "predictions_changed",
+        "playhead_changed",
+        "view_range_changed",
+    ):
+        getattr(s, name).connect(lambda value, name=name: seen.append(name))
+    s.set_recording(_recording(2.0))
+    s.set_reference(parse_labels("3,1,0,10,0\n4,1,0,12,0\n"))
+    s.set_playhead(1.0)
+    assert len(s.reference_events) == 1 and s.playhead_s == 1.0
+    seen.clear()
+    s.set_recording(_recording(5.0))
+    assert s.reference_events == [] and s.predicted_events == [] and s.playhead_s == 0.0
+    assert s.view_range == (0.0, 5.0)
+    assert seen == [
+        "recording_changed",
+        "reference_changed",
+        "predictions_changed",
+        "playhead_changed",
+        "view_range_changed",
+    ]
+
+
+def test_playhead_is_clamped_and_only_changes_emit():
+    s = Session()
+    s.set_recording(_recording(3.0))
+    values = []
+    s.playhead_changed.connect(values.append)
+    s.set_playhead(10.0)
+    s.set_playhead(10.0)
+    s.set_playhead(-1.0)
+    assert values == [3.0, 0.0]
+
+
+def test_active_directions_at_the_playhead_from_reference_and_predictions():
+    s = Session()
+    s.set_recording(_recording(3.0))
+    s.set_reference(parse_labels("10,2,0,45,10\n11,2,0,47,10\n"))
+    s.set_predictions(parse_labels("11,2,0,50,5\n11,7,0,-120,0\n"))
+    s.set_playhead(1.05)  # label frame 10
+    assert [(d.event.cls, d.azimuth, d.predicted) for d in s.active_directions()] == [(2, 45.0, False)]
+    s.set_playhead(1.15)  # frame 11
+    got = [(d.event.cls, d.azimuth, d.elevation, d.predicted) for d in s.active_directions()]
+    assert got == [(2, 47.0, 10.0, False), (2, 50.0, 5.0, True), (7, -120.0, 0.0, True)]
+    assert s.playhead_frame == 11
+
+
+def test_view_range_is_ordered():
+    s = Session()
+    got = []
+    s.view_range_changed.connect(got.append)
+    s.set_view_range(5.0, 2.0)
+    assert s.view_range == (2.0, 5.0) and got == [(2.0, 5.0)]
+    s.set_view_range(2.0, 5.0)
+    assert got == [(2.0, 5.0)]  # no change, no signal
