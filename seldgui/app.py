@@ -41,7 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo = demo_recording_path()
         if demo is not None:
             window.open_path(demo, fmt="foa")
-    return app.exec()
+    code = app.exec()
+    # tear the window down while Qt and Python are both alive (PySide6 and pyqtgraph
+    # objects destroyed during interpreter finalization can crash it)
+    window.deleteLater()
+    app.processEvents()
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

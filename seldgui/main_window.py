@@ -4,23 +4,46 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMainWindow, QToolBar
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMainWindow, QSplitter, QToolBar
 
 from core.session import Session
 from seldgui import workers
 from seldgui.errors import show_error
+from seldgui.views.doa_tracks import DoaTracksView
+from seldgui.views.event_lanes import EventLanesView
 from seldgui.views.spectrogram_view import SpectrogramView
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg);;All files (*)"
+LABEL_FILTER = "DCASE labels (*.csv);;All files (*)"
+
+
+def sibling_labels(audio: Path) -> Path | None:
+    """The label file of a recording: ``<name>.csv`` beside it, or in the DCASE ``metadata_*`` folder."""
+    beside = audio.with_suffix(".csv")
+    if beside.is_file():
+        return beside
+    parts = audio.parts
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i].startswith(("foa_", "mic_")):
+            meta = Path(*parts[:i], "metadata_" + parts[i].split("_", 1)[1], *parts[i + 1 :]).with_suffix(
+                ".csv"
+            )
+            if meta.is_file():
+                return meta
+    return None
 
 
 def _load(path: Path, fmt: str | None, channel: int, kind: str):
     from core.audio import load_recording
+    from core.dcase_csv import read_labels
     from core.display import channel_spectrogram
 
     rec = load_recording(path, fmt=fmt)
-    return rec, channel_spectrogram(rec.samples, channel, kind)
+    labels_path = sibling_labels(path)
+    labels = read_labels(labels_path) if labels_path is not None else None
+    return rec, channel_spectrogram(rec.samples, channel, kind), labels
 
 
 class MainWindow(QMainWindow):
@@ -32,7 +55,16 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._busy = 0
         self.spectrogram_view = SpectrogramView(self.session, self)
-        self.setCentralWidget(self.spectrogram_view)
+        self.lanes_view = EventLanesView(self.session, self)
+        self.tracks_view = DoaTracksView(self.session, self)
+        # one time axis for every view
+        self.lanes_view.plot.setXLink(self.spectrogram_view.plot)
+        self.tracks_view.azimuth_plot.setXLink(self.spectrogram_view.plot)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        for widget, stretch in ((self.spectrogram_view, 4), (self.lanes_view, 3), (self.tracks_view, 3)):
+            splitter.addWidget(widget)
+            splitter.setStretchFactor(splitter.indexOf(widget), stretch)
+        self.setCentralWidget(splitter)
         self._build_actions()
         self.status_label = QLabel("Open a 4-channel FOA or MIC recording (File > Open or drop a file).")
         self.statusBar().addWidget(self.status_label, 1)
@@ -44,6 +76,9 @@ class MainWindow(QMainWindow):
         self.open_action = QAction("&Open...", self, shortcut=QKeySequence.StandardKey.Open)
         self.open_action.triggered.connect(self._open_dialog)
         menu.addAction(self.open_action)
+        self.open_labels_action = QAction("Open &labels...", self)
+        self.open_labels_action.triggered.connect(self._open_labels_dialog)
+        menu.addAction(self.open_labels_action)
         menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -67,6 +102,24 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", AUDIO_FILTER)
         if path:
             self.open_path(Path(path))
+
+    def _open_labels_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open reference labels", "", LABEL_FILTER)
+        if path:
+            self.open_labels(Path(path))
+
+    def open_labels(self, path: Path | str) -> None:
+        """Read a DCASE label CSV as the reference; on failure the current labels stay."""
+        from core.dcase_csv import read_labels
+        from core.errors import SeldError
+
+        try:
+            table = read_labels(path, classes=self.session.classes)
+        except SeldError as err:
+            self._on_failed("Cannot open labels", str(err))
+            return
+        self.session.set_reference(table)
+        self.status_label.setText(f"{Path(path).name}: {len(self.session.reference_events)} reference events")
 
     # ------------------------------------------------------------------ loading
     def open_path(self, path: Path | str, fmt: str | None = None) -> None:
@@ -100,8 +153,10 @@ class MainWindow(QMainWindow):
 
     def _on_loaded(self, result) -> None:
         self._busy -= 1
-        rec, spec = result
+        rec, spec, labels = result
         self.session.set_recording(rec, spec)
+        if labels is not None:
+            self.session.set_reference(labels)
 
     # Slots are bound methods of this window (not lambdas), so that results emitted in a
     # pool thread are queued to the GUI thread.
@@ -144,6 +199,11 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event) -> None:  # noqa: N802 (Qt API)
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self.open_path(paths[0])
+        if not paths:
+            return
+        event.acceptProposedAction()
+        for path in paths:
+            if path.suffix.lower() == ".csv":
+                self.open_labels(path)
+            else:
+                self.open_path(path)

@@ -8,6 +8,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.session import Session, Spectrogram
+from seldgui.views.timeline import PlayheadLine, SeekViewBox
 
 LEVELS = (-100.0, 0.0)
 
@@ -18,7 +19,7 @@ class SpectrogramView(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(viewBox=SeekViewBox(session))
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.setLabel("left", "mel band centre", units="Hz")
         self.plot.getAxis("left").enableAutoSIPrefix(False)  # tick labels are written in Hz
@@ -30,6 +31,7 @@ class SpectrogramView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
+        self.playhead = PlayheadLine(self.plot.getPlotItem(), session)
         session.spectrogram_changed.connect(self._on_spectrogram)
 
     def _on_spectrogram(self, spec: Spectrogram | None) -> None:

@@ -1,0 +1,42 @@
+"""Shared pieces of the time-axis views: the playhead line and a click-to-seek view box."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from core.session import Session
+from seldgui.style import PLAYHEAD_COLOR
+
+
+class PlayheadLine:
+    """An ``InfiniteLine`` in ``plot`` that follows ``session.playhead_s``."""
+
+    def __init__(self, plot: pg.PlotItem, session: Session):
+        self.session = session
+        self.line = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pg.mkPen(PLAYHEAD_COLOR, width=1))
+        self.line.setZValue(100)
+        plot.addItem(self.line, ignoreBounds=True)
+        session.playhead_changed.connect(self._on_playhead)
+
+    def _on_playhead(self, seconds: float) -> None:
+        self.line.setValue(seconds)
+
+
+class SeekViewBox(pg.ViewBox):
+    """A view box whose left click (not drag) moves the session's playhead to that time.
+
+    Clicks are handled in the view box itself rather than through the scene's click
+    signal: Python receivers of that signal crash PySide6 at interpreter exit.
+    """
+
+    def __init__(self, session: Session, **kwargs):
+        super().__init__(**kwargs)
+        self.session = session
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph API)
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.session.set_playhead(self.mapSceneToView(ev.scenePos()).x())
+        else:
+            super().mouseClickEvent(ev)

@@ -1,0 +1,101 @@
+"""The time-axis views observe the session: lanes, direction tracks and one playhead."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("pytestqt")
+
+pytestmark = pytest.mark.qt
+
+LABELS = "10,1,0,30,0\n11,1,0,32,0\n12,1,0,34,0\n20,4,0,-170,10\n21,4,0,175,10\n11,1,1,-60,20\n"
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch, tmp_path):
+    from seldgui import main_window
+
+    monkeypatch.setattr(main_window, "show_error", lambda *a: None)
+    win = main_window.MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    folder = tmp_path / "foa_dev"
+    folder.mkdir()
+    audio = folder / "scene.wav"
+    sf.write(audio, np.zeros((24000 * 3, 4), np.float32), 24000, subtype="PCM_16")
+    (tmp_path / "metadata_dev").mkdir()
+    (tmp_path / "metadata_dev" / "scene.csv").write_text(LABELS)
+    win.open_path(audio)
+    qtbot.waitUntil(lambda: win.session.recording is not None, timeout=10000)
+    return win
+
+
+def test_reference_labels_beside_the_recording_fill_the_lanes_and_tracks(window):
+    events = window.session.reference_events
+    assert [(e.cls, e.track, e.start, e.end) for e in events] == [
+        (1, 0, 10, 13),
+        (1, 1, 11, 12),
+        (4, 0, 20, 22),
+    ]
+    boxes = window.lanes_view.reference_items
+    assert len(boxes) == 3
+    rect = boxes[0].rect()
+    assert rect.left() == pytest.approx(1.0) and rect.width() == pytest.approx(0.3)
+    assert "crying baby" in boxes[0].toolTip() and "1.0–1.3 s" in boxes[0].toolTip()
+    curves = window.tracks_view.curves
+    assert {k for k in curves if k[0] == "reference"} == {
+        ("reference", "azimuth", 1),
+        ("reference", "elevation", 1),
+        ("reference", "azimuth", 4),
+        ("reference", "elevation", 4),
+    }
+    # the azimuth track of class 4 is broken at the -180/180 wrap instead of crossing the plot
+    x, y = curves[("reference", "azimuth", 4)].getData()
+    both_finite = ~np.isnan(y[:-1]) & ~np.isnan(y[1:])
+    assert np.isnan(y).sum() == 2 and not (np.abs(np.diff(y))[both_finite] > 180).any()
+
+
+def test_predictions_are_drawn_in_their_own_style(window):
+    from core.dcase_csv import parse_labels
+
+    window.session.set_predictions(parse_labels("10,1,0,35,0\n11,1,0,36,0\n"))
+    (pred,) = window.lanes_view.prediction_items
+    (ref, *_) = window.lanes_view.reference_items
+    assert pred.rect().height() < ref.rect().height()
+    assert pred.brush().color().alpha() == 255 and ref.brush().color().alpha() < 255
+    assert "prediction" in pred.toolTip()
+
+
+def test_one_playhead_moves_in_every_view(window):
+    window.session.set_playhead(1.25)
+    lines = [window.spectrogram_view.playhead.line, window.lanes_view.playhead.line]
+    lines += [p.line for p in window.tracks_view.playheads]
+    assert [line.value() for line in lines] == [1.25] * 4
+
+
+def test_clicking_a_view_moves_the_playhead(window, qtbot):
+    from PySide6.QtCore import QPointF, Qt
+
+    plot = window.lanes_view.plot
+    vb = plot.getPlotItem().getViewBox()
+    window.session.set_view_range(0, 3)
+    plot.setXRange(0, 3, padding=0)
+    scene_pos = vb.mapViewToScene(QPointF(2.0, 1.0))
+    widget_pos = plot.mapFromScene(scene_pos)
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=widget_pos)
+    assert window.session.playhead_s == pytest.approx(2.0, abs=0.05)
+    assert window.tracks_view.playheads[0].line.value() == pytest.approx(2.0, abs=0.05)
+
+
+def test_a_bad_label_file_keeps_the_current_labels(window, tmp_path, monkeypatch):
+    from seldgui import main_window
+
+    shown = []
+    monkeypatch.setattr(main_window, "show_error", lambda parent, title, msg: shown.append(msg))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2,3\n")
+    window.open_labels(bad)
+    assert shown and "bad.csv, line 1" in shown[0]
+    assert len(window.session.reference_events) == 3
