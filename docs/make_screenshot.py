@@ -38,6 +38,7 @@ def main() -> int:
             waited[0] += 1
             QTimer.singleShot(100, shoot)
             return
+        window.session.set_playhead(24.4)  # a moment with two overlapping, moving events
         app.processEvents()
         out.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(out))

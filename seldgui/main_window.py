@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMainWindow, QSpli
 from core.session import Session
 from seldgui import workers
 from seldgui.errors import show_error
+from seldgui.views.doa_sphere import create_direction_view
 from seldgui.views.doa_tracks import DoaTracksView
 from seldgui.views.event_lanes import EventLanesView
 from seldgui.views.spectrogram_view import SpectrogramView
@@ -64,7 +65,13 @@ class MainWindow(QMainWindow):
         for widget, stretch in ((self.spectrogram_view, 4), (self.lanes_view, 3), (self.tracks_view, 3)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.indexOf(widget), stretch)
-        self.setCentralWidget(splitter)
+        self.direction_view = create_direction_view(self.session, self)
+        main = QSplitter(Qt.Orientation.Horizontal, self)
+        main.addWidget(splitter)
+        main.addWidget(self.direction_view)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 2)
+        self.setCentralWidget(main)
         self._build_actions()
         self.status_label = QLabel("Open a 4-channel FOA or MIC recording (File > Open or drop a file).")
         self.statusBar().addWidget(self.status_label, 1)

@@ -99,3 +99,43 @@ def test_a_bad_label_file_keeps_the_current_labels(window, tmp_path, monkeypatch
     window.open_labels(bad)
     assert shown and "bad.csv, line 1" in shown[0]
     assert len(window.session.reference_events) == 3
+
+
+def test_the_direction_view_shows_the_directions_at_the_playhead(window):
+    from core.dcase_csv import parse_labels
+
+    view = window.direction_view
+    window.session.set_predictions(parse_labels("11,1,0,35,0\n11,6,0,-100,-20\n"))
+    window.session.set_playhead(1.15)  # frame 11: references class 1 (tracks 0 and 1), predictions 1 and 6
+    assert view.marker_count == (2, 2)
+    window.session.set_playhead(2.05)  # frame 20: only the class-4 reference
+    assert view.marker_count == (1, 0)
+    window.session.set_playhead(2.9)
+    assert view.marker_count == (0, 0)
+
+
+def test_trails_fade_over_the_last_seconds():
+    from core.audio import Recording
+    from core.dcase_csv import parse_labels
+    from core.session import Session
+    from seldgui.views.doa_common import TRAIL_S, markers_and_trails
+
+    s = Session()
+    s.set_recording(Recording(np.zeros((4, 240000), np.float32), 24000, "foa", "x.wav", 24000))
+    s.set_reference(parse_labels("".join(f"{f},2,0,{f},0\n" for f in range(10, 40))))
+    s.set_playhead(3.05)  # frame 30
+    markers, (trail,) = markers_and_trails(s)
+    assert [(m.cls, m.azimuth) for m in markers] == [(2, 30.0)]
+    assert len(trail.azimuth) == int(TRAIL_S / 0.1) + 1 and trail.azimuth[-1] == 30.0
+    assert trail.alpha[0] == 0.0 and trail.alpha[-1] == 1.0 and (np.diff(trail.alpha) > 0).all()
+
+
+@pytest.mark.gl
+def test_the_sphere_is_used_where_opengl_works(window):
+    from seldgui.views.doa_sphere import DoaSphereView
+
+    assert isinstance(window.direction_view, DoaSphereView)
+    window.session.set_playhead(1.15)
+    assert window.direction_view.marker_count == (2, 0)
+    img = window.direction_view.canvas.render()
+    assert img.shape[2] == 4 and img[..., :3].std() > 1  # something was drawn

@@ -1,0 +1,72 @@
+"""What the direction views (sphere and map) draw at the playhead, computed once for both.
+
+For the playhead time ``t``: every reference and predicted event active at ``t`` gives a
+marker at its direction there; every event active during the last ``TRAIL_S`` seconds
+gives a trail: its directions from ``max(onset, t - TRAIL_S)`` to ``t``, with an opacity
+rising from 0 (oldest) to 1 (now).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.events import Event
+from core.labels import LABEL_HOP_S
+from core.session import Session
+
+TRAIL_S = 2.0
+
+
+@dataclass(frozen=True)
+class Marker:
+    cls: int
+    azimuth: float
+    elevation: float
+    predicted: bool
+
+
+@dataclass(frozen=True)
+class Trail:
+    cls: int
+    azimuth: np.ndarray
+    elevation: np.ndarray
+    alpha: np.ndarray  # 0..1 per point, oldest first
+    predicted: bool
+
+
+def unit_vectors(azimuth_deg: np.ndarray, elevation_deg: np.ndarray) -> np.ndarray:
+    """``(n, 3)`` unit vectors: x front, y left, z up."""
+    az = np.deg2rad(np.asarray(azimuth_deg, dtype=float))
+    el = np.deg2rad(np.asarray(elevation_deg, dtype=float))
+    return np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], axis=-1)
+
+
+def markers_and_trails(session: Session, seconds: float | None = None) -> tuple[list[Marker], list[Trail]]:
+    """Markers at the playhead and the trails leading to them, for both label sets."""
+    t = session.playhead_s if seconds is None else seconds
+    frame = int(t / LABEL_HOP_S + 1e-9)
+    first = int(max(0.0, t - TRAIL_S) / LABEL_HOP_S)
+    markers: list[Marker] = []
+    trails: list[Trail] = []
+    for predicted, events in ((False, session.reference_events), (True, session.predicted_events)):
+        for event in events:
+            _collect(event, frame, first, predicted, markers, trails)
+    return markers, trails
+
+
+def _collect(
+    event: Event, frame: int, first: int, predicted: bool, markers: list[Marker], trails: list[Trail]
+) -> None:
+    if event.end <= first or event.start > frame:
+        return
+    if event.start <= frame < event.end:
+        i = frame - event.start
+        markers.append(Marker(event.cls, float(event.azimuth[i]), float(event.elevation[i]), predicted))
+    lo, hi = max(first, event.start), min(frame + 1, event.end)
+    if hi - lo >= 2:
+        idx = np.arange(lo, hi) - event.start
+        age = (frame - np.arange(lo, hi)) * LABEL_HOP_S
+        alpha = np.clip(1.0 - age / TRAIL_S, 0.0, 1.0)
+        trails.append(Trail(event.cls, event.azimuth[idx], event.elevation[idx], alpha, predicted))

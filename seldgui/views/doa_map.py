@@ -1,0 +1,102 @@
+"""Equirectangular direction map (azimuth x elevation): works without OpenGL.
+
+The map is seen from the listener's position facing front: azimuth +180 (back, left
+edge) ... +90 (left) ... 0 (front, centre) ... -90 (right) ... -180 (back, right edge),
+elevation -90 (down) to +90 (up). Directions active at the playhead are class-coloured
+markers (predictions filled, references outlined) with fading trails over the last
+seconds.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from core.session import Session
+from seldgui.style import class_color
+from seldgui.views.doa_common import markers_and_trails
+
+
+class DoaMapView(QWidget):
+    """Observes the playhead and both label sets."""
+
+    kind = "map"
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.plot = pg.PlotWidget()
+        self.plot.setAspectLocked(True)
+        self.plot.invertX(True)  # left (+azimuth) is drawn on the left
+        self.plot.setXRange(-180, 180, padding=0.02)
+        self.plot.setYRange(-90, 90, padding=0.02)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setMenuEnabled(False)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("bottom", "azimuth (°): left +, right -")
+        self.plot.setLabel("left", "elevation (°)")
+        bottom, left = self.plot.getAxis("bottom"), self.plot.getAxis("left")
+        bottom.setTicks([[(v, f"{v}") for v in (-180, -135, -90, -45, 0, 45, 90, 135, 180)]])
+        left.setTicks([[(v, f"{v}") for v in (-90, -45, 0, 45, 90)]])
+        for text, az in (("front", 0), ("left", 90), ("right", -90), ("back", 178)):
+            label = pg.TextItem(text, color="#aaaaaa", anchor=(0.5, 0))
+            label.setPos(az, 88)
+            self.plot.addItem(label)
+        self.references = pg.ScatterPlotItem(size=16, pxMode=True)
+        self.predictions = pg.ScatterPlotItem(size=11, pxMode=True)
+        self.plot.addItem(self.references)
+        self.plot.addItem(self.predictions)
+        self.trail_items: list[pg.PlotDataItem] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+        for signal in (session.playhead_changed, session.reference_changed, session.predictions_changed):
+            signal.connect(lambda *_: self.refresh())
+
+    def refresh(self) -> None:
+        markers, trails = markers_and_trails(self.session)
+        refs = [m for m in markers if not m.predicted]
+        preds = [m for m in markers if m.predicted]
+        self.references.setData(
+            [
+                {"pos": (m.azimuth, m.elevation), "brush": None, "pen": pg.mkPen(class_color(m.cls), width=3)}
+                for m in refs
+            ]
+        )
+        self.predictions.setData(
+            [
+                {"pos": (m.azimuth, m.elevation), "brush": pg.mkBrush(class_color(m.cls)), "pen": None}
+                for m in preds
+            ]
+        )
+        for item in self.trail_items:
+            self.plot.removeItem(item)
+        self.trail_items.clear()
+        for trail in trails:
+            color = QColor(class_color(trail.cls))
+            color.setAlphaF(0.5 if trail.predicted else 0.8)
+            # split at the +-180 wrap so a trail never crosses the whole map
+            cuts = [0] + [
+                i + 1
+                for i in range(len(trail.azimuth) - 1)
+                if abs(trail.azimuth[i + 1] - trail.azimuth[i]) > 180
+            ]
+            cuts.append(len(trail.azimuth))
+            for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+                if b - a < 2:
+                    continue
+                style = pg.mkPen(
+                    color,
+                    width=2,
+                    style=pg.QtCore.Qt.PenStyle.DashLine
+                    if trail.predicted
+                    else pg.QtCore.Qt.PenStyle.SolidLine,
+                )
+                item = self.plot.plot(trail.azimuth[a:b], trail.elevation[a:b], pen=style)
+                self.trail_items.append(item)
+
+    @property
+    def marker_count(self) -> tuple[int, int]:
+        """(reference markers, predicted markers) shown now."""
+        return len(self.references.data), len(self.predictions.data)

@@ -1,0 +1,157 @@
+"""3D direction-of-arrival sphere (vispy, embedded): needs OpenGL.
+
+A unit sphere with an azimuth/elevation grid (every 30 degrees) and the front (+x), left
+(+y) and up (+z) axes marked; the directions active at the playhead as class-coloured
+markers (predictions filled, references outlined) with fading trails over the last
+seconds. Rotate and zoom with the mouse (turntable camera). Redraws only when the
+playhead or the labels change.
+
+:func:`create_direction_view` returns this view where OpenGL works and the equirectangular
+:class:`~seldgui.views.doa_map.DoaMapView` elsewhere, so the app runs on any machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from core.session import Session
+from seldgui.style import class_color
+from seldgui.views.doa_common import markers_and_trails, unit_vectors
+
+log = logging.getLogger("seldgui")
+
+
+def _rgba(cls: int, alpha: float = 1.0) -> tuple[float, float, float, float]:
+    c = QColor(class_color(cls))
+    return (c.redF(), c.greenF(), c.blueF(), alpha)
+
+
+def _grid_lines() -> tuple[np.ndarray, np.ndarray]:
+    """Vertices and segment connections of the azimuth/elevation grid on the unit sphere."""
+    segments = []
+    t = np.linspace(-180, 180, 73)
+    for el in range(-60, 61, 30):  # parallels
+        segments.append(unit_vectors(t, np.full_like(t, el)))
+    e = np.linspace(-90, 90, 37)
+    for az in range(-180, 180, 30):  # meridians
+        segments.append(unit_vectors(np.full_like(e, az), e))
+    pos = np.concatenate(segments)
+    connect = []
+    start = 0
+    for seg in segments:
+        idx = np.arange(start, start + len(seg) - 1)
+        connect.append(np.stack([idx, idx + 1], axis=1))
+        start += len(seg)
+    return pos.astype(np.float32), np.concatenate(connect)
+
+
+class DoaSphereView(QWidget):
+    """Owns a vispy ``SceneCanvas`` and puts its native widget into the layout."""
+
+    kind = "sphere"
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        from vispy import scene
+
+        self.session = session
+        self.canvas = scene.SceneCanvas(keys=None, bgcolor="#101010", show=False)
+        self.view = self.canvas.central_widget.add_view()
+        self.view.camera = scene.cameras.TurntableCamera(
+            fov=40, azimuth=-90, elevation=22, distance=4.4
+        )  # behind the listener, looking front
+        grid_pos, grid_connect = _grid_lines()
+        scene.visuals.Line(
+            grid_pos, connect=grid_connect, color=(0.45, 0.45, 0.45, 0.5), parent=self.view.scene
+        )
+        axes = np.array(
+            [[0, 0, 0], [1.25, 0, 0], [0, 0, 0], [0, 1.25, 0], [0, 0, 0], [0, 0, 1.25]], np.float32
+        )
+        colors = np.array(
+            [[1, 0.3, 0.3, 1]] * 2 + [[0.3, 1, 0.3, 1]] * 2 + [[0.4, 0.6, 1, 1]] * 2, np.float32
+        )
+        scene.visuals.Line(axes, connect="segments", color=colors, width=2, parent=self.view.scene)
+        for text, pos in (("front", (1.4, 0, 0)), ("left", (0, 1.4, 0)), ("up", (0, 0, 1.4))):
+            scene.visuals.Text(text, pos=pos, color="white", font_size=10, parent=self.view.scene)
+        self.references = scene.visuals.Markers(parent=self.view.scene)
+        self.predictions = scene.visuals.Markers(parent=self.view.scene)
+        self.trails = scene.visuals.Line(parent=self.view.scene, connect="segments", width=2)
+        self._counts = (0, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas.native)
+        for signal in (session.playhead_changed, session.reference_changed, session.predictions_changed):
+            signal.connect(lambda *_: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        markers, trails = markers_and_trails(self.session)
+        for predicted, visual in ((False, self.references), (True, self.predictions)):
+            chosen = [m for m in markers if m.predicted == predicted]
+            if not chosen:
+                visual.visible = False
+                continue
+            pos = unit_vectors([m.azimuth for m in chosen], [m.elevation for m in chosen]).astype(np.float32)
+            colors = np.array([_rgba(m.cls) for m in chosen], np.float32)
+            if predicted:
+                visual.set_data(pos, face_color=colors, edge_color=colors, size=11, edge_width=0)
+            else:
+                visual.set_data(pos * 1.01, face_color=(0, 0, 0, 0), edge_color=colors, size=18, edge_width=3)
+            visual.visible = True
+        self._counts = (sum(not m.predicted for m in markers), sum(m.predicted for m in markers))
+        segs, cols = [], []
+        for trail in trails:
+            pts = unit_vectors(trail.azimuth, trail.elevation)
+            for i in range(len(pts) - 1):
+                segs += [pts[i], pts[i + 1]]
+                a = float(trail.alpha[i + 1]) * (0.6 if trail.predicted else 0.9)
+                cols += [_rgba(trail.cls, a)] * 2
+        if segs:
+            self.trails.set_data(
+                np.asarray(segs, np.float32), color=np.asarray(cols, np.float32), connect="segments"
+            )
+            self.trails.visible = True
+        else:
+            self.trails.visible = False
+        self.canvas.update()
+
+    @property
+    def marker_count(self) -> tuple[int, int]:
+        """(reference markers, predicted markers) shown now."""
+        return self._counts
+
+
+def opengl_available() -> tuple[bool, str]:
+    """Whether an OpenGL view can be created here, and why not."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform in ("offscreen", "minimal"):
+        return False, f"the Qt platform {platform!r} has no OpenGL"
+    if os.name == "posix" and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        return False, "no display"
+    try:
+        import vispy  # noqa: F401
+    except ImportError:
+        return False, "vispy is not installed"
+    return True, ""
+
+
+def create_direction_view(session: Session, parent: QWidget | None = None) -> QWidget:
+    """The 3D sphere where OpenGL works, else the equirectangular map."""
+    from seldgui.views.doa_map import DoaMapView
+
+    ok, why = opengl_available()
+    if ok:
+        try:
+            from vispy import app as vispy_app
+
+            vispy_app.use_app("pyside6")
+            return DoaSphereView(session, parent)
+        except Exception as err:  # noqa: BLE001 - any GL/vispy failure falls back to the map
+            why = f"{type(err).__name__}: {err}"
+    log.info("direction view: equirectangular map (%s)", why)
+    return DoaMapView(session, parent)
