@@ -6,11 +6,23 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMainWindow, QSplitter, QToolBar
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QToolBar,
+)
 
 from core.session import Session
 from seldgui import workers
 from seldgui.errors import show_error
+from seldgui.model_runner import ModelRunner
+from seldgui.panels import MetricsPanel
 from seldgui.views.doa_sphere import create_direction_view
 from seldgui.views.doa_tracks import DoaTracksView
 from seldgui.views.event_lanes import EventLanesView
@@ -18,6 +30,8 @@ from seldgui.views.spectrogram_view import SpectrogramView
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg);;All files (*)"
 LABEL_FILTER = "DCASE labels (*.csv);;All files (*)"
+MODEL_FILTER = "SELD Studio models (*.safetensors *.onnx);;All files (*)"
+MODEL_SUFFIXES = (".safetensors", ".onnx")
 
 
 def sibling_labels(audio: Path) -> Path | None:
@@ -72,9 +86,29 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 2)
         self.setCentralWidget(main)
+        self.runner = ModelRunner(self.session, self)
+        self.metrics_panel = MetricsPanel(self.session, self)
+        dock = QDockWidget("Metrics", self)
+        dock.setObjectName("metricsDock")
+        dock.setWidget(self.metrics_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.metrics_dock = dock
         self._build_actions()
         self.status_label = QLabel("Open a 4-channel FOA or MIC recording (File > Open or drop a file).")
         self.statusBar().addWidget(self.status_label, 1)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(self.runner.cancel)
+        self.statusBar().addPermanentWidget(self.progress_bar)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+        self.runner.started.connect(self._on_run_started)
+        self.runner.progress.connect(self._on_run_progress)
+        self.runner.finished.connect(self._on_run_finished)
+        self.runner.failed.connect(self._on_run_failed)
+        self.runner.cancelled.connect(self._on_run_cancelled)
         self.session.recording_changed.connect(self._on_recording)
 
     # ------------------------------------------------------------------ actions
@@ -91,6 +125,22 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         menu.addAction(quit_action)
 
+        model_menu = self.menuBar().addMenu("&Model")
+        self.open_model_action = QAction("Open &model...", self)
+        self.open_model_action.triggered.connect(self._open_model_dialog)
+        model_menu.addAction(self.open_model_action)
+        self.run_action = QAction("&Run model", self, shortcut=QKeySequence("F5"))
+        self.run_action.triggered.connect(self.run_model)
+        model_menu.addAction(self.run_action)
+        self.cancel_action = QAction("&Cancel run", self, shortcut=QKeySequence("Escape"))
+        self.cancel_action.setEnabled(False)
+        model_menu.addAction(self.cancel_action)
+        model_menu.addSeparator()
+        self.save_predictions_action = QAction("&Save predictions...", self)
+        self.save_predictions_action.triggered.connect(self._save_predictions_dialog)
+        self.save_predictions_action.setEnabled(False)
+        model_menu.addAction(self.save_predictions_action)
+
         bar = QToolBar("View", self)
         bar.setObjectName("viewToolbar")
         self.addToolBar(bar)
@@ -104,6 +154,13 @@ class MainWindow(QMainWindow):
         self.kind_box.addItems(["logmel", "stft"])
         self.kind_box.currentIndexChanged.connect(self._reload_view)
         bar.addWidget(self.kind_box)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Device "))
+        self.device_box = QComboBox()
+        self.device_box.addItems(["auto", "cpu", "cuda"])  # what exists is checked when a model runs
+        self.device_box.setToolTip("auto: CUDA if present, else CPU; the device used is shown after a run")
+        bar.addWidget(self.device_box)
+        bar.addAction(self.run_action)
 
     def _open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", AUDIO_FILTER)
@@ -127,6 +184,89 @@ class MainWindow(QMainWindow):
             return
         self.session.set_reference(table)
         self.status_label.setText(f"{Path(path).name}: {len(self.session.reference_events)} reference events")
+
+    # ------------------------------------------------------------------ model
+    def _open_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", MODEL_FILTER)
+        if path:
+            self.open_model(Path(path))
+
+    def open_model(self, path: Path | str) -> None:
+        """Choose the model for Run; a bad file gives a dialog and the previous model stays."""
+        from core.errors import SeldError
+
+        try:
+            description = self.runner.set_model(path)
+        except SeldError as err:
+            self._on_failed("Cannot open model", str(err))
+            return
+        self.status_label.setText(f"model: {Path(path).name} ({description}); press F5 to run it")
+
+    def run_model(self) -> None:
+        from core.errors import SeldError
+
+        self.runner.device = self.device_box.currentText()
+        try:
+            self.runner.run()
+        except SeldError as err:
+            self._on_failed("Cannot run the model", str(err))
+
+    def _on_run_started(self) -> None:
+        self.progress_bar.setRange(0, 0)
+        self.progress_bar.show()
+        self.cancel_button.show()
+        self.cancel_action.setEnabled(True)
+        self.cancel_action.triggered.connect(self.runner.cancel)
+        self.run_action.setEnabled(False)
+        self.status_label.setText(f"running {self.runner.model_description()}...")
+
+    def _on_run_progress(self, done: int, total: int, stage: str) -> None:
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(done)
+        self.progress_bar.setFormat(f"{stage} %p%")
+
+    def _run_ended(self) -> None:
+        self.progress_bar.hide()
+        self.cancel_button.hide()
+        self.cancel_action.setEnabled(False)
+        try:
+            self.cancel_action.triggered.disconnect(self.runner.cancel)
+        except (RuntimeError, TypeError):
+            pass
+        self.run_action.setEnabled(True)
+
+    def _on_run_finished(self, summary: str) -> None:
+        self._run_ended()
+        self.save_predictions_action.setEnabled(True)
+        self.status_label.setText(summary)
+
+    def _on_run_failed(self, message: str) -> None:
+        self._run_ended()
+        self._on_failed("The model run failed", message)
+
+    def _on_run_cancelled(self) -> None:
+        self._run_ended()
+        self.status_label.setText("model run cancelled; the previous predictions are kept")
+
+    def _save_predictions_dialog(self) -> None:
+        rec = self.session.recording
+        default = (Path(rec.path).stem + ".csv") if rec is not None and rec.path else "predictions.csv"
+        path, _ = QFileDialog.getSaveFileName(self, "Save predictions", default, LABEL_FILTER)
+        if path:
+            self.save_predictions(Path(path))
+
+    def save_predictions(self, path: Path) -> None:
+        from core.dcase_csv import write_labels
+        from core.errors import SeldError
+
+        if self.session.predictions is None:
+            return
+        try:
+            write_labels(self.session.predictions, path, fmt="dcase2020")
+        except SeldError as err:
+            self._on_failed("Cannot save predictions", str(err))
+            return
+        self.status_label.setText(f"predictions saved to {path}")
 
     # ------------------------------------------------------------------ loading
     def open_path(self, path: Path | str, fmt: str | None = None) -> None:
@@ -210,7 +350,10 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         for path in paths:
-            if path.suffix.lower() == ".csv":
+            suffix = path.suffix.lower()
+            if suffix == ".csv":
                 self.open_labels(path)
+            elif suffix in MODEL_SUFFIXES:
+                self.open_model(path)
             else:
                 self.open_path(path)

@@ -43,3 +43,45 @@ class FunctionWorker(QRunnable):
 
 def start(worker: FunctionWorker) -> None:
     QThreadPool.globalInstance().start(worker)
+
+
+class _TaskSignals(QObject):
+    progress = Signal(int, int, str)
+    finished = Signal(object)
+    failed = Signal(str)
+    crashed = Signal(str)
+    cancelled = Signal()
+
+
+class TaskWorker(QRunnable):
+    """Runs ``fn(progress, cancel)`` in the thread pool; reports progress; can be cancelled.
+
+    ``fn`` receives a ``progress(done, total, stage)`` callback and a ``cancel()`` poll
+    (the :mod:`core.progress` conventions) and raises :class:`core.progress.Cancelled`
+    when it stops early. :meth:`cancel` is called from the GUI thread.
+    """
+
+    def __init__(self, fn: Callable[[Callable[[int, int, str], None], Callable[[], bool]], Any]):
+        super().__init__()
+        self.fn = fn
+        self.signals = _TaskSignals()
+        self._cancel = False
+
+    def cancel(self) -> None:
+        self._cancel = True
+
+    def run(self) -> None:  # runs in a pool thread
+        from core.progress import Cancelled
+
+        try:
+            result = self.fn(self.signals.progress.emit, lambda: self._cancel)
+        except Cancelled:
+            self.signals.cancelled.emit()
+        except SeldError as err:
+            self.signals.failed.emit(str(err))
+        except Exception as err:  # noqa: BLE001 - reported to the GUI thread
+            import traceback
+
+            self.signals.crashed.emit("".join(traceback.format_exception(type(err), err, err.__traceback__)))
+        else:
+            self.signals.finished.emit(result)

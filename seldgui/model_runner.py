@@ -1,0 +1,142 @@
+"""Running a model on the open recording, off the GUI thread (Run: F5; Cancel).
+
+The window keeps one :class:`ModelRunner`. It knows the chosen model (the bundled one by
+default, or a package / ONNX file opened or dropped) and the device, starts a
+:class:`~seldgui.workers.TaskWorker` around :func:`core.inference.predict`, and puts the
+result into the session as predictions. torch and onnxruntime are imported only here,
+when a model first runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from core.errors import SeldError
+from core.session import Session
+from seldgui import workers
+
+
+def available_devices() -> list[str]:
+    """``["auto", "cpu", ...]`` with ``"cuda"`` when a CUDA GPU is usable (imports torch)."""
+    from core.devices import available_devices as core_devices
+
+    return ["auto", *core_devices()]
+
+
+class ModelRunner(QObject):
+    """Runs the chosen model on the session's recording; emits progress and the outcome."""
+
+    started = Signal()
+    progress = Signal(int, int, str)
+    finished = Signal(str)  # a one-line summary
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, session: Session, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.model_path: Path | None = None
+        self.device = "auto"
+        self.worker: workers.TaskWorker | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def model_description(self) -> str:
+        path = self.resolve_model_path(required=False)
+        return path.name if path is not None else "no model"
+
+    def resolve_model_path(self, required: bool = True) -> Path | None:
+        """The chosen model, else the bundled one for the recording's format."""
+        if self.model_path is not None:
+            return self.model_path
+        from core.resources import bundled_model_path
+
+        rec = self.session.recording
+        fmt = rec.fmt if rec is not None else "foa"
+        path = bundled_model_path(fmt)
+        if path is None and required:
+            raise SeldError(
+                f"no bundled {fmt.upper()} model is installed; open a model package "
+                "(Model > Open model...) or drop one onto the window"
+            )
+        return path
+
+    def set_model(self, path: Path | str) -> str:
+        """Choose a model file; returns its description. Checks it can be read (no weights loaded for ONNX)."""
+        path = Path(path)
+        if path.suffix.lower() == ".onnx":
+            from core.onnx_export import read_onnx_meta
+
+            meta = read_onnx_meta(path)
+        else:
+            from core.package import read_package_meta
+
+            meta = read_package_meta(path)
+        self.model_path = path
+        return meta.describe()
+
+    def run(self) -> None:
+        """Start predicting on the session's recording (raises SeldError when it cannot start)."""
+        if self.worker is not None:
+            return
+        rec = self.session.recording
+        if rec is None:
+            raise SeldError("open a recording first")
+        path = self.resolve_model_path()
+        device = self.device
+
+        def task(progress, cancel):
+            from core.inference import open_model, predict, prediction_to_table
+
+            model = open_model(path, device=device)
+            prediction = predict(model, rec, progress=progress, cancel=cancel)
+            return model, prediction, prediction_to_table(prediction)
+
+        worker = workers.TaskWorker(task)
+        worker.signals.progress.connect(self.progress)
+        worker.signals.finished.connect(self._on_finished)
+        worker.signals.failed.connect(self._on_failed)
+        worker.signals.crashed.connect(self._on_crashed)
+        worker.signals.cancelled.connect(self._on_cancelled)
+        self.worker = worker
+        self.started.emit()
+        workers.start(worker)
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def _on_finished(self, result) -> None:
+        self.worker = None
+        model, prediction, table = result
+        from core.classes import custom
+
+        meta = model.meta
+        self.session.set_classes(
+            meta.class_set_obj() if hasattr(meta, "class_set_obj") else custom(meta.classes)
+        )
+        self.session.set_predictions(table)
+        n = len(self.session.predicted_events)
+        device = getattr(model, "device", "cpu")
+        backend = getattr(model, "backend", "onnx")
+        self.finished.emit(f"{n} predicted events ({meta.describe()}; {backend} on {device})")
+
+    def _on_failed(self, message: str) -> None:
+        self.worker = None
+        self.failed.emit(message)
+
+    def _on_crashed(self, details: str) -> None:
+        import logging
+
+        self.worker = None
+        logging.getLogger("seldgui").error("model run crashed:\n%s", details)
+        lines = details.strip().splitlines()
+        self.failed.emit(f"unexpected error: {lines[-1] if lines else 'unknown'} (details in the log)")
+
+    def _on_cancelled(self) -> None:
+        self.worker = None
+        self.cancelled.emit()

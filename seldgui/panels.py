@@ -1,0 +1,96 @@
+"""Side panels: the metrics of this recording's predictions against its reference."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.session import Session
+
+
+class MetricsPanel(QWidget):
+    """ER, F, LE, LR, SELD (DCASE 2020) and a per-class table, when both label sets exist."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.scores = None
+        self.summary = QLabel("Metrics appear when a recording has both reference labels and predictions.")
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["class", "F", "LE (°)", "LR", "Nref", "Nsys"])
+        self.table.verticalHeader().setVisible(False)
+        self.export_button = QPushButton("Export CSV...")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self._export_dialog)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(row)
+        session.reference_changed.connect(lambda _e: self.refresh())
+        session.predictions_changed.connect(lambda _e: self.refresh())
+
+    def refresh(self) -> None:
+        from core.seld_metrics import SeldScorer
+
+        s = self.session
+        if s.reference is None or s.predictions is None or s.recording is None:
+            self.scores = None
+            self.summary.setText("Metrics appear when a recording has both reference labels and predictions.")
+            self.table.setRowCount(0)
+            self.export_button.setEnabled(False)
+            return
+        scorer = SeldScorer("dcase2020", n_classes=s.classes)
+        n_frames = max(1, math.ceil(s.duration_s * 10 - 1e-9))
+        scorer.update(s.reference, s.predictions, n_frames=n_frames, name="this recording")
+        self.scores = scores = scorer.result()
+        self.summary.setText(
+            f"DCASE 2020 metrics of this recording ({n_frames} label frames): ER {scores.ER:.3f}  "
+            f"F {100 * scores.F:.1f} %  LE {scores.LE:.1f}°  LR {100 * scores.LR:.1f} %  SELD {scores.SELD:.3f}"
+        )
+        rows = [c for c in scores.per_class if c.Nref or c.Nsys]
+        self.table.setRowCount(len(rows))
+        for i, c in enumerate(rows):
+            values = [c.name, f"{c.F:.3f}", f"{c.LE:.1f}", f"{c.LR:.3f}", str(c.Nref), str(c.Nsys)]
+            for j, v in enumerate(values):
+                self.table.setItem(i, j, QTableWidgetItem(v))
+        self.table.resizeColumnsToContents()
+        self.export_button.setEnabled(True)
+
+    def _export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export metrics", "metrics.csv", "CSV (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def export_csv(self, path) -> None:
+        """Overall and per-class rows, written atomically."""
+        import csv
+        import io
+
+        from core.atomic import atomic_write_text
+
+        if self.scores is None:
+            return
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["scope", "name", "ER", "F", "LE", "LR", "SELD", "Nref", "Nsys", "TP", "FP", "FN"])
+        sc = self.scores
+        w.writerow(
+            ["overall", "all", sc.ER, sc.F, sc.LE, sc.LR, sc.SELD, sc.Nref, sc.Nsys, sc.TP, sc.FP, sc.FN]
+        )
+        for c in sc.per_class:
+            w.writerow(["class", c.name, c.ER, c.F, c.LE, c.LR, c.SELD, c.Nref, c.Nsys, c.TP, c.FP, c.FN])
+        atomic_write_text(path, buf.getvalue())

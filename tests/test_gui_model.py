@@ -1,0 +1,128 @@
+"""Running a model from the window: off the GUI thread, overlays, cancel, bad models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("pytestqt")
+
+pytestmark = pytest.mark.qt
+
+
+def _package(tmp_path, threshold: float):
+    from core.classes import DCASE2020
+    from core.package import make_meta, save_package
+    from tests.test_package import noise_scaler, tiny_model
+
+    model = tiny_model("foa", seed=3)
+    meta = make_meta(model, fmt="foa", classes=DCASE2020, scaler=noise_scaler("foa", 3), threshold=threshold)
+    path = tmp_path / "tiny.safetensors"
+    save_package(path, model, meta)
+    return path
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch, tmp_path):
+    from seldgui import main_window
+
+    dialogs: list[str] = []
+    monkeypatch.setattr(main_window, "show_error", lambda parent, title, msg: dialogs.append(msg))
+    win = main_window.MainWindow()
+    win.dialogs = dialogs
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def _open(win, qtbot, path):
+    win.open_path(path)
+    qtbot.waitUntil(
+        lambda: win.session.recording is not None and win.session.recording.path == str(path), timeout=10000
+    )
+
+
+def _scene(path, seconds):
+    rng = np.random.default_rng(5)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, (rng.standard_normal((int(24000 * seconds), 4)) * 0.05).astype(np.float32), 24000)
+    return path
+
+
+def test_run_overlays_the_models_output(window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from core.inference import open_model, predict, prediction_to_table
+
+    audio = _scene(tmp_path / "foa_dev" / "scene.wav", 4.0)
+    _open(window, qtbot, audio)
+    pkg = _package(tmp_path, threshold=1e-6)  # every class active: a non-empty, known output
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(pkg))])
+    window.dropEvent(
+        QDropEvent(
+            QPointF(5, 5),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    )
+    assert window.runner.model_path == pkg
+    window.run_model()
+    assert window.runner.running and window.progress_bar.isVisible()
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
+    expected = prediction_to_table(predict(open_model(pkg, device="cpu"), audio))
+    got = window.session.predictions
+    assert len(got) == len(expected) == 40 * 14  # 4 s = 40 label frames, 14 classes
+    assert [(r.frame, r.cls) for r in got] == [(r.frame, r.cls) for r in expected]
+    np.testing.assert_allclose([r.azimuth for r in got], [r.azimuth for r in expected], atol=1e-3)
+    assert len(window.lanes_view.prediction_items) == 14
+    window.session.set_playhead(1.0)
+    assert window.direction_view.marker_count[1] == 14
+    assert "14 predicted events" in window.status_label.text()
+    out = tmp_path / "pred.csv"
+    window.save_predictions(out)
+    assert len(out.read_text().splitlines()) == 40 * 14
+
+
+def test_cancel_keeps_the_previous_predictions(window, qtbot, tmp_path):
+    from core.dcase_csv import parse_labels
+
+    audio = _scene(tmp_path / "foa_dev" / "long.wav", 200.0)  # several chunks: cancel lands between them
+    _open(window, qtbot, audio)
+    window.session.set_predictions(parse_labels("3,1,0,10,0\n"))
+    window.open_model(_package(tmp_path, threshold=0.5))
+    window.run_model()
+    window.runner.cancel()
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
+    assert "cancelled" in window.status_label.text()
+    assert [(r.frame, r.cls) for r in window.session.predictions] == [(3, 1)]
+    assert window.run_action.isEnabled() and not window.progress_bar.isVisible()
+
+
+def test_a_broken_or_mismatched_model_gives_a_dialog(window, qtbot, tmp_path):
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"not a model")
+    window.open_model(bad)
+    assert window.dialogs and "broken.safetensors" in window.dialogs[-1]
+    assert window.runner.model_path is None
+    # a FOA model on a MIC recording: refused with the core's message
+    mic = _scene(tmp_path / "mic_dev" / "scene.wav", 2.0)
+    _open(window, qtbot, mic)
+    window.open_model(_package(tmp_path, threshold=0.5))
+    window.run_model()
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
+    assert "FOA" in window.dialogs[-1] and "MIC" in window.dialogs[-1]
+    assert window.session.predictions is None
+
+
+def test_without_a_model_run_says_what_to_do(window, qtbot, tmp_path, monkeypatch):
+    from core import resources
+
+    monkeypatch.setattr(resources, "bundled_model_path", lambda fmt="foa": None)
+    _open(window, qtbot, _scene(tmp_path / "foa_dev" / "a.wav", 1.0))
+    window.run_model()
+    assert "no bundled FOA model" in window.dialogs[-1]
