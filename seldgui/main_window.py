@@ -22,7 +22,7 @@ from core.session import Session
 from seldgui import workers
 from seldgui.errors import show_error
 from seldgui.model_runner import ModelRunner
-from seldgui.panels import MetricsPanel
+from seldgui.panels import FileListPanel, MetricsPanel
 from seldgui.views.doa_sphere import create_direction_view
 from seldgui.views.doa_tracks import DoaTracksView
 from seldgui.views.event_lanes import EventLanesView
@@ -93,6 +93,13 @@ class MainWindow(QMainWindow):
         dock.setWidget(self.metrics_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.metrics_dock = dock
+        self.file_panel = FileListPanel(lambda entry: self.open_path(entry.path, fmt=entry.fmt), self)
+        files = QDockWidget("Files", self)
+        files.setObjectName("filesDock")
+        files.setWidget(self.file_panel)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, files)
+        self.files_dock = files
+        self.files_dock.hide()
         self._build_actions()
         self.status_label = QLabel("Open a 4-channel FOA or MIC recording (File > Open or drop a file).")
         self.statusBar().addWidget(self.status_label, 1)
@@ -110,6 +117,7 @@ class MainWindow(QMainWindow):
         self.runner.failed.connect(self._on_run_failed)
         self.runner.cancelled.connect(self._on_run_cancelled)
         self.session.recording_changed.connect(self._on_recording)
+        self._fill_recent_menu()
 
     # ------------------------------------------------------------------ actions
     def _build_actions(self) -> None:
@@ -117,6 +125,10 @@ class MainWindow(QMainWindow):
         self.open_action = QAction("&Open...", self, shortcut=QKeySequence.StandardKey.Open)
         self.open_action.triggered.connect(self._open_dialog)
         menu.addAction(self.open_action)
+        self.open_folder_action = QAction("Open &folder...", self)
+        self.open_folder_action.triggered.connect(self._open_folder_dialog)
+        menu.addAction(self.open_folder_action)
+        self.recent_menu = menu.addMenu("Open &recent")
         self.open_labels_action = QAction("Open &labels...", self)
         self.open_labels_action.triggered.connect(self._open_labels_dialog)
         menu.addAction(self.open_labels_action)
@@ -144,6 +156,12 @@ class MainWindow(QMainWindow):
         bar = QToolBar("View", self)
         bar.setObjectName("viewToolbar")
         self.addToolBar(bar)
+        bar.addWidget(QLabel(" Format "))
+        self.format_box = QComboBox()
+        self.format_box.addItems(["auto", "FOA", "MIC"])
+        self.format_box.setToolTip("auto: from DCASE folder names (foa_*, mic_*); else choose FOA or MIC")
+        self.format_box.activated.connect(self._reopen_with_format)
+        bar.addWidget(self.format_box)
         bar.addWidget(QLabel(" Channel "))
         self.channel_box = QComboBox()
         self.channel_box.addItems(["0", "1", "2", "3"])
@@ -166,6 +184,53 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", AUDIO_FILTER)
         if path:
             self.open_path(Path(path))
+
+    def _open_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open folder")
+        if path:
+            self.open_folder(Path(path))
+
+    def open_folder(self, folder: Path | str) -> None:
+        """Fill the file list with the folder's recordings (DCASE layouts understood)."""
+        from core.errors import SeldError
+
+        try:
+            n = self.file_panel.set_folder(folder)
+        except SeldError as err:
+            self._on_failed("Cannot open folder", str(err))
+            return
+        self.files_dock.show()
+        self.status_label.setText(f"{folder}: {n} recordings; double-click one to open it")
+
+    def _chosen_format(self, fmt: str | None) -> str | None:
+        choice = self.format_box.currentText().lower()
+        return fmt if choice == "auto" else choice
+
+    def _reopen_with_format(self) -> None:
+        rec = self.session.recording
+        if rec is not None and rec.path:
+            self.open_path(Path(rec.path))
+
+    # ------------------------------------------------------------------ recent files
+    def _recent(self) -> list[str]:
+        from PySide6.QtCore import QSettings
+
+        value = QSettings().value("recentFiles", [])
+        return [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
+
+    def _remember(self, path: Path) -> None:
+        from PySide6.QtCore import QSettings
+
+        recent = [str(path)] + [p for p in self._recent() if p != str(path)]
+        QSettings().setValue("recentFiles", recent[:10])
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for p in self._recent():
+            action = self.recent_menu.addAction(p)
+            action.triggered.connect(lambda _checked=False, p=p: self.open_path(Path(p)))
+        self.recent_menu.setEnabled(bool(self._recent()))
 
     def _open_labels_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open reference labels", "", LABEL_FILTER)
@@ -276,6 +341,7 @@ class MainWindow(QMainWindow):
         self._start_load(path, fmt)
 
     def _start_load(self, path: Path, fmt: str | None) -> None:
+        fmt = self._chosen_format(fmt)
         channel = self.channel_box.currentIndex()
         kind = self.kind_box.currentText()
         worker = workers.FunctionWorker(lambda: _load(path, fmt, channel, kind))
@@ -302,6 +368,7 @@ class MainWindow(QMainWindow):
         self._busy -= 1
         rec, spec, labels = result
         self.session.set_recording(rec, spec)
+        self._remember(Path(rec.path))
         if labels is not None:
             self.session.set_reference(labels)
 
@@ -355,5 +422,7 @@ class MainWindow(QMainWindow):
                 self.open_labels(path)
             elif suffix in MODEL_SUFFIXES:
                 self.open_model(path)
+            elif path.is_dir():
+                self.open_folder(path)
             else:
                 self.open_path(path)

@@ -94,3 +94,51 @@ class MetricsPanel(QWidget):
         for c in sc.per_class:
             w.writerow(["class", c.name, c.ER, c.F, c.LE, c.LR, c.SELD, c.Nref, c.Nsys, c.TP, c.FP, c.FN])
         atomic_write_text(path, buf.getvalue())
+
+
+class FileListPanel(QWidget):
+    """The recordings of a folder (DCASE layouts understood); double-click opens one."""
+
+    def __init__(self, open_entry, parent: QWidget | None = None):
+        from PySide6.QtWidgets import QTreeWidget
+
+        super().__init__(parent)
+        self.open_entry = open_entry
+        self.entries = []
+        self.folder_label = QLabel("Drop a folder here, or File > Open folder.")
+        self.folder_label.setWordWrap(True)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["recording", "format", "fold", "labels"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.itemActivated.connect(self._on_activated)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.folder_label)
+        layout.addWidget(self.tree, 1)
+
+    def set_folder(self, folder) -> int:
+        """List ``folder`` (raises SeldError); returns the number of recordings."""
+        from PySide6.QtWidgets import QTreeWidgetItem
+
+        from core.browse import browse
+
+        self.entries = browse(folder)
+        self.tree.clear()
+        for i, e in enumerate(self.entries):
+            item = QTreeWidgetItem(
+                [
+                    e.name,
+                    (e.fmt or "?").upper(),
+                    "" if e.fold is None else str(e.fold),
+                    "yes" if e.labels else "",
+                ]
+            )
+            item.setData(0, 256, i)  # Qt.UserRole
+            item.setToolTip(0, str(e.path))
+            self.tree.addTopLevelItem(item)
+        for col in range(4):
+            self.tree.resizeColumnToContents(col)
+        self.folder_label.setText(f"{folder}: {len(self.entries)} recordings")
+        return len(self.entries)
+
+    def _on_activated(self, item, _column) -> None:
+        self.open_entry(self.entries[item.data(0, 256)])

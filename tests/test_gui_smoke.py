@@ -74,3 +74,43 @@ def test_a_corrupt_file_gives_a_dialog_and_keeps_the_open_recording(window, qtbo
     title, message = window.dialogs[0]
     assert "broken.wav" in message
     assert window.session.recording.path.endswith("good.wav")
+
+
+def test_dropping_a_dcase_folder_fills_the_file_list_and_opens_by_double_click(window, qtbot, tmp_path):
+    from tests.fixtures_data import make_tiny_dataset
+
+    root = make_tiny_dataset(tmp_path / "data", "mic", folds=(1, 2), clips_per_fold=1, seconds=1.0)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(root))])
+    window.dropEvent(
+        QDropEvent(
+            QPointF(5, 5),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    )
+    tree = window.file_panel.tree
+    assert tree.topLevelItemCount() == 2 and not window.files_dock.isHidden()
+    item = tree.topLevelItem(1)
+    assert (item.text(0), item.text(1), item.text(2), item.text(3)) == (
+        "fold2_room1_mix001_ov1",
+        "MIC",
+        "2",
+        "yes",
+    )
+    tree.itemActivated.emit(item, 0)
+    qtbot.waitUntil(lambda: window.session.recording is not None, timeout=10000)
+    assert window.session.recording.fmt == "mic" and window.session.reference is not None
+
+
+def test_the_format_control_overrides_the_folder_and_recent_files_are_kept(window, qtbot, tmp_path):
+    (tmp_path / "foa_dev").mkdir()
+    path = _foa_file(tmp_path / "foa_dev" / "clip.wav", seconds=1.0)
+    window.format_box.setCurrentText("MIC")
+    window.open_path(path)
+    qtbot.waitUntil(lambda: window.session.recording is not None, timeout=10000)
+    assert window.session.recording.fmt == "mic"
+    assert window._recent()[0] == str(path)
+    assert [a.text() for a in window.recent_menu.actions()][0] == str(path)
