@@ -56,6 +56,7 @@ class Session:
     * ``reference_changed(list[Event])`` / ``predictions_changed(list[Event])``
     * ``playhead_changed(seconds)``
     * ``view_range_changed((start_s, end_s))``
+    * ``listen_changed((azimuth, elevation) | None)``: the direction playback listens to
     """
 
     def __init__(self, classes: ClassSet = DCASE2020) -> None:
@@ -68,6 +69,7 @@ class Session:
         self.predicted_events: list[Event] = []
         self.playhead_s: float = 0.0
         self.view_range: tuple[float, float] = (0.0, 0.0)
+        self.listen_direction: tuple[float, float] | None = None  # (azimuth, elevation) in degrees
         self.recording_changed = Signal()
         self.spectrogram_changed = Signal()
         self.classes_changed = Signal()
@@ -75,6 +77,7 @@ class Session:
         self.predictions_changed = Signal()
         self.playhead_changed = Signal()
         self.view_range_changed = Signal()
+        self.listen_changed = Signal()  # ((azimuth, elevation) | None)
 
     # ------------------------------------------------------------------ recording
     @property
@@ -90,6 +93,7 @@ class Session:
         self.set_predictions(None)
         self.set_playhead(0.0)
         self.set_view_range(0.0, self.duration_s)
+        self.set_listen_direction(None)
 
     def set_spectrogram(self, spectrogram: Spectrogram | None) -> None:
         self.spectrogram = spectrogram
@@ -124,6 +128,15 @@ class Session:
         if (start, end) != self.view_range:
             self.view_range = (start, end)
             self.view_range_changed.emit(self.view_range)
+
+    def set_listen_direction(self, direction: tuple[float, float] | None) -> None:
+        """Steer playback to (azimuth, elevation) in degrees (FOA), or back to the plain channel."""
+        if direction is not None:
+            az = (float(direction[0]) + 180.0) % 360.0 - 180.0
+            direction = (az, float(np.clip(direction[1], -90.0, 90.0)))
+        if direction != self.listen_direction:
+            self.listen_direction = direction
+            self.listen_changed.emit(direction)
 
     @property
     def playhead_frame(self) -> int:

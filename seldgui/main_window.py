@@ -117,7 +117,15 @@ class MainWindow(QMainWindow):
         self.runner.failed.connect(self._on_run_failed)
         self.runner.cancelled.connect(self._on_run_cancelled)
         self.session.recording_changed.connect(self._on_recording)
+        self.session.listen_changed.connect(self._apply_listen)
+        self.session.playhead_changed.connect(self._on_playhead_moved)
         self._fill_recent_menu()
+        self.player = None
+        from PySide6.QtCore import QTimer
+
+        self.play_timer = QTimer(self)
+        self.play_timer.setInterval(30)  # display rate while playing
+        self.play_timer.timeout.connect(self._on_play_tick)
 
     # ------------------------------------------------------------------ actions
     def _build_actions(self) -> None:
@@ -136,6 +144,14 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         menu.addAction(quit_action)
+
+        play_menu = self.menuBar().addMenu("&Play")
+        self.play_action = QAction("&Play / pause", self, shortcut=QKeySequence(Qt.Key.Key_Space))
+        self.play_action.triggered.connect(self.toggle_play)
+        play_menu.addAction(self.play_action)
+        self.listen_reset_action = QAction("Listen to the &plain channel", self)
+        self.listen_reset_action.triggered.connect(lambda: self.session.set_listen_direction(None))
+        play_menu.addAction(self.listen_reset_action)
 
         model_menu = self.menuBar().addMenu("&Model")
         self.open_model_action = QAction("Open &model...", self)
@@ -172,6 +188,18 @@ class MainWindow(QMainWindow):
         self.kind_box.addItems(["logmel", "stft"])
         self.kind_box.currentIndexChanged.connect(self._reload_view)
         bar.addWidget(self.kind_box)
+        bar.addSeparator()
+        bar.addAction(self.play_action)
+        bar.addWidget(QLabel(" Listen "))
+        self.pattern_box = QComboBox()
+        self.pattern_box.addItems(["cardioid", "hypercardioid", "supercardioid"])
+        self.pattern_box.setToolTip(
+            "virtual microphone pattern when listening to a direction (FOA): click the sphere or map"
+        )
+        self.pattern_box.currentIndexChanged.connect(
+            lambda _i: self._apply_listen(self.session.listen_direction)
+        )
+        bar.addWidget(self.pattern_box)
         bar.addSeparator()
         bar.addWidget(QLabel(" Device "))
         self.device_box = QComboBox()
@@ -249,6 +277,63 @@ class MainWindow(QMainWindow):
             return
         self.session.set_reference(table)
         self.status_label.setText(f"{Path(path).name}: {len(self.session.reference_events)} reference events")
+
+    # ------------------------------------------------------------------ playback
+    def _ensure_player(self):
+        from core.playback import PlaybackSignal, Player
+
+        rec = self.session.recording
+        if rec is None:
+            return None
+        if self.player is None or self.player.signal.samples is not rec.samples:
+            self.player = Player(PlaybackSignal(rec.samples, rec.fmt, rec.sample_rate))
+            self._apply_listen(self.session.listen_direction)
+        return self.player
+
+    def toggle_play(self) -> None:
+        player = self._ensure_player()
+        if player is None:
+            return
+        if player.playing:
+            player.pause()
+            self.play_timer.stop()
+        else:
+            player.play(self.session.playhead_s)
+            self.play_timer.start()
+            self.status_label.setText(f"playing ({player.output.name})")
+
+    def _on_play_tick(self) -> None:
+        player = self.player
+        if player is None:
+            self.play_timer.stop()
+            return
+        self._ticking = True
+        self.session.set_playhead(player.position())
+        self._ticking = False
+        if not player.playing:
+            self.play_timer.stop()
+
+    def _on_playhead_moved(self, seconds: float) -> None:
+        if self.player is not None and self.player.playing and not getattr(self, "_ticking", False):
+            self.player.seek(seconds)  # a click while playing: continue from there
+
+    def _apply_listen(self, direction) -> None:
+        from core.errors import SeldError
+
+        player = self.player
+        if player is None:
+            return
+        try:
+            if direction is None:
+                player.signal.listen_to_channel(0)
+            else:
+                player.signal.listen_to(direction[0], direction[1], self.pattern_box.currentText())
+                self.status_label.setText(
+                    f"listening to azimuth {direction[0]:.0f}°, elevation {direction[1]:.0f}° "
+                    f"({self.pattern_box.currentText()})"
+                )
+        except SeldError as err:
+            self.status_label.setText(str(err))
 
     # ------------------------------------------------------------------ model
     def _open_model_dialog(self) -> None:
@@ -394,6 +479,10 @@ class MainWindow(QMainWindow):
         show_error(self, "Unexpected error", last)
 
     def _on_recording(self, rec) -> None:
+        if self.player is not None:
+            self.player.pause()
+            self.play_timer.stop()
+            self.player = None
         if rec is None:
             self.setWindowTitle("SELD Studio")
             return

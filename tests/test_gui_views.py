@@ -139,3 +139,57 @@ def test_the_sphere_is_used_where_opengl_works(window):
     assert window.direction_view.marker_count == (2, 0)
     img = window.direction_view.canvas.render()
     assert img.shape[2] == 4 and img[..., :3].std() > 1  # something was drawn
+
+
+def test_space_plays_and_the_playhead_follows(window, qtbot):
+    window.session.set_playhead(0.5)
+    window.toggle_play()
+    assert window.player.playing
+    qtbot.waitUntil(lambda: window.session.playhead_s > 0.7, timeout=5000)
+    window.toggle_play()
+    stopped_at = window.session.playhead_s
+    qtbot.wait(200)
+    assert window.session.playhead_s == stopped_at and not window.player.playing
+
+
+def test_clicking_the_map_steers_playback_to_that_direction(qtbot, monkeypatch):
+    from PySide6.QtCore import QPointF, Qt
+
+    from core.audio import Recording
+    from core.session import Session
+    from seldgui.views.doa_map import DoaMapView
+
+    s = Session()
+    s.set_recording(Recording(np.zeros((4, 24000), np.float32), 24000, "foa", "x.wav", 24000))
+    view = DoaMapView(s)
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    vb = view.plot.getPlotItem().getViewBox()
+    pos = view.plot.mapFromScene(vb.mapViewToScene(QPointF(90.0, 30.0)))
+    qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    az, el = s.listen_direction
+    assert az == pytest.approx(90.0, abs=3) and el == pytest.approx(30.0, abs=3)
+    assert len(view.listen_marker.data) == 1
+
+
+def test_the_window_steers_the_player_to_the_listen_direction(window):
+    window.toggle_play()
+    window.toggle_play()
+    window.session.set_listen_direction((45.0, 10.0))
+    assert window.player.signal.steer == (45.0, 10.0, "cardioid")
+    window.pattern_box.setCurrentText("hypercardioid")
+    assert window.player.signal.steer[2] == "hypercardioid"
+    window.session.set_listen_direction(None)
+    assert window.player.signal.steer is None
+
+
+@pytest.mark.gl
+def test_clicking_the_sphere_picks_the_point_under_the_mouse(window):
+    view = window.direction_view
+    w, h = view.canvas.size
+    az, el = view.direction_at(w / 2, h / 2)
+    # the camera sits behind the listener, looking front and slightly down: the centre of
+    # the canvas shows the back of the sphere, above the horizon
+    assert abs(abs(az) - 180) < 5 and 5 < el < 40

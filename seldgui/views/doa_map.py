@@ -18,6 +18,24 @@ from seldgui.style import class_color
 from seldgui.views.doa_common import markers_and_trails
 
 
+class _ListenViewBox(pg.ViewBox):
+    """Left click on the map: listen to that direction (the session steers playback)."""
+
+    def __init__(self, session: Session, **kwargs):
+        super().__init__(**kwargs)
+        self.session = session
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph API)
+        from PySide6.QtCore import Qt
+
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            p = self.mapSceneToView(ev.scenePos())
+            self.session.set_listen_direction((p.x(), p.y()))
+        else:
+            super().mouseClickEvent(ev)
+
+
 class DoaMapView(QWidget):
     """Observes the playhead and both label sets."""
 
@@ -26,7 +44,7 @@ class DoaMapView(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(viewBox=_ListenViewBox(session))
         self.plot.setAspectLocked(True)
         self.plot.invertX(True)  # left (+azimuth) is drawn on the left
         self.plot.setXRange(-180, 180, padding=0.02)
@@ -47,6 +65,11 @@ class DoaMapView(QWidget):
         self.predictions = pg.ScatterPlotItem(size=11, pxMode=True)
         self.plot.addItem(self.references)
         self.plot.addItem(self.predictions)
+        self.listen_marker = pg.ScatterPlotItem(
+            size=22, symbol="+", pen=pg.mkPen("#ffffff", width=2), brush=None
+        )
+        self.plot.addItem(self.listen_marker)
+        session.listen_changed.connect(self._on_listen)
         self.trail_items: list[pg.PlotDataItem] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -95,6 +118,9 @@ class DoaMapView(QWidget):
                 )
                 item = self.plot.plot(trail.azimuth[a:b], trail.elevation[a:b], pen=style)
                 self.trail_items.append(item)
+
+    def _on_listen(self, direction) -> None:
+        self.listen_marker.setData([] if direction is None else [{"pos": direction}])
 
     @property
     def marker_count(self) -> tuple[int, int]:

@@ -85,9 +85,57 @@ class DoaSphereView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas.native)
+        self.listen_marker = scene.visuals.Markers(parent=self.view.scene)
+        self.listen_marker.visible = False
+        self._press_pos = None
+        self.canvas.events.mouse_press.connect(self._on_press)
+        self.canvas.events.mouse_release.connect(self._on_release)
+        session.listen_changed.connect(self._on_listen)
         for signal in (session.playhead_changed, session.reference_changed, session.predictions_changed):
             signal.connect(lambda *_: self.refresh())
         self.refresh()
+
+    # ------------------------------------------------------------------ listen to a direction
+    def direction_at(self, x: float, y: float) -> tuple[float, float] | None:
+        """(azimuth, elevation) of the sphere point under canvas pixel (x, y), nearest the eye."""
+        tr = self.view.scene.transform
+        p0 = np.asarray(tr.imap([x, y, 0, 1]), float)
+        p1 = np.asarray(tr.imap([x, y, 1, 1]), float)
+        p0, p1 = p0[:3] / p0[3], p1[:3] / p1[3]
+        d = p1 - p0
+        d /= np.linalg.norm(d)
+        b = float(np.dot(p0, d))
+        c = float(np.dot(p0, p0)) - 1.0
+        disc = b * b - c
+        if disc < 0:
+            return None
+        t = -b - np.sqrt(disc)
+        if t < 0:
+            t = -b + np.sqrt(disc)
+        q = p0 + t * d
+        return float(np.degrees(np.arctan2(q[1], q[0]))), float(np.degrees(np.arcsin(np.clip(q[2], -1, 1))))
+
+    def _on_press(self, event) -> None:
+        self._press_pos = event.pos
+
+    def _on_release(self, event) -> None:
+        if self._press_pos is None or event.button != 1:
+            return
+        moved = np.hypot(*(np.asarray(event.pos, float) - np.asarray(self._press_pos, float)))
+        self._press_pos = None
+        if moved <= 3:  # a click, not a rotation
+            direction = self.direction_at(*event.pos[:2])
+            if direction is not None:
+                self.session.set_listen_direction(direction)
+
+    def _on_listen(self, direction) -> None:
+        if direction is None:
+            self.listen_marker.visible = False
+        else:
+            pos = unit_vectors([direction[0]], [direction[1]]).astype(np.float32)
+            self.listen_marker.set_data(pos, symbol="cross", size=22, face_color="white", edge_color="white")
+            self.listen_marker.visible = True
+        self.canvas.update()
 
     def refresh(self) -> None:
         markers, trails = markers_and_trails(self.session)
