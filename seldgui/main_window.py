@@ -80,9 +80,31 @@ class MainWindow(QMainWindow):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.indexOf(widget), stretch)
         self.direction_view = create_direction_view(self.session, self)
+        from PySide6.QtWidgets import QCheckBox, QTabWidget, QVBoxLayout, QWidget
+
+        from seldgui.views.doa_map import DoaMapView
+
+        self.map_view = (
+            self.direction_view
+            if isinstance(self.direction_view, DoaMapView)
+            else DoaMapView(self.session, self)
+        )
+        tabs = QTabWidget(self)
+        if self.map_view is not self.direction_view:
+            tabs.addTab(self.direction_view, "Sphere")
+        tabs.addTab(self.map_view, "Map")
+        self.energy_box = QCheckBox("Energy map (model-free: FOA intensity / MIC SRP-PHAT) at the playhead")
+        self.energy_box.toggled.connect(self.map_view.set_energy_enabled)
+        self.energy_box.toggled.connect(lambda on: on and tabs.setCurrentWidget(self.map_view))
+        side = QWidget(self)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(tabs, 1)
+        side_layout.addWidget(self.energy_box)
+        self.direction_tabs = tabs
         main = QSplitter(Qt.Orientation.Horizontal, self)
         main.addWidget(splitter)
-        main.addWidget(self.direction_view)
+        main.addWidget(side)
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 2)
         self.setCentralWidget(main)

@@ -193,3 +193,28 @@ def test_clicking_the_sphere_picks_the_point_under_the_mouse(window):
     # the camera sits behind the listener, looking front and slightly down: the centre of
     # the canvas shows the back of the sphere, above the horizon
     assert abs(abs(az) - 180) < 5 and 5 < el < 40
+
+
+def test_the_energy_map_shows_where_the_energy_comes_from(qtbot, tmp_path):
+    from core.audio import Recording
+    from core.session import Session
+    from seldgui.views.doa_map import DoaMapView
+
+    rng = np.random.default_rng(0)
+    s_ = rng.standard_normal(24000 * 2)
+    az, el = np.deg2rad(-60), np.deg2rad(20)
+    foa = np.stack([s_, s_ * np.cos(el) * np.sin(az), s_ * np.sin(el), s_ * np.cos(el) * np.cos(az)]).astype(
+        np.float32
+    )
+    session = Session()
+    session.set_recording(Recording(foa, 24000, "foa", "x.wav", 24000))
+    view = DoaMapView(session)
+    qtbot.addWidget(view)
+    view.set_energy_enabled(True)
+    session.set_playhead(1.0)
+    img = view.energy.image
+    assert img.shape == (36, 72)
+    i_el, i_az = np.unravel_index(np.argmax(img), img.shape)
+    assert abs((-180 + (i_az + 0.5) * 5) - (-60)) <= 5 and abs((-90 + (i_el + 0.5) * 5) - 20) <= 5
+    view.set_energy_enabled(False)
+    assert view.energy.image is None

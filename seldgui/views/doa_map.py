@@ -65,6 +65,12 @@ class DoaMapView(QWidget):
         self.predictions = pg.ScatterPlotItem(size=11, pxMode=True)
         self.plot.addItem(self.references)
         self.plot.addItem(self.predictions)
+        self.energy = pg.ImageItem(axisOrder="row-major")
+        self.energy.setZValue(-10)
+        self.energy.setColorMap(pg.colormap.get("inferno"))
+        self.energy.setRect(-180.0, -90.0, 360.0, 180.0)
+        self.plot.addItem(self.energy)
+        self.energy_enabled = False
         self.listen_marker = pg.ScatterPlotItem(
             size=22, symbol="+", pen=pg.mkPen("#ffffff", width=2), brush=None
         )
@@ -78,6 +84,7 @@ class DoaMapView(QWidget):
             signal.connect(lambda *_: self.refresh())
 
     def refresh(self) -> None:
+        self._update_energy()
         markers, trails = markers_and_trails(self.session)
         refs = [m for m in markers if not m.predicted]
         preds = [m for m in markers if m.predicted]
@@ -118,6 +125,28 @@ class DoaMapView(QWidget):
                 )
                 item = self.plot.plot(trail.azimuth[a:b], trail.elevation[a:b], pen=style)
                 self.trail_items.append(item)
+
+    def set_energy_enabled(self, enabled: bool) -> None:
+        """Show the model-free energy map (FOA intensity histogram / MIC SRP-PHAT) at the playhead."""
+        self.energy_enabled = bool(enabled)
+        self._update_energy()
+
+    def _update_energy(self) -> None:
+        from core.errors import SeldError
+
+        rec = self.session.recording
+        if not self.energy_enabled or rec is None:
+            self.energy.clear()
+            return
+        from core.energy_map import energy_map
+
+        try:
+            m = energy_map(rec.samples, rec.fmt, self.session.playhead_s)
+        except SeldError:
+            self.energy.clear()
+            return
+        self.energy.setImage(m.values.astype("float32"), levels=(0.0, 1.0), autoLevels=False)
+        self.energy.setRect(-180.0, -90.0, 360.0, 180.0)
 
     def _on_listen(self, direction) -> None:
         self.listen_marker.setData([] if direction is None else [{"pos": direction}])
