@@ -9,6 +9,23 @@ from core.features import HOP, N_FFT, SAMPLE_RATE, hz_to_mel, mel_band_slices, m
 from core.session import Spectrogram
 
 DB_FLOOR = -100.0
+FULL_SCALE_POWER = (0.5 * 960 / 2) ** 2
+"""A full-scale sine's peak bin power with the 960-sample Hann window: 0 dB on screen."""
+
+
+def display_db(power: np.ndarray, mel: bool) -> np.ndarray:
+    """Power -> display dB (re full scale, floored at -100 dB), float32.
+
+    For ``mel=True`` ``power`` is the power projected on the DCASE (area-normalised) mel
+    bank, ``|X|^2 @ mel``; each band is rescaled by its triangle's peak so that a sine at a
+    band's centre reads the same level in every band.
+    """
+    if mel:
+        _, _, fb = mel_band_slices()
+        power = power / fb.max(axis=0)
+    return np.maximum(10.0 * np.log10(np.maximum(power / FULL_SCALE_POWER, 1e-12)), DB_FLOOR).astype(
+        np.float32
+    )
 
 
 def channel_spectrogram(samples: np.ndarray, channel: int = 0, kind: str = "logmel") -> Spectrogram:
@@ -25,14 +42,12 @@ def channel_spectrogram(samples: np.ndarray, channel: int = 0, kind: str = "logm
     x = samples[channel : channel + 1]
     parts = []
     lo, hi, fb = mel_band_slices()
-    norm = (0.5 * 960 / 2) ** 2  # a full-scale sine's peak bin power with the Hann window
     for _, spec in stft_blocks(x):
-        power = (spec.real**2 + spec.imag**2)[0] / norm
+        power = (spec.real**2 + spec.imag**2)[0]
         if kind == "logmel":
-            power = power[:, lo:hi] @ (fb / fb.max(axis=0))
+            power = power[:, lo:hi] @ fb
         parts.append(power)
-    power = np.concatenate(parts, axis=0)
-    db = np.maximum(10.0 * np.log10(np.maximum(power, 1e-12)), DB_FLOOR).astype(np.float32)
+    db = display_db(np.concatenate(parts, axis=0), mel=kind == "logmel")
     if kind == "logmel":
         mel_pts = np.linspace(hz_to_mel(np.array(0.0)), hz_to_mel(np.array(SAMPLE_RATE / 2)), fb.shape[1] + 2)
         freqs = mel_to_hz(mel_pts)[1:-1]
