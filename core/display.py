@@ -28,6 +28,27 @@ def display_db(power: np.ndarray, mel: bool) -> np.ndarray:
     )
 
 
+def mel_centres_hz() -> np.ndarray:
+    """Centre frequencies of the 64 Slaney mel bands (Hz)."""
+    _, _, fb = mel_band_slices()
+    mel_pts = np.linspace(hz_to_mel(np.array(0.0)), hz_to_mel(np.array(SAMPLE_RATE / 2)), fb.shape[1] + 2)
+    return mel_to_hz(mel_pts)[1:-1]
+
+
+def overview_spectrogram(
+    path, channel: int = 0, n_columns: int = 1600, exact: bool = True, **kwargs
+) -> Spectrogram:
+    """A long recording's spectrogram from :mod:`core.overview` (quick, or exact max-pooled)."""
+    from core.overview import pooled_overview, quick_overview
+
+    ov = (
+        pooled_overview(path, channel, n_columns, **kwargs)
+        if exact
+        else quick_overview(path, channel, n_columns)
+    )
+    return Spectrogram(db=ov.db, hop_s=ov.column_s, freqs_hz=mel_centres_hz(), channel=channel, kind="logmel")
+
+
 def channel_spectrogram(samples: np.ndarray, channel: int = 0, kind: str = "logmel") -> Spectrogram:
     """dB spectrogram of ``samples[channel]`` with the DCASE framing (20 ms hop).
 
@@ -49,8 +70,7 @@ def channel_spectrogram(samples: np.ndarray, channel: int = 0, kind: str = "logm
         parts.append(power)
     db = display_db(np.concatenate(parts, axis=0), mel=kind == "logmel")
     if kind == "logmel":
-        mel_pts = np.linspace(hz_to_mel(np.array(0.0)), hz_to_mel(np.array(SAMPLE_RATE / 2)), fb.shape[1] + 2)
-        freqs = mel_to_hz(mel_pts)[1:-1]
+        freqs = mel_centres_hz()
     else:
         freqs = np.linspace(0.0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
     return Spectrogram(db=db, hop_s=HOP / SAMPLE_RATE, freqs_hz=freqs, channel=channel, kind=kind)

@@ -143,3 +143,51 @@ def _max_into(pooled: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
     starts = np.concatenate([[0], np.flatnonzero(np.diff(cols)) + 1])
     reduced = np.maximum.reduceat(values, starts, axis=0)
     pooled[cols[starts]] = np.maximum(pooled[cols[starts]], reduced)
+
+
+LONG_RECORDING_S = 600.0
+"""Recordings longer than this are opened lazily: an overview, and samples read on demand."""
+
+
+class FileRecording:
+    """A long recording that is never decoded whole: samples are read on demand.
+
+    It has the attributes of :class:`core.audio.Recording` that views need (``path``,
+    ``fmt``, ``sample_rate`` = 24000, ``n_samples``, ``duration_s``, ``original_rate``,
+    ``channel_names``) and :meth:`read` instead of ``samples``.
+    """
+
+    lazy = True
+
+    def __init__(self, path: str | os.PathLike[str], fmt: str):
+        from core.audio import FOA_CHANNELS, MIC_CHANNELS
+
+        info = probe(path)
+        if info.channels != 4:
+            raise AudioError(
+                f"has {info.channels} channels; a SELD recording needs 4 (FOA W,Y,Z,X or MIC M1..M4)", path
+            )
+        self.path = os.fspath(path)
+        self.fmt = fmt
+        self.sample_rate = TARGET_RATE
+        self.original_rate = info.sample_rate
+        self.n_samples = int(round(info.frames * TARGET_RATE / info.sample_rate))
+        self.duration_s = self.n_samples / TARGET_RATE
+        self.channel_names = FOA_CHANNELS if fmt == "foa" else MIC_CHANNELS
+
+    def read(self, start_s: float, stop_s: float):
+        """Samples ``(4, n)`` float32 at 24 kHz between the two times (clamped to the file)."""
+        from core.audio import read_segment
+
+        start = min(max(0.0, start_s), self.duration_s)
+        stop = min(max(start, stop_s), self.duration_s)
+        return read_segment(self.path, start, stop, fmt=self.fmt)
+
+    def read_samples(self, start: int, n: int):
+        """``n`` samples from sample ``start`` (zeros past the end)."""
+        import numpy as np
+
+        out = np.zeros((4, n), np.float32)
+        part = self.read(start / TARGET_RATE, (start + n) / TARGET_RATE)
+        out[:, : part.shape[1]] = part[:, :n]
+        return out

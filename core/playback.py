@@ -47,7 +47,9 @@ def virtual_microphone(
 class PlaybackSignal:
     """The mono signal to play: W / a capsule, or a steered virtual microphone (FOA)."""
 
-    def __init__(self, samples: np.ndarray, fmt: str, sample_rate: int = 24000):
+    def __init__(self, samples, fmt: str, sample_rate: int = 24000):
+        """``samples``: a ``(4, N)`` array, or a long recording read on demand (an object with
+        ``n_samples`` and ``read_samples(start, n) -> (4, n)``, e.g. :class:`core.overview.FileRecording`)."""
         self.samples = samples
         self.fmt = fmt
         self.sample_rate = sample_rate
@@ -57,7 +59,9 @@ class PlaybackSignal:
 
     @property
     def n_samples(self) -> int:
-        return int(self.samples.shape[1])
+        if isinstance(self.samples, np.ndarray):
+            return int(self.samples.shape[1])
+        return int(self.samples.n_samples)
 
     def listen_to(self, azimuth_deg: float, elevation_deg: float, pattern: str = "cardioid") -> None:
         """Steer a virtual microphone (FOA only)."""
@@ -69,7 +73,7 @@ class PlaybackSignal:
             self.steer = (float(azimuth_deg), float(elevation_deg), pattern)
 
     def listen_to_channel(self, channel: int) -> None:
-        if not 0 <= channel < self.samples.shape[0]:
+        if not 0 <= channel < 4:
             raise SeldError(f"channel {channel} does not exist")
         with self._lock:
             self.steer, self.channel = None, int(channel)
@@ -82,7 +86,10 @@ class PlaybackSignal:
             return out
         with self._lock:
             steer, channel = self.steer, self.channel
-        part = self.samples[:, start:stop]
+        if isinstance(self.samples, np.ndarray):
+            part = self.samples[:, start:stop]
+        else:
+            part = self.samples.read_samples(start, stop - start)
         out[: stop - start] = virtual_microphone(part, *steer) if steer else part[channel]
         return out
 

@@ -51,13 +51,19 @@ def sibling_labels(audio: Path) -> Path | None:
 
 
 def _load(path: Path, fmt: str | None, channel: int, kind: str):
-    from core.audio import load_recording
+    """Open a recording: whole, or (long ones) lazily with a quick overview to show first."""
+    from core.audio import load_recording, probe, resolve_format
     from core.dcase_csv import read_labels
-    from core.display import channel_spectrogram
+    from core.display import channel_spectrogram, overview_spectrogram
+    from core.overview import LONG_RECORDING_S, FileRecording
 
-    rec = load_recording(path, fmt=fmt)
     labels_path = sibling_labels(path)
     labels = read_labels(labels_path) if labels_path is not None else None
+    info = probe(path)
+    if info.duration_s > LONG_RECORDING_S:
+        rec = FileRecording(path, resolve_format(path, fmt))  # never decoded whole
+        return rec, overview_spectrogram(path, channel, exact=False), labels
+    rec = load_recording(path, fmt=fmt)
     return rec, channel_spectrogram(rec.samples, channel, kind), labels
 
 
@@ -307,8 +313,10 @@ class MainWindow(QMainWindow):
         rec = self.session.recording
         if rec is None:
             return None
-        if self.player is None or self.player.signal.samples is not rec.samples:
-            self.player = Player(PlaybackSignal(rec.samples, rec.fmt, rec.sample_rate))
+        if self.player is None or getattr(self, "_player_recording", None) is not rec:
+            source = rec if getattr(rec, "lazy", False) else rec.samples
+            self.player = Player(PlaybackSignal(source, rec.fmt, rec.sample_rate))
+            self._player_recording = rec
             self._apply_listen(self.session.listen_direction)
         return self.player
 
@@ -465,7 +473,12 @@ class MainWindow(QMainWindow):
         from core.display import channel_spectrogram
 
         channel, kind = self.channel_box.currentIndex(), self.kind_box.currentText()
-        worker = workers.FunctionWorker(lambda: channel_spectrogram(rec.samples, channel, kind))
+        if getattr(rec, "lazy", False):
+            from core.display import overview_spectrogram
+
+            worker = workers.FunctionWorker(lambda: overview_spectrogram(rec.path, channel, fmt=rec.fmt))
+        else:
+            worker = workers.FunctionWorker(lambda: channel_spectrogram(rec.samples, channel, kind))
         worker.signals.finished.connect(self.session.set_spectrogram)
         worker.signals.failed.connect(self._on_view_failed)
         worker.signals.crashed.connect(self._on_crashed)
@@ -476,6 +489,8 @@ class MainWindow(QMainWindow):
         rec, spec, labels = result
         self.session.set_recording(rec, spec)
         self._remember(Path(rec.path))
+        if getattr(rec, "lazy", False):
+            self._reload_view()  # the exact max-pooled overview, computed in the background
         if labels is not None:
             self.session.set_reference(labels)
 
@@ -510,7 +525,7 @@ class MainWindow(QMainWindow):
             return
         name = Path(rec.path).name if rec.path else "recording"
         self.setWindowTitle(f"{name} - SELD Studio")
-        dur = rec.samples.shape[1] / rec.sample_rate
+        dur = rec.duration_s
         self.status_label.setText(f"{name}: {rec.fmt.upper()}, {dur:.2f} s at {rec.sample_rate} Hz")
 
     @property

@@ -93,7 +93,8 @@ class ModelRunner(QObject):
             from core.inference import open_model, predict, prediction_to_table
 
             model = open_model(path, device=device)
-            prediction = predict(model, rec, progress=progress, cancel=cancel)
+            source = rec.path if getattr(rec, "lazy", False) else rec  # long files are streamed
+            prediction = predict(model, source, progress=progress, cancel=cancel)
             return model, prediction, prediction_to_table(prediction)
 
         worker = workers.TaskWorker(task)

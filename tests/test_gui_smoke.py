@@ -114,3 +114,27 @@ def test_the_format_control_overrides_the_folder_and_recent_files_are_kept(windo
     assert window.session.recording.fmt == "mic"
     assert window._recent()[0] == str(path)
     assert [a.text() for a in window.recent_menu.actions()][0] == str(path)
+
+
+def test_a_long_recording_opens_lazily_with_an_overview_and_plays(window, qtbot, tmp_path, monkeypatch):
+    from core import overview
+
+    monkeypatch.setattr(overview, "LONG_RECORDING_S", 5.0)  # treat a 12 s file as long
+    (tmp_path / "foa_dev").mkdir()
+    path = _foa_file(tmp_path / "foa_dev" / "long.wav", seconds=12.0)
+    window.open_path(path)
+    qtbot.waitUntil(lambda: window.session.recording is not None, timeout=10000)
+    rec = window.session.recording
+    assert getattr(rec, "lazy", False) and rec.duration_s == pytest.approx(12.0)
+    # the quick overview first, then the exact max-pooled one from the background
+    qtbot.waitUntil(
+        lambda: window.session.spectrogram is not None and window.session.spectrogram.db.shape[1] == 64,
+        timeout=10000,
+    )
+    window.toggle_play()
+    block = window.player.signal.block(24000, 100)
+    assert block.shape == (100,) and np.abs(block).max() > 0
+    window.toggle_play()
+    window.map_view.set_energy_enabled(True)
+    window.session.set_playhead(6.0)
+    assert window.map_view.energy.image is not None

@@ -140,8 +140,13 @@ class DoaMapView(QWidget):
             return
         from core.energy_map import energy_map
 
+        t = self.session.playhead_s
         try:
-            m = energy_map(rec.samples, rec.fmt, self.session.playhead_s)
+            if getattr(rec, "lazy", False):
+                start = max(0.0, t - 0.2)
+                m = energy_map(rec.read(start, t + 0.2), rec.fmt, t - start)
+            else:
+                m = energy_map(rec.samples, rec.fmt, t)
         except SeldError:
             self.energy.clear()
             return
