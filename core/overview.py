@@ -191,3 +191,39 @@ class FileRecording:
         part = self.read(start / TARGET_RATE, (start + n) / TARGET_RATE)
         out[:, : part.shape[1]] = part[:, :n]
         return out
+
+
+DETAIL_MAX_S = 120.0
+"""Visible spans up to this long get an exact detail image (frames of the file's grid)."""
+
+
+def detail_overview(
+    recording: FileRecording, start_s: float, stop_s: float, channel: int = 0, max_columns: int = 2000
+) -> Overview:
+    """The exact display spectrogram of ``[start_s, stop_s)``, max-pooled to ``max_columns``.
+
+    The span is aligned to the file's 20 ms frame grid (frame ``f`` centred on sample
+    ``480 f``), so the detail matches the whole-file spectrogram; at most
+    :data:`DETAIL_MAX_S` seconds.
+    """
+    from core.display import display_db
+
+    f0 = max(0, int(np.floor(start_s * TARGET_RATE / HOP)))
+    total = max(1, -(-recording.n_samples // HOP))
+    f1 = min(total, int(np.ceil(min(stop_s, start_s + DETAIL_MAX_S) * TARGET_RATE / HOP)))
+    if f1 <= f0:
+        raise AudioError(f"nothing to show between {start_s:.2f} s and {stop_s:.2f} s", recording.path)
+    pad = N_FFT // 2
+    lo_sample, hi_sample = HOP * f0 - pad, HOP * (f1 - 1) + pad
+    x = recording.read_samples(max(0, lo_sample), hi_sample - max(0, lo_sample))[channel : channel + 1]
+    if lo_sample < 0:  # the file's own reflect padding at its start
+        x = np.concatenate([x[:, 1 : 1 - lo_sample][:, ::-1], x], axis=1)
+    n = f1 - f0
+    power = _mel_power(x, n)
+    cols = max(1, min(max_columns, n))
+    col_of_frame = (np.arange(n) * cols) // n
+    pooled = np.zeros((cols, power.shape[1]))
+    _max_into(pooled, col_of_frame, power)
+    return Overview(
+        display_db(pooled, mel=True), n * HOP / TARGET_RATE / cols, n * HOP / TARGET_RATE, exact=True
+    )

@@ -138,3 +138,19 @@ def test_a_long_recording_opens_lazily_with_an_overview_and_plays(window, qtbot,
     window.map_view.set_energy_enabled(True)
     window.session.set_playhead(6.0)
     assert window.map_view.energy.image is not None
+
+
+def test_zooming_into_a_long_recording_draws_an_exact_detail(window, qtbot, tmp_path, monkeypatch):
+    from core import overview
+
+    monkeypatch.setattr(overview, "LONG_RECORDING_S", 5.0)
+    (tmp_path / "foa_dev").mkdir()
+    path = _foa_file(tmp_path / "foa_dev" / "long.wav", seconds=12.0)
+    window.open_path(path)
+    qtbot.waitUntil(lambda: window.session.recording is not None, timeout=10000)
+    view = window.spectrogram_view
+    view.plot.setXRange(2.0, 4.0, padding=0)
+    qtbot.waitUntil(lambda: view.detail.image is not None, timeout=10000)
+    rect = view.detail.boundingRect()
+    assert view.detail.image.shape[0] == 64
+    assert view.detail.mapRectToParent(rect).left() == pytest.approx(2.0, abs=0.03)

@@ -55,3 +55,18 @@ def test_pooled_overview_reports_progress_and_can_be_cancelled(long_file):
     assert seen[-1][0] == seen[-1][1] and len(seen) == 4
     with pytest.raises(Cancelled):
         pooled_overview(path, n_columns=100, cancel=lambda: True)
+
+
+def test_detail_of_a_span_equals_the_whole_file_spectrogram_there(long_file):
+    from core.overview import FileRecording, detail_overview
+
+    path, _ = long_file
+    rec = FileRecording(path, "foa")
+    whole = channel_spectrogram(sf.read(path, dtype="float32", always_2d=True)[0].T, 0, "logmel").db
+    d = detail_overview(rec, 69.5, 71.0, max_columns=10_000)  # frames 3475..3549
+    assert d.db.shape == (75, 64)
+    np.testing.assert_allclose(d.db, whole[3475:3550], atol=1e-3)
+    start = detail_overview(rec, 0.0, 0.5, max_columns=10_000)  # the reflect padding at the start
+    np.testing.assert_allclose(start.db, whole[:25], atol=1e-3)
+    pooled = detail_overview(rec, 60.0, 80.0, max_columns=100)
+    assert pooled.db.shape == (100, 64) and pooled.column_s == pytest.approx(0.2)

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.session import Session, Spectrogram
+from seldgui import workers
 from seldgui.views.timeline import PlayheadLine, SeekViewBox
 
 LEVELS = (-100.0, 0.0)
 
 
 class SpectrogramView(QWidget):
-    """Observes ``session.spectrogram_changed``; draws the image with fixed dB levels."""
+    """Observes ``session.spectrogram_changed``; draws the image with fixed dB levels.
+
+    For a long recording (opened lazily) the image is an overview; when the visible span
+    is short enough (:data:`core.overview.DETAIL_MAX_S`) an exact detail image of that span
+    is computed in the background and drawn over it.
+    """
 
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
@@ -27,7 +33,18 @@ class SpectrogramView(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.colorbar = pg.ColorBarItem(values=LEVELS, colorMap=pg.colormap.get("viridis"), label="dB")
-        self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+        self.detail = pg.ImageItem(axisOrder="row-major")
+        self.detail.setZValue(1)
+        self.plot.addItem(self.detail)
+        self.colorbar.setImageItem([self.image, self.detail], insert_in=self.plot.getPlotItem())
+        self._duration = None
+        self._detail_request = 0
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(200)
+        self._detail_timer.timeout.connect(self._request_detail)
+        self.plot.sigXRangeChanged.connect(lambda *_: self._detail_timer.start())
+        session.recording_changed.connect(lambda _r: self._clear_detail())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
@@ -43,8 +60,11 @@ class SpectrogramView(QWidget):
         top = float(spec.freqs_hz[-1]) if spec.kind == "stft" else 12000.0
         # mel bands are drawn evenly spaced; the axis shows Hz at the band positions
         self.image.setRect(QRectF(0.0, 0.0, spec.duration_s, top))
-        self.plot.setXRange(0, spec.duration_s, padding=0)
+        if self._duration is None or abs(self._duration - spec.duration_s) > 0.5:
+            self._duration = spec.duration_s  # a new recording: show all of it
+            self.plot.setXRange(0, spec.duration_s, padding=0)
         self.plot.setYRange(0, top, padding=0)
+        self._detail_timer.start()
         if spec.kind == "logmel":
             n = len(spec.freqs_hz)
             ticks = [((i + 0.5) * top / n, f"{spec.freqs_hz[i]:.0f}") for i in range(0, n, 8)]
@@ -52,3 +72,34 @@ class SpectrogramView(QWidget):
         else:
             self.plot.getAxis("left").setTicks(None)
         self.plot.setLabel("left", "frequency" if spec.kind == "stft" else "mel band centre", units="Hz")
+
+    # ------------------------------------------------------------------ detail of long recordings
+    def _clear_detail(self) -> None:
+        self._detail_request += 1
+        self._duration = None
+        self.detail.clear()
+
+    def _request_detail(self) -> None:
+        from core.overview import DETAIL_MAX_S, detail_overview
+
+        rec, spec = self.session.recording, self.session.spectrogram
+        if rec is None or spec is None or not getattr(rec, "lazy", False):
+            return
+        t0, t1 = self.plot.getPlotItem().getViewBox().viewRange()[0]
+        t0, t1 = max(0.0, t0), min(rec.duration_s, t1)
+        self._detail_request += 1
+        if t1 - t0 > DETAIL_MAX_S or t1 <= t0:
+            self.detail.clear()
+            return
+        request, channel, width = self._detail_request, spec.channel, max(200, self.plot.width())
+        worker = workers.FunctionWorker(lambda: (request, t0, detail_overview(rec, t0, t1, channel, width)))
+        worker.signals.finished.connect(self._on_detail)
+        workers.start(worker)
+
+    def _on_detail(self, result) -> None:
+        request, t0, ov = result
+        if request != self._detail_request:
+            return  # the view moved on
+        start = int(t0 * 50) / 50.0  # the frame grid (20 ms)
+        self.detail.setImage(np.ascontiguousarray(ov.db.T), levels=LEVELS, autoLevels=False)
+        self.detail.setRect(QRectF(start, 0.0, ov.duration_s, 12000.0))
