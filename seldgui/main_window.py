@@ -26,6 +26,7 @@ from seldgui.panels import FileListPanel, MetricsPanel
 from seldgui.views.doa_sphere import create_direction_view
 from seldgui.views.doa_tracks import DoaTracksView
 from seldgui.views.event_lanes import EventLanesView
+from seldgui.views.overview_strip import OverviewStrip
 from seldgui.views.spectrogram_view import SpectrogramView
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg);;All files (*)"
@@ -81,8 +82,14 @@ class MainWindow(QMainWindow):
         # one time axis for every view
         self.lanes_view.plot.setXLink(self.spectrogram_view.plot)
         self.tracks_view.azimuth_plot.setXLink(self.spectrogram_view.plot)
+        self.overview_strip = OverviewStrip(self.session, self.spectrogram_view.plot, self)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
-        for widget, stretch in ((self.spectrogram_view, 4), (self.lanes_view, 3), (self.tracks_view, 3)):
+        for widget, stretch in (
+            (self.overview_strip, 0),
+            (self.spectrogram_view, 4),
+            (self.lanes_view, 3),
+            (self.tracks_view, 3),
+        ):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.indexOf(widget), stretch)
         self.direction_view = create_direction_view(self.session, self)

@@ -218,3 +218,17 @@ def test_the_energy_map_shows_where_the_energy_comes_from(qtbot, tmp_path):
     assert abs((-180 + (i_az + 0.5) * 5) - (-60)) <= 5 and abs((-90 + (i_el + 0.5) * 5) - 20) <= 5
     view.set_energy_enabled(False)
     assert view.energy.image is None
+
+
+def test_the_overview_strip_marks_and_moves_the_visible_range(window, qtbot):
+    strip = window.overview_strip
+    window.spectrogram_view.plot.setXRange(1.0, 2.0, padding=0)
+    qtbot.wait(50)
+    lo, hi = strip.region.getRegion()
+    assert lo == pytest.approx(1.0, abs=0.01) and hi == pytest.approx(2.0, abs=0.01)
+    assert window.session.view_range == pytest.approx((1.0, 2.0), abs=0.01)
+    strip.region.setRegion((0.5, 1.0))  # dragging the region pans the linked views
+    t0, t1 = window.spectrogram_view.plot.getPlotItem().getViewBox().viewRange()[0]
+    assert t0 == pytest.approx(0.5, abs=0.01) and t1 == pytest.approx(1.0, abs=0.01)
+    lanes = window.lanes_view.plot.getPlotItem().getViewBox().viewRange()[0]
+    assert lanes[0] <= 0.5 + 0.1 and lanes[1] >= 1.0 - 0.1  # linked (pyqtgraph aligns them on screen)
