@@ -55,13 +55,30 @@ class LoopState:
         )
 
 
+def file_digest(path: str | Path) -> str:
+    """BLAKE2b digest of a file's bytes (ties the checkpoint's files together)."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def save_training_state(
     prefix: Path,
     optimizer: torch.optim.Optimizer,
     loop: LoopState,
     scaler: torch.amp.GradScaler | None = None,
+    weights: Path | None = None,
 ) -> None:
-    """Write ``<prefix>.state.safetensors`` and ``<prefix>.state.json`` (JSON last: it marks completeness)."""
+    """Write ``<prefix>.state.safetensors`` and ``<prefix>.state.json`` (JSON last: it marks completeness).
+
+    The JSON records the digests of the tensor file and of ``weights`` (the model package
+    written just before), so that a run killed between the writes is detected on resume
+    instead of continuing from mismatched files.
+    """
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}
     opt = optimizer.state_dict()
@@ -76,17 +93,19 @@ def save_training_state(
         for i, state in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = state
     scaler_state = scaler.state_dict() if scaler is not None and scaler.is_enabled() else None
+    tensor_path = Path(f"{prefix}.state.safetensors")
+    tmp = tensor_path.with_name(tensor_path.name + ".tmp")
+    save_file(tensors, str(tmp))
+    tmp.replace(tensor_path)
     meta = {
         "format_version": 1,
         "param_groups": opt["param_groups"],
         "optim_scalars": scalars,
         "loop": loop.to_dict(),
         "grad_scaler": scaler_state,
+        "state_digest": file_digest(tensor_path),
+        "weights_digest": file_digest(weights) if weights is not None else None,
     }
-    tensor_path = Path(f"{prefix}.state.safetensors")
-    tmp = tensor_path.with_name(tensor_path.name + ".tmp")
-    save_file(tensors, str(tmp))
-    tmp.replace(tensor_path)
     atomic_write_text(f"{prefix}.state.json", json.dumps(meta, indent=1))
 
 
@@ -95,15 +114,29 @@ def load_training_state(
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler | None = None,
     restore_rng: bool = True,
+    weights: Path | None = None,
 ) -> LoopState:
-    """Restore what :func:`save_training_state` wrote into ``optimizer`` (and RNGs); return the loop state."""
+    """Restore what :func:`save_training_state` wrote into ``optimizer`` (and RNGs); return the loop state.
+
+    Raises :class:`SeldError` when the files do not belong together (a run killed while
+    writing its checkpoint).
+    """
     json_path = Path(f"{prefix}.state.json")
     tensor_path = Path(f"{prefix}.state.safetensors")
     try:
         meta = json.loads(json_path.read_text(encoding="utf-8"))
+        for key, path in (("state_digest", tensor_path), ("weights_digest", weights)):
+            if meta.get(key) and path is not None and file_digest(path) != meta[key]:
+                raise SeldError(
+                    f"the checkpoint is inconsistent: {Path(path).name} does not belong to this state "
+                    "(the run was probably killed while saving); it cannot be resumed exactly",
+                    json_path,
+                )
         tensors = load_file(str(tensor_path))
     except FileNotFoundError as err:
         raise SeldError("the run's training state is missing; it cannot be resumed", err.filename) from None
+    except SeldError:
+        raise
     except (json.JSONDecodeError, OSError, Exception) as err:  # safetensors raises its own errors
         raise SeldError(
             f"the run's training state is damaged ({err}); it cannot be resumed", json_path

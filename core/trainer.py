@@ -258,7 +258,13 @@ class Trainer:
         if not self.dist.is_main:
             return
         save_package(self.run_dir / "last.safetensors", self.model, self._package_meta(None))
-        save_training_state(self.run_dir / "last", self.optimizer, loop, self.grad_scaler)
+        save_training_state(
+            self.run_dir / "last",
+            self.optimizer,
+            loop,
+            self.grad_scaler,
+            weights=self.run_dir / "last.safetensors",
+        )
 
     def _append_metrics(self, row: dict[str, Any], name: str = "metrics.csv") -> None:
         path = self.run_dir / name
@@ -296,7 +302,12 @@ class Trainer:
             from core.package import apply_weights
 
             apply_weights(self.model, load_file(str(self.run_dir / "last.safetensors")))
-            loop = load_training_state(self.run_dir / "last", self.optimizer, self.grad_scaler)
+            loop = load_training_state(
+                self.run_dir / "last",
+                self.optimizer,
+                self.grad_scaler,
+                weights=self.run_dir / "last.safetensors",
+            )
             self._log(f"resumed at epoch {loop.epoch}, batch {loop.batch_in_epoch}, step {loop.step}")
         self.stop.install()
         try:

@@ -216,3 +216,13 @@ def test_cli_train_prints_one_json_object_per_event(tiny, tmp_path):
     )
     assert again.returncode == 2 and "already holds a run" in again.stderr
     assert np.isfinite(float((tmp_path / "run" / "metrics.csv").read_text().splitlines()[-1].split(",")[3]))
+
+
+def test_a_checkpoint_whose_files_do_not_belong_together_is_refused(tiny, tmp_path):
+    c = _small_config(tiny, epochs=2, steps_per_epoch=2)
+    Trainer(c, tmp_path / "a", max_steps=2).run()
+    Trainer(c, tmp_path / "b", max_steps=3).run()
+    # as if a run was killed after writing its weights but before its state
+    (tmp_path / "a" / "last.safetensors").write_bytes((tmp_path / "b" / "last.safetensors").read_bytes())
+    with pytest.raises(SeldError, match="inconsistent"):
+        Trainer(c, tmp_path / "a", resume=True).run()
