@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         self.session.listen_changed.connect(self._apply_listen)
         self.session.playhead_changed.connect(self._on_playhead_moved)
         self._fill_recent_menu()
+        self._probe_devices()
         self.player = None
         from PySide6.QtCore import QTimer
 
@@ -238,8 +239,10 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         bar.addWidget(QLabel(" Device "))
         self.device_box = QComboBox()
-        self.device_box.addItems(["auto", "cpu", "cuda"])  # what exists is checked when a model runs
-        self.device_box.setToolTip("auto: CUDA if present, else CPU; the device used is shown after a run")
+        self.device_box.addItems(["auto", "cpu"])  # filled with what exists once torch has loaded
+        self.device_box.setToolTip(
+            "auto: CUDA if present, then Apple MPS, else CPU; the device used is shown after a run"
+        )
         bar.addWidget(self.device_box)
         bar.addAction(self.run_action)
 
@@ -312,6 +315,25 @@ class MainWindow(QMainWindow):
             return
         self.session.set_reference(table)
         self.status_label.setText(f"{Path(path).name}: {len(self.session.reference_events)} reference events")
+
+    def _probe_devices(self) -> None:
+        """Find the compute devices in the background (importing torch takes a moment)."""
+        from seldgui.model_runner import available_devices
+
+        worker = workers.FunctionWorker(available_devices)
+        worker.signals.finished.connect(self._on_devices)
+        workers.start(worker)
+
+    def _on_devices(self, devices: list[str]) -> None:
+        current = self.device_box.currentText()
+        self.device_box.clear()
+        self.device_box.addItems(devices)
+        if current in devices:
+            self.device_box.setCurrentText(current)
+        self.device_box.setToolTip(
+            f"found: {', '.join(d for d in devices if d != 'auto')}; auto picks CUDA, then MPS, then CPU. "
+            "The device used is shown after a run."
+        )
 
     # ------------------------------------------------------------------ playback
     def _ensure_player(self):

@@ -126,3 +126,11 @@ def test_without_a_model_run_says_what_to_do(window, qtbot, tmp_path, monkeypatc
     _open(window, qtbot, _scene(tmp_path / "foa_dev" / "a.wav", 1.0))
     window.run_model()
     assert "no bundled FOA model" in window.dialogs[-1]
+
+
+def test_the_device_selector_lists_what_this_machine_has(window, qtbot):
+    import torch
+
+    qtbot.waitUntil(lambda: "found:" in window.device_box.toolTip(), timeout=30000)
+    items = [window.device_box.itemText(i) for i in range(window.device_box.count())]
+    assert items[:2] == ["auto", "cpu"] and ("cuda" in items) == torch.cuda.is_available()
