@@ -155,7 +155,9 @@ class MainWindow(QMainWindow):
         self.session.listen_changed.connect(self._apply_listen)
         self.session.playhead_changed.connect(self._on_playhead_moved)
         self._fill_recent_menu()
-        self._probe_devices()
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(1500, self._probe_devices)  # after the window is up: importing torch takes a while
         self.player = None
         from PySide6.QtCore import QTimer
 
