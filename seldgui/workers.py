@@ -29,20 +29,35 @@ class FunctionWorker(QRunnable):
         self.signals = _WorkerSignals()
 
     def run(self) -> None:  # runs in a pool thread
-        try:
-            result = self.fn()
-        except SeldError as err:
-            self.signals.failed.emit(str(err))
-        except Exception as err:  # noqa: BLE001 - reported to the GUI thread
-            import traceback
+        s = self.signals
+        _report(self.fn, s.finished.emit, s.failed.emit, s.crashed.emit)
 
-            self.signals.crashed.emit("".join(traceback.format_exception(type(err), err, err.__traceback__)))
-        else:
-            self.signals.finished.emit(result)
+
+def _report(
+    fn: Callable[[], Any],
+    finished: Callable[[Any], None],
+    failed: Callable[[str], None],
+    crashed: Callable[[str], None],
+) -> None:
+    """Run ``fn``; its result goes to ``finished``, a SeldError's message to ``failed``, any
+    other exception's traceback to ``crashed``."""
+    try:
+        result = fn()
+    except SeldError as err:
+        failed(str(err))
+    except Exception as err:  # noqa: BLE001 - reported to the GUI thread
+        import traceback
+
+        crashed("".join(traceback.format_exception(type(err), err, err.__traceback__)))
+    else:
+        finished(result)
 
 
 def start(worker: FunctionWorker) -> None:
     QThreadPool.globalInstance().start(worker)
+
+
+_CANCELLED = object()
 
 
 class _TaskSignals(QObject):
@@ -73,15 +88,17 @@ class TaskWorker(QRunnable):
     def run(self) -> None:  # runs in a pool thread
         from core.progress import Cancelled
 
-        try:
-            result = self.fn(self.signals.progress.emit, lambda: self._cancel)
-        except Cancelled:
-            self.signals.cancelled.emit()
-        except SeldError as err:
-            self.signals.failed.emit(str(err))
-        except Exception as err:  # noqa: BLE001 - reported to the GUI thread
-            import traceback
+        def call():
+            try:
+                return self.fn(self.signals.progress.emit, lambda: self._cancel)
+            except Cancelled:
+                self.signals.cancelled.emit()
+                return _CANCELLED
 
-            self.signals.crashed.emit("".join(traceback.format_exception(type(err), err, err.__traceback__)))
-        else:
-            self.signals.finished.emit(result)
+        s = self.signals
+
+        def finished(result: Any) -> None:
+            if result is not _CANCELLED:
+                s.finished.emit(result)
+
+        _report(call, finished, s.failed.emit, s.crashed.emit)

@@ -16,24 +16,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from core.session import Session
 from seldgui.style import class_color
 from seldgui.views.doa_common import markers_and_trails
-
-
-class _ListenViewBox(pg.ViewBox):
-    """Left click on the map: listen to that direction (the session steers playback)."""
-
-    def __init__(self, session: Session, **kwargs):
-        super().__init__(**kwargs)
-        self.session = session
-
-    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph API)
-        from PySide6.QtCore import Qt
-
-        if ev.button() == Qt.MouseButton.LeftButton:
-            ev.accept()
-            p = self.mapSceneToView(ev.scenePos())
-            self.session.set_listen_direction((p.x(), p.y()))
-        else:
-            super().mouseClickEvent(ev)
+from seldgui.views.timeline import ClickViewBox
 
 
 class DoaMapView(QWidget):
@@ -44,7 +27,8 @@ class DoaMapView(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
-        self.plot = pg.PlotWidget(viewBox=_ListenViewBox(session))
+        # a left click listens to that direction (the session steers playback)
+        self.plot = pg.PlotWidget(viewBox=ClickViewBox(lambda az, el: session.set_listen_direction((az, el))))
         self.plot.setAspectLocked(True)
         self.plot.invertX(True)  # left (+azimuth) is drawn on the left
         self.plot.setXRange(-180, 180, padding=0.02)

@@ -23,20 +23,26 @@ class PlayheadLine:
         self.line.setValue(seconds)
 
 
-class SeekViewBox(pg.ViewBox):
-    """A view box whose left click (not drag) moves the session's playhead to that time.
+class ClickViewBox(pg.ViewBox):
+    """A view box that calls ``on_click(x, y)`` (view coordinates) on a left click, not a drag.
 
     Clicks are handled in the view box itself rather than through the scene's click
     signal: Python receivers of that signal crash PySide6 at interpreter exit.
     """
 
-    def __init__(self, session: Session, **kwargs):
+    def __init__(self, on_click, **kwargs):
         super().__init__(**kwargs)
-        self.session = session
+        self.on_click = on_click
 
     def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph API)
         if ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
-            self.session.set_playhead(self.mapSceneToView(ev.scenePos()).x())
+            p = self.mapSceneToView(ev.scenePos())
+            self.on_click(p.x(), p.y())
         else:
             super().mouseClickEvent(ev)
+
+
+def SeekViewBox(session: Session, **kwargs) -> ClickViewBox:  # noqa: N802 (reads as a class)
+    """A view box whose left click moves the session's playhead to the clicked time."""
+    return ClickViewBox(lambda x, _y: session.set_playhead(x), **kwargs)
