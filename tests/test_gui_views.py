@@ -232,3 +232,30 @@ def test_the_overview_strip_marks_and_moves_the_visible_range(window, qtbot):
     assert t0 == pytest.approx(0.5, abs=0.01) and t1 == pytest.approx(1.0, abs=0.01)
     lanes = window.lanes_view.plot.getPlotItem().getViewBox().viewRange()[0]
     assert lanes[0] <= 0.5 + 0.1 and lanes[1] >= 1.0 - 0.1  # linked (pyqtgraph aligns them on screen)
+
+
+def test_the_metrics_panel_scores_predictions_against_the_reference(window, tmp_path):
+    from core.dcase_csv import parse_labels
+
+    panel = window.metrics_panel
+    assert panel.scores is None
+    window.session.set_predictions(window.session.reference)  # a perfect prediction
+    assert panel.scores.ER == pytest.approx(0.0) and panel.scores.F == pytest.approx(1.0)
+    assert "SELD 0.000" in panel.summary.text()
+    window.session.set_predictions(parse_labels("10,1,0,30,0\n"))  # one of three segments' classes
+    assert 0 < panel.scores.F < 1 and panel.table.rowCount() == 2  # classes 1 and 4
+    out = tmp_path / "metrics.csv"
+    panel.export_csv(out)
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("scope,name,ER,F,LE,LR,SELD") and rows[1].startswith("overall,all,")
+    assert len(rows) == 2 + len(window.session.classes)
+
+
+def test_an_unexpected_error_in_a_worker_is_logged_and_reported_briefly(window, monkeypatch, caplog):
+    from seldgui import main_window
+
+    shown = []
+    monkeypatch.setattr(main_window, "show_error", lambda parent, title, msg: shown.append((title, msg)))
+    window._on_crashed("Traceback (most recent call last):\n  ...\nZeroDivisionError: division by zero\n")
+    assert shown == [("Unexpected error", "ZeroDivisionError: division by zero")]
+    assert any("Traceback" in r.getMessage() for r in caplog.records if r.name == "seldgui")
