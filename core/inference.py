@@ -248,26 +248,13 @@ class _Progress:
         check_cancel(self.cancel)
 
 
-def segments_of(features: np.ndarray, segment_frames: int = SEGMENT_FRAMES) -> np.ndarray:
-    """``(C, T, 64)`` -> ``(ceil(T / S), C, S, 64)`` float32 segments, the last one zero-padded.
-
-    The same as :func:`core.training_data.segment_batches` in numpy: no torch operation,
-    whose OpenMP threads would keep spinning while onnxruntime's threads want the cores.
-    """
-    c, t, f = features.shape
-    n = -(-t // segment_frames)
-    padded = np.zeros((c, n * segment_frames, f), dtype=np.float32)
-    padded[:, :t] = features
-    return np.ascontiguousarray(padded.reshape(c, n, segment_frames, f).transpose(1, 0, 2, 3))
-
-
 def _run_features(
     model: InferenceModel, feats: np.ndarray, batch_segments: int, tracker: _Progress
 ) -> tuple[np.ndarray, np.ndarray]:
     """Normalise ``feats`` ``(C, T, 64)``, run its 2 s segments in batches: ``(sed (ceil(T/5), K), doa)``."""
-    from core.training_data import merge_segments
+    from core.training_data import merge_segments, segment_batches
 
-    x = segments_of(model.scaler.transform(feats))
+    x = segment_batches(model.scaler.transform(feats))
     seds, doas = [], []
     for b0 in range(0, x.shape[0], batch_segments):
         batch = x[b0 : b0 + batch_segments]

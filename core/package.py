@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import platform
 import struct
 from collections.abc import Mapping, Sequence
@@ -519,15 +518,15 @@ def load_torch_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tenso
     p = _check_path(path)
     try:
         obj = torch.load(p, weights_only=True, map_location="cpu")
-    except pickle.UnpicklingError:
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, struct.error) as err:
+        raise ModelError(f"is not a readable PyTorch checkpoint ({type(err).__name__}: {err})", p) from None
+    except Exception:  # the weights-only loader refused a pickled object (UnpicklingError)
         raise ModelError(
             "refused: the file contains pickled Python objects, which SELD Studio never unpickles "
             "(unpickling can run arbitrary code); export the weights as safetensors "
             "(safetensors.torch.save_file(model.state_dict(), 'weights.safetensors'))",
             p,
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, struct.error) as err:
-        raise ModelError(f"is not a readable PyTorch checkpoint ({type(err).__name__}: {err})", p) from None
     state: Any = obj
     if isinstance(obj, dict) and not _all_tensors(obj):
         state = next((obj[k] for k in _STATE_KEYS if isinstance(obj.get(k), dict)), None)

@@ -311,18 +311,9 @@ _COUNTERS = {"dcase2020": _count_dcase2020, "dcase2022": _count_dcase2022}
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClassScores:
-    """Scores and counters of one class.
+class _Metrics:
+    """The four metrics, the SELD score and the per-class counters behind them."""
 
-    ``dcase2020``: the class's own counts through the 2020 formulas; its ER is
-    ``(FN + FP) / Nref`` (a single class never has a substitution: in one segment it is
-    either missed, or inserted, or neither). ``dcase2022``: the official class-wise
-    results; ER is the overall ER (the official scorer has no per-class ER) and SELD is
-    the class's SELD score whose mean over classes is the overall SELD score.
-    """
-
-    cls: int
-    name: str
     ER: float
     F: float
     LE: float
@@ -343,29 +334,27 @@ class ClassScores:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Scores:
-    """The four metrics, the SELD score and the counters behind them (see :class:`SeldScores`)."""
+class ClassScores(_Metrics):
+    """Scores and counters of one class.
 
-    ER: float
-    F: float
-    LE: float
-    LR: float
-    SELD: float
-    Nref: int
-    Nsys: int
-    TP: int
-    FP: int
-    FN: int
-    FP_spatial: int
+    ``dcase2020``: the class's own counts through the 2020 formulas; its ER is
+    ``(FN + FP) / Nref`` (a single class never has a substitution: in one segment it is
+    either missed, or inserted, or neither). ``dcase2022``: the official class-wise
+    results; ER is the overall ER (the official scorer has no per-class ER) and SELD is
+    the class's SELD score whose mean over classes is the overall SELD score.
+    """
+
+    cls: int
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Scores(_Metrics):
+    """:class:`_Metrics` with the segment-level substitutions, deletions and insertions."""
+
     S: int
     D: int
     I: int  # noqa: E741
-    DE_TP: int
-    DE_FN: int
-    DE_sum: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True, kw_only=True)

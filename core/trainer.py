@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -503,9 +502,3 @@ class Trainer:
         row = {"split": "test", **result.row()}
         self._emit("test", **row)
         return row
-
-
-def set_deterministic(seed: int) -> None:
-    """Seed torch and numpy's legacy global generator (the trainer itself needs only ``seed``)."""
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)

@@ -35,7 +35,6 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -50,8 +49,6 @@ from core.features import FeatureScaler
 
 __all__ = [
     "BatchSpecSampler",
-    "EvalClip",
-    "EvalClips",
     "SegmentSampler",
     "SegmentSpec",
     "SpecAugment",
@@ -314,70 +311,23 @@ class TrainSegments(Dataset):
         return torch.from_numpy(x), torch.from_numpy(sed), torch.from_numpy(doa)
 
 
-class EvalClip(NamedTuple):
-    """One whole recording for scoring: normalised features ``(C, T, 64)``, targets ``(ceil(T/5), K)`` / ``(.., 3K)``."""
-
-    name: str
-    features: torch.Tensor
-    sed: torch.Tensor
-    doa: torch.Tensor
-
-
-class EvalClips(Dataset):
-    """Validation / test recordings, whole (evaluate them with :func:`segment_batches` / :func:`merge_segments`)."""
-
-    def __init__(
-        self,
-        names: Sequence[str],
-        feature_paths: Sequence[str | Path],
-        targets: Sequence[tuple[np.ndarray, np.ndarray]],
-        scaler: FeatureScaler,
-    ):
-        if not len(names) == len(feature_paths) == len(targets):
-            raise ValueError("names, feature files and targets differ in number")
-        self.names = list(names)
-        self.features = _LazyMaps(feature_paths)
-        self.targets = [(np.asarray(s, np.float32), np.asarray(d, np.float32)) for s, d in targets]
-        self.scaler = scaler
-
-    @classmethod
-    def from_items(
-        cls,
-        cache: FeatureCache,
-        items: Sequence[DatasetItem],
-        fmt: str,
-        scaler: FeatureScaler,
-        class_set: ClassSet | str,
-    ) -> EvalClips:
-        """Cache the items' features (if needed), read their targets and build the dataset."""
-        paths, _, targets = _recording_data(cache, items, fmt, class_set)
-        return cls([it.name for it in items], paths, targets, scaler)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def __getitem__(self, index: int) -> EvalClip:
-        x = self.scaler.transform(self.features[index])
-        sed, doa = self.targets[index]
-        return EvalClip(self.names[index], torch.from_numpy(x), torch.from_numpy(sed), torch.from_numpy(doa))
-
-
-def segment_batches(features: np.ndarray | torch.Tensor, segment_frames: int = 100) -> torch.Tensor:
+def segment_batches(features: np.ndarray, segment_frames: int = 100) -> np.ndarray:
     """Cut ``(C, T, F)`` features into ``(ceil(T / S), C, S, F)`` float32 segments without overlap.
 
     The last segment is zero-padded (0 is the mean in normalised space). Inverse:
-    :func:`merge_segments` on the model's outputs.
+    :func:`merge_segments` on the model's outputs. Pure numpy (no torch threads), so that
+    inference can run it right before onnxruntime.
     """
-    x = torch.as_tensor(features, dtype=torch.float32)
+    x = np.asarray(features, dtype=np.float32)
     if x.ndim != 3 or x.shape[1] == 0:
         raise ValueError(f"features must be (channels, frames > 0, bands), got {tuple(x.shape)}")
     if segment_frames <= 0:
         raise ValueError(f"segment_frames must be positive, not {segment_frames}")
     c, t, f = x.shape
     n = -(-t // segment_frames)
-    padded = x.new_zeros((c, n * segment_frames, f))
+    padded = np.zeros((c, n * segment_frames, f), dtype=np.float32)
     padded[:, :t] = x
-    return padded.reshape(c, n, segment_frames, f).permute(1, 0, 2, 3).contiguous()
+    return np.ascontiguousarray(padded.reshape(c, n, segment_frames, f).transpose(1, 0, 2, 3))
 
 
 def merge_segments(outputs: np.ndarray | torch.Tensor, n_label_frames: int) -> np.ndarray | torch.Tensor:

@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
 
         QTimer.singleShot(1500, self._probe_devices)  # after the window is up: importing torch takes a while
         self.player = None
+        self._ticking = False  # True while the play timer itself moves the playhead
         from PySide6.QtCore import QTimer
 
         self.play_timer = QTimer(self)
@@ -375,7 +376,7 @@ class MainWindow(QMainWindow):
             self.play_timer.stop()
 
     def _on_playhead_moved(self, seconds: float) -> None:
-        if self.player is not None and self.player.playing and not getattr(self, "_ticking", False):
+        if self.player is not None and self.player.playing and not self._ticking:
             self.player.seek(seconds)  # a click while playing: continue from there
 
     def _apply_listen(self, direction) -> None:

@@ -51,25 +51,13 @@ def _scene(path, seconds):
 
 
 def test_run_overlays_the_models_output(window, qtbot, tmp_path):
-    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-    from PySide6.QtGui import QDropEvent
-
     from core.inference import open_model, predict, prediction_to_table
+    from tests.qt_helpers import drop_paths
 
     audio = _scene(tmp_path / "foa_dev" / "scene.wav", 4.0)
     _open(window, qtbot, audio)
     pkg = _package(tmp_path, threshold=1e-6)  # every class active: a non-empty, known output
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(pkg))])
-    window.dropEvent(
-        QDropEvent(
-            QPointF(5, 5),
-            Qt.DropAction.CopyAction,
-            mime,
-            Qt.MouseButton.NoButton,
-            Qt.KeyboardModifier.NoModifier,
-        )
-    )
+    drop_paths(window, pkg)
     assert window.runner.model_path == pkg
     window.run_model()
     assert window.runner.running and window.progress_bar.isVisible()

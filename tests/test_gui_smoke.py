@@ -7,8 +7,7 @@ import pytest
 import soundfile as sf
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDropEvent  # noqa: E402
+from tests.qt_helpers import drop_paths  # noqa: E402
 
 pytestmark = pytest.mark.qt
 
@@ -47,16 +46,7 @@ def test_open_shows_the_spectrogram_of_the_recording(window, qtbot, tmp_path):
 def test_dropping_a_file_opens_it(window, qtbot, tmp_path):
     (tmp_path / "mic_eval").mkdir()
     path = _foa_file(tmp_path / "mic_eval" / "drop.flac", seconds=1.0)
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    event = QDropEvent(
-        QPointF(10, 10),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    window.dropEvent(event)
+    drop_paths(window, path)
     qtbot.waitUntil(lambda: window.session.recording is not None, timeout=10000)
     assert window.session.recording.fmt == "mic"
     assert window.spectrogram_view.image.image.shape == (64, 50)
@@ -80,17 +70,7 @@ def test_dropping_a_dcase_folder_fills_the_file_list_and_opens_by_double_click(w
     from tests.fixtures_data import make_tiny_dataset
 
     root = make_tiny_dataset(tmp_path / "data", "mic", folds=(1, 2), clips_per_fold=1, seconds=1.0)
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(root))])
-    window.dropEvent(
-        QDropEvent(
-            QPointF(5, 5),
-            Qt.DropAction.CopyAction,
-            mime,
-            Qt.MouseButton.NoButton,
-            Qt.KeyboardModifier.NoModifier,
-        )
-    )
+    drop_paths(window, root)
     tree = window.file_panel.tree
     assert tree.topLevelItemCount() == 2 and not window.files_dock.isHidden()
     item = tree.topLevelItem(1)

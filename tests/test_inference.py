@@ -190,12 +190,3 @@ def test_predict_on_cuda(pkg, tmp_path):
     gpu = predict(gpu_model, path)
     np.testing.assert_allclose(gpu.sed, cpu.sed, atol=1e-4)
     assert resolve_device("auto").type == "cuda"
-
-
-def test_segments_of_equals_segment_batches():
-    from core.inference import segments_of
-    from core.training_data import segment_batches
-
-    x = np.random.default_rng(0).standard_normal((7, 253, 64)).astype(np.float32)
-    np.testing.assert_array_equal(segments_of(x), segment_batches(x, 100).numpy())
-    assert segments_of(x).shape == (3, 7, 100, 64)

@@ -68,44 +68,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+def _number(kind: type, what: str, low: float | None = None, high: float | None = None, why: str = ""):
+    """An argparse type: ``kind`` (int or float) within ``[low, high]``; ``why`` explains a bad range."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if math.isnan(value) or (low is not None and value < low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(why or f"{what} out of range")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("the seed must not be negative")
-    return value
-
-
-def _duration(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 1.0 <= value <= 3600.0:
-        raise argparse.ArgumentTypeError("the duration must be between 1 and 3600 s")
-    return value
-
-
-def _snr(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of dB") from None
-    if math.isnan(value):
-        raise argparse.ArgumentTypeError("the SNR must be a number of dB")
-    return value
+_positive_int = _number(int, "a whole number", 1, why="must be at least 1")
+_seed = _number(int, "a whole number", 0, why="the seed must not be negative")
+_duration = _number(float, "a number of seconds", 1.0, 3600.0, why="the duration must be between 1 and 3600 s")
+_snr = _number(float, "a number of dB", why="the SNR must be a number of dB")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,6 @@ class colour. Hovering shows class, times and direction; clicking moves the play
 
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPen
@@ -102,6 +101,3 @@ class EventLanesView(QWidget):
             box.setBrush(QBrush(QColor(class_color(event.cls))))
             self.plot.addItem(box)
             self.prediction_items.append(box)
-
-    def lane_of(self, y: float) -> int:
-        return int(np.floor(y))
