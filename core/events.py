@@ -24,7 +24,7 @@ class Event:
 
     ``azimuth`` and ``elevation`` are float64 degree arrays of length ``end - start``
     (azimuth counter-clockwise from the front, elevation up); ``distance`` likewise or
-    ``None``.
+    ``None``. ``id`` is the annotation event it shows (reference events), else ``None``.
     """
 
     cls: int
@@ -34,6 +34,7 @@ class Event:
     azimuth: np.ndarray
     elevation: np.ndarray
     distance: np.ndarray | None = None
+    id: int | None = None
 
     def __post_init__(self) -> None:
         n = self.end - self.start

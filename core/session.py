@@ -1,10 +1,14 @@
 """The Qt-free session model the GUI observes.
 
 One :class:`Session` per window holds the open recording and everything shown about it:
-its display spectrogram, the reference labels and the model's predictions (both as
-:class:`~core.events.Event` lists), the playhead and the visible time range. Views
-subscribe to the signals and never change each other; they change the session, and the
-session tells every view. Everything here is plain Python, testable without Qt.
+its display spectrogram, the reference labels (an editable
+:class:`~core.annotation.Annotation`, also shown as per-frame
+:class:`~core.events.Event` objects) and the model's predictions, the selected reference
+events, the playhead and the visible time range. Views subscribe to the signals and never
+change each other; they change the session, and the session tells every view. Annotation
+edits arrive as :class:`~core.annotation_edits.Edit` objects (:meth:`Session.apply_edit`
+and :meth:`Session.revert_edit`, called by the GUI's undo stack). Everything here is plain
+Python, testable without Qt.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.annotation import Annotation
+from core.annotation_edits import Edit
 from core.audio import Recording
 from core.classes import DCASE2020, ClassSet
 from core.events import Event, active_at, events_from_table
@@ -54,6 +60,12 @@ class Session:
     * ``spectrogram_changed(spectrogram | None)``
     * ``classes_changed(class_set)``
     * ``reference_changed(list[Event])`` / ``predictions_changed(list[Event])``
+    * ``annotation_reset()``: new reference labels were loaded (the undo history is void)
+    * ``selection_changed(frozenset[int])``: ids of the selected reference events
+    * ``editing_changed(bool)``: whether clicks edit the reference (else they seek / listen)
+    * ``direction_picked(azimuth, elevation, gesture)``: a direction clicked or dragged on
+      the sphere, map or tracks while editing; ``gesture`` is the same object for every
+      pick of one mouse drag (so that a drag is one undo step)
     * ``playhead_changed(seconds)``
     * ``view_range_changed((start_s, end_s))``
     * ``listen_changed((azimuth, elevation) | None)``: the direction playback listens to
@@ -63,9 +75,12 @@ class Session:
         self.recording: Recording | None = None
         self.spectrogram: Spectrogram | None = None
         self.classes: ClassSet = classes
-        self.reference: LabelTable | None = None
+        self.annotation = Annotation()
         self.reference_events: list[Event] = []
+        self.selected_ids: frozenset[int] = frozenset()
+        self.editing = False
         self.predictions: LabelTable | None = None
+        self.prediction = None  # the raw core.inference.Prediction behind ``predictions``, if any
         self.predicted_events: list[Event] = []
         self.playhead_s: float = 0.0
         self.view_range: tuple[float, float] = (0.0, 0.0)
@@ -78,6 +93,12 @@ class Session:
         self.playhead_changed = Signal()
         self.view_range_changed = Signal()
         self.listen_changed = Signal()  # ((azimuth, elevation) | None)
+        self.annotation_reset = Signal()
+        self.selection_changed = Signal()
+        self.editing_changed = Signal()
+        self.direction_picked = Signal()
+        self.annotation.changed.connect(self._on_annotation_changed)
+        self.annotation.reset_done.connect(self._on_annotation_reset)
 
     # ------------------------------------------------------------------ recording
     @property
@@ -105,13 +126,62 @@ class Session:
             self.classes_changed.emit(classes)
 
     # ------------------------------------------------------------------ labels
+    @property
+    def reference(self) -> LabelTable | None:
+        """The reference labels as rows (``None`` when none were loaded or made)."""
+        return self.annotation.to_table() if self.annotation.loaded else None
+
     def set_reference(self, table: LabelTable | None) -> None:
-        self.reference = table
-        self.reference_events = events_from_table(table) if table is not None else []
+        """Load reference labels (or none) into the annotation; the selection is cleared."""
+        self.annotation.reset(Annotation.from_table(table) if table is not None else None)
+
+    def set_annotation(self, doc: Annotation) -> None:
+        """Take over the events of ``doc`` (a restored autosave) as the reference."""
+        self.annotation.reset(doc)
+
+    def apply_edit(self, edit: Edit) -> None:
+        edit.apply(self.annotation)
+
+    def revert_edit(self, edit: Edit) -> None:
+        edit.revert(self.annotation)
+
+    def _refresh_reference(self) -> None:
+        self.reference_events = self.annotation.to_events()
+        kept = frozenset(i for i in self.selected_ids if i in self.annotation)
+        if kept != self.selected_ids:
+            self.set_selection(kept)
         self.reference_changed.emit(self.reference_events)
 
-    def set_predictions(self, table: LabelTable | None) -> None:
+    def _on_annotation_changed(self, _removed, _added) -> None:
+        self._refresh_reference()
+
+    def _on_annotation_reset(self) -> None:
+        self.set_selection(())
+        self._refresh_reference()
+        self.annotation_reset.emit()
+
+    def set_selection(self, ids) -> None:
+        ids = frozenset(i for i in ids if i in self.annotation)
+        if ids != self.selected_ids:
+            self.selected_ids = ids
+            self.selection_changed.emit(ids)
+
+    def set_editing(self, editing: bool) -> None:
+        if bool(editing) != self.editing:
+            self.editing = bool(editing)
+            self.editing_changed.emit(self.editing)
+
+    def pick_direction(self, azimuth: float, elevation: float, gesture: object = None) -> None:
+        """A direction chosen on the sphere or map: edits the selection while editing, else listens."""
+        if self.editing:
+            self.direction_picked.emit(float(azimuth), float(elevation), gesture)
+        else:
+            self.set_listen_direction((azimuth, elevation))
+
+    def set_predictions(self, table: LabelTable | None, prediction=None) -> None:
+        """Show a model's output: its label rows and, optionally, the raw prediction behind them."""
         self.predictions = table
+        self.prediction = prediction if table is not None else None
         self.predicted_events = events_from_table(table) if table is not None else []
         self.predictions_changed.emit(self.predicted_events)
 

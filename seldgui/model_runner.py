@@ -120,7 +120,7 @@ class ModelRunner(QObject):
         self.session.set_classes(
             meta.class_set_obj() if hasattr(meta, "class_set_obj") else custom(meta.classes)
         )
-        self.session.set_predictions(table)
+        self.session.set_predictions(table, prediction)
         n = len(self.session.predicted_events)
         device = getattr(model, "device", "cpu")
         backend = getattr(model, "backend", "onnx")

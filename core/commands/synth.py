@@ -85,7 +85,9 @@ def _number(kind: type, what: str, low: float | None = None, high: float | None 
 
 _positive_int = _number(int, "a whole number", 1, why="must be at least 1")
 _seed = _number(int, "a whole number", 0, why="the seed must not be negative")
-_duration = _number(float, "a number of seconds", 1.0, 3600.0, why="the duration must be between 1 and 3600 s")
+_duration = _number(
+    float, "a number of seconds", 1.0, 3600.0, why="the duration must be between 1 and 3600 s"
+)
 _snr = _number(float, "a number of dB", why="the SNR must be a number of dB")
 
 

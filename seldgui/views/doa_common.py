@@ -36,13 +36,6 @@ class Trail:
     predicted: bool
 
 
-def unit_vectors(azimuth_deg: np.ndarray, elevation_deg: np.ndarray) -> np.ndarray:
-    """``(n, 3)`` unit vectors: x front, y left, z up."""
-    az = np.deg2rad(np.asarray(azimuth_deg, dtype=float))
-    el = np.deg2rad(np.asarray(elevation_deg, dtype=float))
-    return np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], axis=-1)
-
-
 def markers_and_trails(session: Session, seconds: float | None = None) -> tuple[list[Marker], list[Trail]]:
     """Markers at the playhead and the trails leading to them, for both label sets."""
     t = session.playhead_s if seconds is None else seconds

@@ -28,7 +28,7 @@ class DoaMapView(QWidget):
         super().__init__(parent)
         self.session = session
         # a left click listens to that direction (the session steers playback)
-        self.plot = pg.PlotWidget(viewBox=ClickViewBox(lambda az, el: session.set_listen_direction((az, el))))
+        self.plot = pg.PlotWidget(viewBox=ClickViewBox(lambda az, el: session.pick_direction(az, el)))
         self.plot.setAspectLocked(True)
         self.plot.invertX(True)  # left (+azimuth) is drawn on the left
         self.plot.setXRange(-180, 180, padding=0.02)

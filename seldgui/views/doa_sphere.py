@@ -19,9 +19,10 @@ import numpy as np
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from core.dcase_csv import azel_to_xyz as unit_vectors  # x front, y left, z up
 from core.session import Session
 from seldgui.style import class_color
-from seldgui.views.doa_common import markers_and_trails, unit_vectors
+from seldgui.views.doa_common import markers_and_trails
 
 log = logging.getLogger("seldgui")
 
