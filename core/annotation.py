@@ -85,8 +85,14 @@ class AnnotationEvent:
         return None
 
     def directions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Per-frame ``(azimuth, elevation, distance | None)`` over ``[start, end)``."""
-        return interpolate(self.keyframes, np.arange(self.start, self.end))
+        """Per-frame ``(azimuth, elevation, distance | None)`` over ``[start, end)``.
+
+        Rounded as a label file stores them (:data:`~core.dcase_csv.POLAR_DECIMALS`), so that
+        what the views show and the scorer counts is exactly what a save writes.
+        """
+        az, el, dist = interpolate(self.keyframes, np.arange(self.start, self.end))
+        az, el = _as_written(az) + 0.0, _as_written(el) + 0.0
+        return az, el, None if dist is None else _as_written(dist) + 0.0
 
     def direction_at(self, frame: int) -> tuple[float, float]:
         """The (interpolated) direction at ``frame``, held beyond the keyframes."""

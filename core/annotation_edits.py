@@ -130,14 +130,18 @@ def create_event(
     end: int,
     direction: tuple[float, float] = (0.0, 0.0),
     distance: float | None = None,
+    merge_key=None,
 ) -> Edit | None:
-    """A new stationary event of class ``cls`` over ``[start, end)`` (frames; order free)."""
+    """A new stationary event of class ``cls`` over ``[start, end)`` (frames; order free).
+
+    With a ``merge_key`` the resizes of the same drag fold into this creation.
+    """
     start, end = sorted((int(start), int(end)))
     start = max(0, start)
     end = max(end, start + 1)
     az, el = normalise_direction(*direction)
     event = AnnotationEvent(doc.new_id(), int(cls), 0, start, end, (Keyframe(start, az, el, distance),))
-    return _edit("Create event", (), _place(doc, [event]))
+    return _edit("Create event", (), _place(doc, [event]), merge_key)
 
 
 def delete_events(doc: Annotation, ids: Iterable[int]) -> Edit | None:

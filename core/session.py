@@ -62,6 +62,7 @@ class Session:
     * ``reference_changed(list[Event])`` / ``predictions_changed(list[Event])``
     * ``annotation_reset()``: new reference labels were loaded (the undo history is void)
     * ``selection_changed(frozenset[int])``: ids of the selected reference events
+    * ``prediction_selection_changed(frozenset[int])``: indices of selected predicted events
     * ``editing_changed(bool)``: whether clicks edit the reference (else they seek / listen)
     * ``direction_picked(azimuth, elevation, gesture)``: a direction clicked or dragged on
       the sphere, map or tracks while editing; ``gesture`` is the same object for every
@@ -78,6 +79,7 @@ class Session:
         self.annotation = Annotation()
         self.reference_events: list[Event] = []
         self.selected_ids: frozenset[int] = frozenset()
+        self.selected_predictions: frozenset[int] = frozenset()
         self.editing = False
         self.predictions: LabelTable | None = None
         self.prediction = None  # the raw core.inference.Prediction behind ``predictions``, if any
@@ -95,6 +97,7 @@ class Session:
         self.listen_changed = Signal()  # ((azimuth, elevation) | None)
         self.annotation_reset = Signal()
         self.selection_changed = Signal()
+        self.prediction_selection_changed = Signal()
         self.editing_changed = Signal()
         self.direction_picked = Signal()
         self.annotation.changed.connect(self._on_annotation_changed)
@@ -166,6 +169,12 @@ class Session:
             self.selected_ids = ids
             self.selection_changed.emit(ids)
 
+    def set_prediction_selection(self, indices) -> None:
+        chosen = frozenset(i for i in indices if 0 <= i < len(self.predicted_events))
+        if chosen != self.selected_predictions:
+            self.selected_predictions = chosen
+            self.prediction_selection_changed.emit(chosen)
+
     def set_editing(self, editing: bool) -> None:
         if bool(editing) != self.editing:
             self.editing = bool(editing)
@@ -183,6 +192,7 @@ class Session:
         self.predictions = table
         self.prediction = prediction if table is not None else None
         self.predicted_events = events_from_table(table) if table is not None else []
+        self.set_prediction_selection(())
         self.predictions_changed.emit(self.predicted_events)
 
     # ------------------------------------------------------------------ time

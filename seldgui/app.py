@@ -33,7 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = MainWindow()
     install_excepthook(window)
     window.show()
-    if args.files:
+    if window.offer_restore():  # labels a crash left unsaved come first
+        pass
+    elif args.files:
         window.open_path(args.files[0], fmt=args.fmt)
     else:
         from core.resources import demo_recording_path

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from core.session import Session
 from seldgui import workers
+from seldgui.annotation import AnnotationController
 from seldgui.errors import show_error
 from seldgui.model_runner import ModelRunner
 from seldgui.panels import FileListPanel, MetricsPanel
@@ -72,7 +73,7 @@ class MainWindow(QMainWindow):
     def __init__(self, session: Session | None = None):
         super().__init__()
         self.session = session or Session()
-        self.setWindowTitle("SELD Studio")
+        self.setWindowTitle("SELD Studio[*]")
         self.resize(1200, 700)
         self.setAcceptDrops(True)
         self._busy = 0
@@ -122,6 +123,12 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(1, 2)
         self.setCentralWidget(main)
         self.runner = ModelRunner(self.session, self)
+        self.annotation = AnnotationController(self.session, self)
+        for view in (self.lanes_view, self.spectrogram_view, self.tracks_view):
+            view.editor = self.annotation
+        self.annotation.modified_changed.connect(self.setWindowModified)
+        self.annotation.message.connect(lambda text: self.status_label.setText(text))
+        self._pending_restore = None
         self.metrics_panel = MetricsPanel(self.session, self)
         dock = QDockWidget("Metrics", self)
         dock.setObjectName("metricsDock")
@@ -180,9 +187,39 @@ class MainWindow(QMainWindow):
         self.open_labels_action.triggered.connect(self._open_labels_dialog)
         menu.addAction(self.open_labels_action)
         menu.addSeparator()
+        self.annotation_actions = actions = self.annotation.build_actions(self)
+        menu.addAction(actions["save"])
+        menu.addAction(actions["save_as"])
+        menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         menu.addAction(quit_action)
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        for name in (
+            "undo",
+            "redo",
+            None,
+            "edit_mode",
+            None,
+            "select_all",
+            "next",
+            "previous",
+            "delete",
+            "nudge_left",
+            "nudge_right",
+            None,
+            "keyframe",
+            "delete_keyframe",
+            "simplify",
+            None,
+            "accept",
+        ):
+            edit_menu.addSeparator() if name is None else edit_menu.addAction(actions[name])
+        class_menu = edit_menu.addMenu("Set &class (digit keys)")
+        for digit in (*range(1, 10), 0):
+            class_menu.addAction(actions[f"class_{digit}"])
+        self.class_menu = class_menu
 
         play_menu = self.menuBar().addMenu("&Play")
         self.play_action = QAction("&Play / pause", self, shortcut=QKeySequence(Qt.Key.Key_Space))
@@ -207,6 +244,11 @@ class MainWindow(QMainWindow):
         self.save_predictions_action.triggered.connect(self._save_predictions_dialog)
         self.save_predictions_action.setEnabled(False)
         model_menu.addAction(self.save_predictions_action)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self.shortcuts_action = QAction("&Keyboard shortcuts", self, shortcut=QKeySequence("F1"))
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(self.shortcuts_action)
 
         bar = QToolBar("View", self)
         bar.setObjectName("viewToolbar")
@@ -248,6 +290,101 @@ class MainWindow(QMainWindow):
         )
         bar.addWidget(self.device_box)
         bar.addAction(self.run_action)
+
+        edit_bar = QToolBar("Labels", self)
+        edit_bar.setObjectName("labelsToolbar")
+        self.addToolBar(edit_bar)
+        edit_bar.addAction(actions["edit_mode"])
+        edit_bar.addWidget(QLabel(" New events "))
+        self.class_box = QComboBox()
+        self.class_box.setToolTip("class of events drawn on the spectrogram (digit keys choose it too)")
+        self.class_box.currentIndexChanged.connect(self._on_class_chosen)
+        edit_bar.addWidget(self.class_box)
+        edit_bar.addAction(actions["undo"])
+        edit_bar.addAction(actions["redo"])
+        edit_bar.addAction(actions["accept"])
+        edit_bar.addAction(actions["save"])
+        self.session.classes_changed.connect(lambda _c: self._fill_classes())
+        self.annotation.message.connect(lambda _t: self._sync_class_box())
+        self._fill_classes()
+
+    # ------------------------------------------------------------------ labels
+    def _fill_classes(self) -> None:
+        classes = self.session.classes
+        self.class_box.blockSignals(True)
+        self.class_box.clear()
+        self.class_box.addItems([f"{i + 1}: {name}" for i, name in enumerate(classes)])
+        self.class_box.setCurrentIndex(min(self.annotation.current_class, len(classes) - 1))
+        self.class_box.blockSignals(False)
+        for digit in (*range(1, 10), 0):
+            cls = 9 if digit == 0 else digit - 1
+            action = self.annotation_actions[f"class_{digit}"]
+            action.setText(f"Set class: {classes[cls]}" if cls < len(classes) else f"Set class {cls + 1}")
+            action.setEnabled(cls < len(classes))
+
+    def _on_class_chosen(self, index: int) -> None:
+        if index >= 0:
+            self.annotation.current_class = index
+
+    def _sync_class_box(self) -> None:
+        if self.class_box.currentIndex() != self.annotation.current_class:
+            self.class_box.setCurrentIndex(self.annotation.current_class)
+
+    def show_shortcuts(self) -> None:
+        from seldgui.dialogs import ShortcutsDialog
+
+        ShortcutsDialog(self.findChildren(QAction), self).exec()
+
+    def offer_restore(self, choose=None) -> bool:
+        """At start: offer to restore labels a crash left unsaved. ``True`` when one is being restored.
+
+        ``choose(autosave) -> "restore" | "discard" | "later"`` decides instead of a dialog.
+        """
+        from core.autosave import remove_autosave
+
+        found, damaged = self.annotation.pending_restore()
+        for message in damaged:
+            self.status_label.setText(f"ignored a damaged autosave: {message}")
+        if not found:
+            return False
+        saved = found[0]
+        answer = (choose or self._ask_restore)(saved)
+        if answer == "restore":
+            if not Path(saved.recording).is_file():
+                self._on_failed("Cannot restore", f"the recording {saved.recording} is no longer there")
+                return False
+            self._pending_restore = saved
+            self._start_load(Path(saved.recording), None)
+            return True
+        if answer == "discard":
+            remove_autosave(self.annotation.autosave_dir, saved.recording)
+        return False
+
+    def _ask_restore(self, saved) -> str:
+        import time
+
+        from PySide6.QtWidgets import QMessageBox
+
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.saved_at))
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Restore unsaved labels?")
+        box.setText(
+            f"SELD Studio closed with unsaved labels for {Path(saved.recording).name} "
+            f"({len(saved.annotation)} events, autosaved {when}). Restore them?"
+        )
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        clicked = box.clickedButton()
+        return "restore" if clicked is restore else "discard" if clicked is discard else "later"
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if self.annotation.confirm_discard("close"):
+            event.accept()
+        else:
+            event.ignore()
 
     def _open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open recording", "", AUDIO_FILTER)
@@ -311,6 +448,8 @@ class MainWindow(QMainWindow):
         from core.dcase_csv import read_labels
         from core.errors import SeldError
 
+        if not self.annotation.confirm_discard("open other labels"):
+            return
         try:
             table = read_labels(path, classes=self.session.classes)
         except SeldError as err:
@@ -318,6 +457,7 @@ class MainWindow(QMainWindow):
             return
         self.session.set_reference(table)
         self.status_label.setText(f"{Path(path).name}: {len(self.session.reference_events)} reference events")
+        self._report_moved_rows()
 
     def _probe_devices(self) -> None:
         """Find the compute devices in the background (importing torch takes a moment)."""
@@ -484,6 +624,8 @@ class MainWindow(QMainWindow):
     def open_path(self, path: Path | str, fmt: str | None = None) -> None:
         """Load ``path`` in the background; on failure the current recording stays open."""
         path = Path(path)
+        if not self.annotation.confirm_discard("open another recording"):
+            return
         self.status_label.setText(f"Loading {path.name}...")
         self._start_load(path, fmt)
 
@@ -525,6 +667,20 @@ class MainWindow(QMainWindow):
             self._reload_view()  # the exact max-pooled overview, computed in the background
         if labels is not None:
             self.session.set_reference(labels)
+            self._report_moved_rows()
+        saved, self._pending_restore = self._pending_restore, None
+        if saved is not None and Path(saved.recording) == Path(rec.path).absolute():
+            self.annotation.restore(saved)
+
+    def _report_moved_rows(self) -> None:
+        moved = self.session.annotation.moved_rows
+        if moved:
+            self._on_failed(
+                "Labels with clashing rows",
+                f"{moved} rows of the label file repeat a class and track in the same frame; "
+                "they were put on a new track of their class so that nothing is lost. "
+                "Check them and save to write the corrected tracks.",
+            )
 
     # Slots are bound methods of this window (not lambdas), so that results emitted in a
     # pool thread are queued to the GUI thread.
@@ -553,10 +709,10 @@ class MainWindow(QMainWindow):
             self.play_timer.stop()
             self.player = None
         if rec is None:
-            self.setWindowTitle("SELD Studio")
+            self.setWindowTitle("SELD Studio[*]")
             return
         name = Path(rec.path).name if rec.path else "recording"
-        self.setWindowTitle(f"{name} - SELD Studio")
+        self.setWindowTitle(f"{name}[*] - SELD Studio")
         dur = rec.duration_s
         self.status_label.setText(f"{name}: {rec.fmt.upper()}, {dur:.2f} s at {rec.sample_rate} Hz")
 

@@ -10,6 +10,7 @@ PALETTE: tuple[str, ...] = (
 )  # fmt: skip
 
 PLAYHEAD_COLOR = "#ffffff"
+SELECTION_COLOR = "#ffffff"  # outline of selected events
 
 
 def class_color(index: int) -> str:

@@ -14,3 +14,41 @@ def drop_paths(widget, *paths) -> None:
         QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
     )
     widget.dropEvent(event)
+
+
+def widget_point(plot_widget, view_box, x: float, y: float):
+    """The viewport pixel of view coordinates (x, y) in a pyqtgraph view box."""
+    from PySide6.QtCore import QPointF
+
+    return plot_widget.mapFromScene(view_box.mapViewToScene(QPointF(x, y)))
+
+
+def mouse_drag(plot_widget, view_box, points, modifiers=None) -> None:
+    """A left-button drag through view coordinates ``points`` (press, moves, release).
+
+    Real ``QMouseEvent``s go to the viewport, with the button held during the moves (which
+    ``QTest.mouseMove`` does not guarantee), so pyqtgraph sees a genuine drag.
+    """
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    mods = modifiers if modifiers is not None else Qt.KeyboardModifier.NoModifier
+    viewport = plot_widget.viewport()
+    left = Qt.MouseButton.LeftButton
+    pixels = [QPointF(widget_point(plot_widget, view_box, x, y)) for x, y in points]
+
+    def send(kind, pos, button, buttons):
+        glob = QPointF(viewport.mapToGlobal(pos.toPoint()))
+        QApplication.sendEvent(viewport, QMouseEvent(kind, pos, glob, button, buttons, mods))
+        QApplication.processEvents()
+
+    send(QEvent.Type.MouseButtonPress, pixels[0], left, left)
+    # pyqtgraph starts a drag after a few pixels of motion: step through the path finely
+    path = [pixels[0]]
+    for a, b in zip(pixels, pixels[1:], strict=False):
+        for i in range(1, 9):
+            path.append(a + (b - a) * (i / 8))
+    for p in path[1:]:
+        send(QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, left)
+    send(QEvent.Type.MouseButtonRelease, pixels[-1], left, Qt.MouseButton.NoButton)

@@ -63,3 +63,36 @@ def _collect(
         age = (frame - np.arange(lo, hi)) * LABEL_HOP_S
         alpha = np.clip(1.0 - age / TRAIL_S, 0.0, 1.0)
         trails.append(Trail(event.cls, event.azimuth[idx], event.elevation[idx], alpha, predicted))
+
+
+@dataclass(frozen=True)
+class SelectedPath:
+    """The whole trajectory of a selected reference event and its keyframes (edit mode)."""
+
+    cls: int
+    azimuth: np.ndarray
+    elevation: np.ndarray
+    key_azimuth: np.ndarray
+    key_elevation: np.ndarray
+
+
+def selected_paths(session: Session) -> list[SelectedPath]:
+    """Trajectories and keyframes of the selected reference events, while editing."""
+    if not session.editing:
+        return []
+    out = []
+    for i in sorted(session.selected_ids):
+        e = session.annotation.get(i)
+        if e is None:
+            continue
+        az, el, _ = e.directions()
+        out.append(
+            SelectedPath(
+                e.cls,
+                az,
+                el,
+                np.array([k.azimuth for k in e.keyframes]),
+                np.array([k.elevation for k in e.keyframes]),
+            )
+        )
+    return out

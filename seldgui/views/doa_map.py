@@ -5,6 +5,10 @@ edge) ... +90 (left) ... 0 (front, centre) ... -90 (right) ... -180 (back, right
 elevation -90 (down) to +90 (up). Directions active at the playhead are class-coloured
 markers (predictions filled, references outlined) with fading trails over the last
 seconds.
+
+A left click listens to that direction; in edit mode a click or drag sets the direction
+of the selected event at the playhead instead (through the session), and the selected
+events' whole trajectories are drawn with their keyframes.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.session import Session
-from seldgui.style import class_color
-from seldgui.views.doa_common import markers_and_trails
-from seldgui.views.timeline import ClickViewBox
+from seldgui.style import SELECTION_COLOR, class_color
+from seldgui.views.doa_common import markers_and_trails, selected_paths
+from seldgui.views.timeline import EditViewBox
 
 
 class DoaMapView(QWidget):
@@ -27,12 +31,14 @@ class DoaMapView(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
-        # a left click listens to that direction (the session steers playback)
-        self.plot = pg.PlotWidget(viewBox=ClickViewBox(lambda az, el: session.pick_direction(az, el)))
+        # a left click listens to that direction or, while editing, points the selected event there
+        self.view_box = EditViewBox(lambda az, el: session.pick_direction(az, el), self)
+        self.plot = pg.PlotWidget(viewBox=self.view_box)
         self.plot.setAspectLocked(True)
         self.plot.invertX(True)  # left (+azimuth) is drawn on the left
         self.plot.setXRange(-180, 180, padding=0.02)
         self.plot.setYRange(-90, 90, padding=0.02)
+        self.plot.disableAutoRange()  # the map never rescales to what is drawn on it
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.setMenuEnabled(False)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
@@ -60,6 +66,14 @@ class DoaMapView(QWidget):
         )
         self.plot.addItem(self.listen_marker)
         session.listen_changed.connect(self._on_listen)
+        self.keyframes = pg.ScatterPlotItem(
+            size=9, symbol="s", pen=pg.mkPen(SELECTION_COLOR, width=1.5), brush=None
+        )
+        self.plot.addItem(self.keyframes)
+        self.path_items: list[pg.PlotDataItem] = []
+        self._gesture = None
+        for signal in (session.selection_changed, session.editing_changed):
+            signal.connect(lambda *_: self.refresh())
         self.trail_items: list[pg.PlotDataItem] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -84,22 +98,22 @@ class DoaMapView(QWidget):
                 for m in preds
             ]
         )
-        for item in self.trail_items:
+        for item in self.trail_items + self.path_items:
             self.plot.removeItem(item)
         self.trail_items.clear()
+        self.path_items.clear()
+        paths = selected_paths(self.session)
+        for path in paths:
+            for a, b in _unwrapped_runs(path.azimuth):
+                pen = pg.mkPen(SELECTION_COLOR, width=1, style=pg.QtCore.Qt.PenStyle.DotLine)
+                self.path_items.append(self._line(path.azimuth[a:b], path.elevation[a:b], pen))
+        self.keyframes.setData(
+            [x for p in paths for x in p.key_azimuth], [y for p in paths for y in p.key_elevation]
+        )
         for trail in trails:
             color = QColor(class_color(trail.cls))
             color.setAlphaF(0.5 if trail.predicted else 0.8)
-            # split at the +-180 wrap so a trail never crosses the whole map
-            cuts = [0] + [
-                i + 1
-                for i in range(len(trail.azimuth) - 1)
-                if abs(trail.azimuth[i + 1] - trail.azimuth[i]) > 180
-            ]
-            cuts.append(len(trail.azimuth))
-            for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-                if b - a < 2:
-                    continue
+            for a, b in _unwrapped_runs(trail.azimuth):
                 style = pg.mkPen(
                     color,
                     width=2,
@@ -107,8 +121,22 @@ class DoaMapView(QWidget):
                     if trail.predicted
                     else pg.QtCore.Qt.PenStyle.SolidLine,
                 )
-                item = self.plot.plot(trail.azimuth[a:b], trail.elevation[a:b], pen=style)
+                item = self._line(trail.azimuth[a:b], trail.elevation[a:b], style)
                 self.trail_items.append(item)
+
+    def _line(self, x, y, pen) -> pg.PlotDataItem:
+        item = pg.PlotDataItem(x, y, pen=pen)
+        self.plot.addItem(item, ignoreBounds=True)
+        return item
+
+    def edit_drag(self, phase: str, start, pos, modifiers) -> bool:
+        """While editing, dragging points the selected event along (one undo step per drag)."""
+        if phase == "start":
+            if not self.session.editing:
+                return False
+            self._gesture = object()
+        self.session.pick_direction(pos.x(), pos.y(), self._gesture)
+        return True
 
     def set_energy_enabled(self, enabled: bool) -> None:
         """Show the model-free energy map (FOA intensity histogram / MIC SRP-PHAT) at the playhead."""
@@ -144,3 +172,10 @@ class DoaMapView(QWidget):
     def marker_count(self) -> tuple[int, int]:
         """(reference markers, predicted markers) shown now."""
         return len(self.references.data), len(self.predictions.data)
+
+
+def _unwrapped_runs(azimuth) -> list[tuple[int, int]]:
+    """Index ranges of a path split at the +-180 wrap (so no line crosses the whole map)."""
+    cuts = [0] + [i + 1 for i in range(len(azimuth) - 1) if abs(azimuth[i + 1] - azimuth[i]) > 180]
+    cuts.append(len(azimuth))
+    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b - a >= 2]

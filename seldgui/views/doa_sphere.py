@@ -6,6 +6,11 @@ markers (predictions filled, references outlined) with fading trails over the la
 seconds. Rotate and zoom with the mouse (turntable camera). Redraws only when the
 playhead or the labels change.
 
+A click listens to that direction; in edit mode it sets the direction of the selected
+event at the playhead instead, and a drag that starts on the selected event's marker
+moves it over the sphere (the camera holds still meanwhile); the selected events' whole
+trajectories are drawn with their keyframes.
+
 :func:`create_direction_view` returns this view where OpenGL works and the equirectangular
 :class:`~seldgui.views.doa_map.DoaMapView` elsewhere, so the app runs on any machine.
 """
@@ -22,9 +27,11 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from core.dcase_csv import azel_to_xyz as unit_vectors  # x front, y left, z up
 from core.session import Session
 from seldgui.style import class_color
-from seldgui.views.doa_common import markers_and_trails
+from seldgui.views.doa_common import markers_and_trails, selected_paths
 
 log = logging.getLogger("seldgui")
+
+GRAB_DEG = 12.0  # a press this close to the selected event's marker drags it
 
 
 def _rgba(cls: int, alpha: float = 1.0) -> tuple[float, float, float, float]:
@@ -91,6 +98,12 @@ class DoaSphereView(QWidget):
         self._press_pos = None
         self.canvas.events.mouse_press.connect(self._on_press)
         self.canvas.events.mouse_release.connect(self._on_release)
+        self.canvas.events.mouse_move.connect(self._on_move)
+        self.paths = scene.visuals.Line(parent=self.view.scene, connect="segments", width=1)
+        self.keyframes = scene.visuals.Markers(parent=self.view.scene)
+        self._grab = None  # the gesture of a marker drag in progress
+        session.selection_changed.connect(lambda *_: self.refresh())
+        session.editing_changed.connect(lambda *_: self.refresh())
         session.listen_changed.connect(self._on_listen)
         for signal in (session.playhead_changed, session.reference_changed, session.predictions_changed):
             signal.connect(lambda *_: self.refresh())
@@ -116,10 +129,44 @@ class DoaSphereView(QWidget):
         q = p0 + t * d
         return float(np.degrees(np.arctan2(q[1], q[0]))), float(np.degrees(np.arcsin(np.clip(q[2], -1, 1))))
 
+    def _selected_marker(self) -> tuple[float, float] | None:
+        """The direction of the one selected event at the playhead, while editing."""
+        if not self.session.editing or len(self.session.selected_ids) != 1:
+            return None
+        event = self.session.annotation.get(next(iter(self.session.selected_ids)))
+        frame = self.session.playhead_frame
+        if event is None or not event.start <= frame < event.end:
+            return None
+        return event.direction_at(frame)
+
     def _on_press(self, event) -> None:
         self._press_pos = event.pos
+        marker = self._selected_marker()
+        if marker is None or event.button != 1:
+            return
+        direction = self.direction_at(*event.pos[:2])
+        if direction is None:
+            return
+        from core.seld_metrics import angular_distance
+
+        if angular_distance(direction[0], direction[1], marker[0], marker[1]) <= GRAB_DEG:
+            self._grab = object()
+            self.view.camera.interactive = False  # the drag moves the marker, not the camera
+
+    def _on_move(self, event) -> None:
+        if self._grab is None:
+            return
+        direction = self.direction_at(*event.pos[:2])
+        if direction is not None:
+            self.session.pick_direction(direction[0], direction[1], self._grab)
 
     def _on_release(self, event) -> None:
+        if self._grab is not None:
+            self._on_move(event)
+            self._grab = None
+            self.view.camera.interactive = True
+            self._press_pos = None
+            return
         if self._press_pos is None or event.button != 1:
             return
         moved = np.hypot(*(np.asarray(event.pos, float) - np.asarray(self._press_pos, float)))
@@ -127,7 +174,7 @@ class DoaSphereView(QWidget):
         if moved <= 3:  # a click, not a rotation
             direction = self.direction_at(*event.pos[:2])
             if direction is not None:
-                self.session.set_listen_direction(direction)
+                self.session.pick_direction(*direction)
 
     def _on_listen(self, direction) -> None:
         if direction is None:
@@ -160,6 +207,7 @@ class DoaSphereView(QWidget):
                 segs += [pts[i], pts[i + 1]]
                 a = float(trail.alpha[i + 1]) * (0.6 if trail.predicted else 0.9)
                 cols += [_rgba(trail.cls, a)] * 2
+        self._draw_paths()
         if segs:
             self.trails.set_data(
                 np.asarray(segs, np.float32), color=np.asarray(cols, np.float32), connect="segments"
@@ -168,6 +216,31 @@ class DoaSphereView(QWidget):
         else:
             self.trails.visible = False
         self.canvas.update()
+
+    def _draw_paths(self) -> None:
+        paths = selected_paths(self.session)
+        if not paths:
+            self.paths.visible = False
+            self.keyframes.visible = False
+            return
+        segs = []
+        for p in paths:
+            pts = unit_vectors(p.azimuth, p.elevation) * 1.005
+            for i in range(len(pts) - 1):
+                segs += [pts[i], pts[i + 1]]
+        if segs:
+            self.paths.set_data(np.asarray(segs, np.float32), color=(1, 1, 1, 0.6), connect="segments")
+            self.paths.visible = True
+        keys = np.concatenate([unit_vectors(p.key_azimuth, p.key_elevation) for p in paths]) * 1.01
+        self.keyframes.set_data(
+            keys.astype(np.float32),
+            symbol="square",
+            size=8,
+            face_color=(0, 0, 0, 0),
+            edge_color="white",
+            edge_width=1.5,
+        )
+        self.keyframes.visible = True
 
     @property
     def marker_count(self) -> tuple[int, int]:

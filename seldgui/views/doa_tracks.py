@@ -2,6 +2,11 @@
 
 The plots DCASE papers use: reference trajectories as solid lines, predictions as dots,
 each in its class colour, on the shared time axis with the playhead.
+
+In edit mode the direction keyframes of the selected events are drawn as white squares.
+With one event selected, a click at a time inside it sets its azimuth (top plot) or
+elevation (bottom plot) there, and a drag that starts on a keyframe moves it in time and
+value; both go through the window's annotation controller (``editor``).
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from core.events import Event
 from core.labels import LABEL_HOP_S
 from core.session import Session
-from seldgui.style import class_color
-from seldgui.views.timeline import PlayheadLine, SeekViewBox
+from seldgui.style import SELECTION_COLOR, class_color
+from seldgui.views.timeline import EditViewBox, PlayheadLine
+
+GRAB_PX = 8  # how near a keyframe a drag must start to move it
 
 
 def _track_xy(events: list[Event], which: str) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -39,9 +46,14 @@ class DoaTracksView(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
+        self.editor = None  # the annotation controller, set by the window; None: read-only
         self.layout_widget = pg.GraphicsLayoutWidget()
-        self.azimuth_plot = self.layout_widget.addPlot(row=0, col=0, viewBox=SeekViewBox(session))
-        self.elevation_plot = self.layout_widget.addPlot(row=1, col=0, viewBox=SeekViewBox(session))
+        self.boxes = {
+            which: EditViewBox(lambda t, v, w=which: self._on_click(w, t, v), _TrackGestures(self, which))
+            for which in ("azimuth", "elevation")
+        }
+        self.azimuth_plot = self.layout_widget.addPlot(row=0, col=0, viewBox=self.boxes["azimuth"])
+        self.elevation_plot = self.layout_widget.addPlot(row=1, col=0, viewBox=self.boxes["elevation"])
         self.elevation_plot.setXLink(self.azimuth_plot)
         for plot, name, rng in (
             (self.azimuth_plot, "azimuth", (-180, 180)),
@@ -63,6 +75,57 @@ class DoaTracksView(QWidget):
         self.playheads = [PlayheadLine(p, session) for p in (self.azimuth_plot, self.elevation_plot)]
         session.reference_changed.connect(lambda _e: self._redraw("reference"))
         session.predictions_changed.connect(lambda _e: self._redraw("prediction"))
+        self.keyframe_items = {
+            which: pg.ScatterPlotItem(
+                size=9, symbol="s", pen=pg.mkPen(SELECTION_COLOR, width=1.5), brush=None
+            )
+            for which in ("azimuth", "elevation")
+        }
+        self.azimuth_plot.addItem(self.keyframe_items["azimuth"])
+        self.elevation_plot.addItem(self.keyframe_items["elevation"])
+        for signal in (session.selection_changed, session.reference_changed, session.editing_changed):
+            signal.connect(lambda *_: self._show_keyframes())
+
+    # ------------------------------------------------------------------ editing
+    def _selected(self):
+        ids = self.session.selected_ids
+        return [self.session.annotation[i] for i in ids if i in self.session.annotation]
+
+    def _show_keyframes(self) -> None:
+        chosen = self._selected() if self.session.editing else []
+        keys = [k for e in chosen for k in e.keyframes]
+        x = [(k.frame + 0.5) * LABEL_HOP_S for k in keys]
+        self.keyframe_items["azimuth"].setData(x, [k.azimuth for k in keys])
+        self.keyframe_items["elevation"].setData(x, [k.elevation for k in keys])
+
+    def _on_click(self, which: str, t: float, value: float) -> None:
+        self.session.set_playhead(t)
+        chosen = self._selected()
+        if self.editor is None or not self.session.editing or len(chosen) != 1:
+            return
+        event = chosen[0]
+        frame = int(t / LABEL_HOP_S)
+        if not event.start <= frame < event.end:
+            return
+        az, el = event.direction_at(frame)
+        if which == "azimuth":
+            az = value
+        else:
+            el = value
+        self.editor.set_direction(event.id, frame, az, el)
+
+    def keyframe_near(self, which: str, t: float, value: float):
+        """(event, keyframe) of the selected events within ``GRAB_PX`` of (t, value), if any."""
+        px, py = self.boxes[which].viewPixelSize()
+        best = None
+        for event in self._selected():
+            for k in event.keyframes:
+                v = k.azimuth if which == "azimuth" else k.elevation
+                dx = abs((k.frame + 0.5) * LABEL_HOP_S - t) / px
+                dy = abs(v - value) / py
+                if dx <= GRAB_PX and dy <= GRAB_PX and (best is None or dx + dy < best[0]):
+                    best = (dx + dy, event, k)
+        return (best[1], best[2]) if best else None
 
     def _redraw(self, kind: str) -> None:
         for key in [k for k in self.curves if k[0] == kind]:
@@ -79,3 +142,38 @@ class DoaTracksView(QWidget):
                         x, y, pen=None, symbol="o", symbolSize=4, symbolPen=None, symbolBrush=color
                     )
                 self.curves[(kind, which, cls)] = item
+
+
+class _TrackGestures:
+    """Drags on one track plot: a drag starting on a keyframe moves it (time and value)."""
+
+    def __init__(self, view: DoaTracksView, which: str):
+        self.view, self.which = view, which
+        self.grab = None
+
+    def edit_drag(self, phase: str, start, pos, modifiers) -> bool:
+        v = self.view
+        if phase == "start":
+            if v.editor is None or not v.session.editing:
+                return False
+            found = v.keyframe_near(self.which, start.x(), start.y())
+            if found is None:
+                return False
+            event, key = found
+            self.grab = {"id": event.id, "frame": key.frame, "gesture": object()}
+            return True
+        if self.grab is None:
+            return False
+        g = self.grab
+        if g["id"] in v.session.annotation:
+            event = v.session.annotation[g["id"]]
+            new_frame = int(np.clip(pos.x() / LABEL_HOP_S, event.start, event.end - 1))
+            if new_frame != g["frame"] and event.keyframe_at(new_frame) is not None:
+                new_frame = g["frame"]  # never onto another keyframe
+            az = pos.y() if self.which == "azimuth" else None
+            el = pos.y() if self.which == "elevation" else None
+            v.editor.move_keyframe(g["id"], g["frame"], new_frame, az, el, g["gesture"])
+            g["frame"] = new_frame
+        if phase == "finish":
+            self.grab = None
+        return True

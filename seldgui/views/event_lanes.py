@@ -3,6 +3,12 @@
 Each class has a lane (row) on one time axis: a reference event is an outlined box over
 the whole lane height, a predicted event a filled bar in the lower half, both in the
 class colour. Hovering shows class, times and direction; clicking moves the playhead.
+
+In edit mode (with an ``editor``, the window's annotation controller) a click selects the
+event under it (Ctrl: add to the selection; a predicted bar selects the prediction), a
+drag on an event moves the selected events, a drag on its left or right edge resizes
+it, and a drag on empty lane space creates an event of that lane's class. Selected
+events are drawn with a white outline.
 """
 
 from __future__ import annotations
@@ -14,9 +20,13 @@ from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from core.classes import ClassSet
 from core.events import Event
+from core.labels import LABEL_HOP_S
 from core.session import Session
-from seldgui.style import class_color
-from seldgui.views.timeline import PlayheadLine, SeekViewBox
+from seldgui.style import SELECTION_COLOR, class_color
+from seldgui.views.timeline import EditViewBox, PlayheadLine
+
+EDGE_PX = 6  # how close to an event's edge a drag resizes instead of moving
+PREDICTION_BAND = (0.15, 0.5)  # where predicted bars sit in a lane (fraction of its height)
 
 
 def describe(event: Event, classes: ClassSet, predicted: bool) -> str:
@@ -46,7 +56,10 @@ class EventLanesView(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
-        self.plot = pg.PlotWidget(viewBox=SeekViewBox(session))
+        self.editor = None  # the annotation controller, set by the window; None: read-only
+        self._drag: dict | None = None
+        self.view_box = EditViewBox(self._on_click, self)
+        self.plot = pg.PlotWidget(viewBox=self.view_box)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.getPlotItem().setMenuEnabled(False)
@@ -60,6 +73,8 @@ class EventLanesView(QWidget):
         session.classes_changed.connect(lambda _c: self._redraw())
         session.reference_changed.connect(lambda _e: self._redraw())
         session.predictions_changed.connect(lambda _e: self._redraw())
+        session.selection_changed.connect(lambda _s: self._redraw())
+        session.prediction_selection_changed.connect(lambda _s: self._redraw())
         self._set_lanes()
 
     def _set_lanes(self) -> None:
@@ -78,13 +93,16 @@ class EventLanesView(QWidget):
         self._clear(self.reference_items)
         self._clear(self.prediction_items)
         classes = self.session.classes
+        selected = self.session.selected_ids
         for event in self.session.reference_events:
             box = _EventBox(
                 QRectF(event.onset_s, event.cls + 0.05, event.offset_s - event.onset_s, 0.9),
                 describe(event, classes, False),
             )
+            box.event_id = event.id
             color = QColor(class_color(event.cls))
-            pen = QPen(color, 2)
+            chosen = event.id in selected
+            pen = QPen(QColor(SELECTION_COLOR) if chosen else color, 3 if chosen else 2)
             pen.setCosmetic(True)
             box.setPen(pen)
             fill = QColor(color)
@@ -92,12 +110,107 @@ class EventLanesView(QWidget):
             box.setBrush(QBrush(fill))
             self.plot.addItem(box)
             self.reference_items.append(box)
-        for event in self.session.predicted_events:
+        lo, hi = PREDICTION_BAND
+        for i, event in enumerate(self.session.predicted_events):
             box = _EventBox(
-                QRectF(event.onset_s, event.cls + 0.15, event.offset_s - event.onset_s, 0.35),
+                QRectF(event.onset_s, event.cls + lo, event.offset_s - event.onset_s, hi - lo),
                 describe(event, classes, True),
             )
-            box.setPen(QPen(Qt.PenStyle.NoPen))
+            if i in self.session.selected_predictions:
+                pen = QPen(QColor(SELECTION_COLOR), 2)
+                pen.setCosmetic(True)
+                box.setPen(pen)
+            else:
+                box.setPen(QPen(Qt.PenStyle.NoPen))
             box.setBrush(QBrush(QColor(class_color(event.cls))))
             self.plot.addItem(box)
             self.prediction_items.append(box)
+
+    # ------------------------------------------------------------------ editing
+    def _editing(self) -> bool:
+        return self.editor is not None and self.session.editing
+
+    def pixel_size(self) -> float:
+        return float(self.view_box.viewPixelSize()[0])
+
+    def reference_at(self, t: float, y: float) -> Event | None:
+        """The reference event drawn at time ``t`` in lane row ``y`` (the latest-starting one)."""
+        hits = [
+            e for e in self.session.reference_events if e.cls <= y < e.cls + 1 and e.onset_s <= t < e.offset_s
+        ]
+        return max(hits, key=lambda e: e.start) if hits else None
+
+    def prediction_at(self, t: float, y: float) -> int | None:
+        lo, hi = PREDICTION_BAND
+        for i, e in enumerate(self.session.predicted_events):
+            if e.cls + lo <= y < e.cls + hi and e.onset_s <= t < e.offset_s:
+                return i
+        return None
+
+    def _on_click(self, t: float, y: float) -> None:
+        self.session.set_playhead(t)
+        if not self._editing():
+            return
+        toggle = bool(self.view_box.last_modifiers & Qt.KeyboardModifier.ControlModifier)
+        predicted = self.prediction_at(t, y)
+        if predicted is not None:
+            chosen = {predicted} ^ (self.session.selected_predictions if toggle else set())
+            self.session.set_prediction_selection(chosen)
+            return
+        hit = self.reference_at(t, y)
+        if hit is None:
+            if not toggle:
+                self.session.set_selection(())
+            return
+        self.editor.select([hit.id], toggle=toggle)
+
+    def edit_drag(self, phase: str, start, pos, modifiers) -> bool:
+        """Move, resize or create events with the mouse (see the module doc)."""
+        from seldgui.annotation import CreateGesture, frame_edge
+
+        if phase == "start":
+            if not self._editing():
+                return False
+            t0, y0 = start.x(), start.y()
+            if not 0 <= y0 < len(self.session.classes):
+                return False
+            px = self.pixel_size()
+            hit = self.reference_at(t0, y0) or self.reference_at(t0 - EDGE_PX * px, y0)
+            hit = hit or self.reference_at(t0 + EDGE_PX * px, y0)  # just outside an edge grabs it
+            drag: dict = {"gesture": object(), "t0": t0}
+            if hit is None:
+                drag.update(mode="create", create=CreateGesture(self.editor, int(y0), t0))
+            else:
+                # near an edge resizes; a narrow event keeps its middle third for moving
+                tol = min(EDGE_PX * px, (hit.offset_s - hit.onset_s) / 3)
+                outside = not hit.onset_s <= t0 < hit.offset_s
+                if hit.id not in self.session.selected_ids:
+                    self.editor.select([hit.id])
+                if abs(t0 - hit.onset_s) <= tol or (outside and t0 < hit.onset_s):
+                    drag.update(mode="resize_start", id=hit.id, start=hit.start, end=hit.end)
+                elif abs(t0 - hit.offset_s) <= tol or outside:
+                    drag.update(mode="resize_end", id=hit.id, start=hit.start, end=hit.end)
+                else:
+                    drag.update(mode="move", id=hit.id, origin=hit.start)
+            self._drag = drag
+            return True
+        drag = self._drag
+        if drag is None:
+            return False
+        t = pos.x()
+        annotation = self.session.annotation
+        if drag["mode"] == "create":
+            drag["create"].update(t)
+        elif drag["mode"] == "move" and drag["id"] in annotation:
+            wanted = int(round((t - drag["t0"]) / LABEL_HOP_S))  # frames dragged so far
+            done = annotation[drag["id"]].start - drag["origin"]
+            self.editor.move(self.session.selected_ids, wanted - done, drag["gesture"])
+        elif drag["mode"] == "resize_start" and drag["id"] in annotation:
+            self.editor.resize(drag["id"], min(frame_edge(t), drag["end"] - 1), drag["end"], drag["gesture"])
+        elif drag["mode"] == "resize_end" and drag["id"] in annotation:
+            self.editor.resize(
+                drag["id"], drag["start"], max(frame_edge(t), drag["start"] + 1), drag["gesture"]
+            )
+        if phase == "finish":
+            self._drag = None
+        return True

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.session import Session, Spectrogram
 from seldgui import workers
-from seldgui.views.timeline import PlayheadLine, SeekViewBox
+from seldgui.views.timeline import EditViewBox, PlayheadLine
 
 LEVELS = (-100.0, 0.0)
 
@@ -25,7 +25,10 @@ class SpectrogramView(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
-        self.plot = pg.PlotWidget(viewBox=SeekViewBox(session))
+        self.editor = None  # the annotation controller, set by the window; None: read-only
+        self._drag = None  # the CreateGesture of a drag in progress
+        self.view_box = EditViewBox(lambda t, _f: session.set_playhead(t), self)
+        self.plot = pg.PlotWidget(viewBox=self.view_box)
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.setLabel("left", "mel band centre", units="Hz")
         self.plot.getAxis("left").enableAutoSIPrefix(False)  # tick labels are written in Hz
@@ -50,6 +53,38 @@ class SpectrogramView(QWidget):
         layout.addWidget(self.plot)
         self.playhead = PlayheadLine(self.plot.getPlotItem(), session)
         session.spectrogram_changed.connect(self._on_spectrogram)
+        # the time span of the selected reference events, while editing
+        self.selection_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(255, 255, 255, 40))
+        self.selection_region.setZValue(5)
+        self.selection_region.hide()
+        self.plot.addItem(self.selection_region, ignoreBounds=True)
+        for signal in (session.selection_changed, session.reference_changed, session.editing_changed):
+            signal.connect(lambda *_: self._show_selection())
+
+    def _show_selection(self) -> None:
+        chosen = [e for e in self.session.reference_events if e.id in self.session.selected_ids]
+        if not chosen or not self.session.editing:
+            self.selection_region.hide()
+            return
+        self.selection_region.setRegion((min(e.onset_s for e in chosen), max(e.offset_s for e in chosen)))
+        self.selection_region.show()
+
+    def edit_drag(self, phase: str, start, pos, modifiers) -> bool:
+        """While editing, a drag creates an event of the chosen class over the dragged time."""
+        from seldgui.annotation import CreateGesture
+
+        if phase == "start":
+            if self.editor is None or not self.session.editing:
+                return False
+            self._drag = CreateGesture(self.editor, self.editor.current_class, start.x())
+        if self._drag is not None:
+            self._drag.update(pos.x())
+        if phase == "finish":
+            self._drag = None
+        return True
+
+    def pixel_size(self) -> float:
+        return float(self.view_box.viewPixelSize()[0])
 
     def _on_spectrogram(self, spec: Spectrogram | None) -> None:
         if spec is None:

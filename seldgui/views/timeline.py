@@ -1,4 +1,4 @@
-"""Shared pieces of the time-axis views: the playhead line and a click-to-seek view box."""
+"""Shared pieces of the time-axis views: the playhead line and view boxes for clicks and drags."""
 
 from __future__ import annotations
 
@@ -46,3 +46,37 @@ class ClickViewBox(pg.ViewBox):
 def SeekViewBox(session: Session, **kwargs) -> ClickViewBox:  # noqa: N802 (reads as a class)
     """A view box whose left click moves the session's playhead to the clicked time."""
     return ClickViewBox(lambda x, _y: session.set_playhead(x), **kwargs)
+
+
+class EditViewBox(ClickViewBox):
+    """A click view box whose left drags an owner may take over (to edit), else pan as usual.
+
+    ``owner.edit_drag(phase, start, pos, modifiers)`` is called with ``phase`` "start" (return
+    ``True`` to take the drag), then "move" and "finish"; ``start`` and ``pos`` are view
+    coordinates (``QPointF``). ``owner.pixel_size()`` gives the size of a screen pixel in
+    view units, for hit tolerances.
+    """
+
+    def __init__(self, on_click, owner, **kwargs):
+        super().__init__(on_click, **kwargs)
+        self.owner = owner
+        self._taken = False
+        self.last_modifiers = Qt.KeyboardModifier.NoModifier
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph API)
+        self.last_modifiers = ev.modifiers()
+        super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 (pyqtgraph API)
+        if ev.button() == Qt.MouseButton.LeftButton:
+            pos = self.mapSceneToView(ev.scenePos())
+            start = self.mapSceneToView(ev.buttonDownScenePos())
+            if ev.isStart():
+                self._taken = bool(self.owner.edit_drag("start", start, pos, ev.modifiers()))
+            if self._taken:
+                ev.accept()
+                self.owner.edit_drag("finish" if ev.isFinish() else "move", start, pos, ev.modifiers())
+                if ev.isFinish():
+                    self._taken = False
+                return
+        super().mouseDragEvent(ev, axis)

@@ -1,0 +1,304 @@
+"""Annotation in the window: drag to create, move and resize; set directions on the map,
+sphere and tracks; undo/redo; save and reload; validation; autosave recovery; prompts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("pytestqt")
+
+from tests.qt_helpers import mouse_drag, widget_point  # noqa: E402
+
+pytestmark = pytest.mark.qt
+
+LABELS = "10,1,0,30,0\n11,1,0,32,0\n12,1,0,34,0\n20,4,0,-170,10\n21,4,0,175,10\n"
+
+
+def _make_recording(tmp_path, labels: str | None = LABELS):
+    folder = tmp_path / "foa_dev"
+    folder.mkdir(exist_ok=True)
+    audio = folder / "scene.wav"
+    sf.write(audio, np.zeros((24000 * 4, 4), np.float32), 24000, subtype="PCM_16")
+    (tmp_path / "metadata_dev").mkdir(exist_ok=True)
+    if labels is not None:
+        (tmp_path / "metadata_dev" / "scene.csv").write_text(labels)
+    return audio
+
+
+def _open_window(qtbot, monkeypatch, audio, errors=None):
+    from PySide6.QtWidgets import QMessageBox
+
+    from seldgui import main_window
+
+    sink = errors if errors is not None else []
+    monkeypatch.setattr(main_window, "show_error", lambda _w, title, msg: sink.append((title, msg)))
+    monkeypatch.setattr("seldgui.errors.show_error", lambda _w, title, msg: sink.append((title, msg)))
+    # pytest-qt closes the windows at teardown: unsaved test edits are discarded, not asked about
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Discard)
+    win = main_window.MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    if audio is not None:
+        win.open_path(audio)
+        qtbot.waitUntil(lambda: win.session.recording is not None, timeout=10000)
+    return win
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch, tmp_path):
+    win = _open_window(qtbot, monkeypatch, _make_recording(tmp_path))
+    win.lanes_view.plot.setXRange(0, 4, padding=0)
+    return win
+
+
+def _lane_drag(win, points):
+    plot = win.lanes_view.plot
+    mouse_drag(plot, plot.getPlotItem().getViewBox(), points)
+
+
+def test_dragging_in_a_lane_creates_one_event_in_one_undo_step(window):
+    window.session.set_editing(True)
+    before = window.annotation.stack.count()
+    _lane_drag(window, [(0.52, 6.5), (1.0, 6.5), (1.48, 6.5)])
+    created = [e for e in window.session.annotation.events if e.cls == 6]
+    assert len(created) == 1
+    e = created[0]
+    assert (e.start, e.end, e.track) == (5, 15, 0)
+    assert window.session.selected_ids == {e.id}
+    assert window.annotation.stack.count() == before + 1  # the whole drag is one step
+    assert window.isWindowModified()
+    window.annotation.stack.undo()
+    assert not [x for x in window.session.annotation.events if x.cls == 6]
+    assert not window.isWindowModified()
+    window.annotation.stack.redo()
+    assert [(x.start, x.end) for x in window.session.annotation.events if x.cls == 6] == [(5, 15)]
+    # the lanes draw it
+    assert any(abs(b.rect().left() - 0.5) < 1e-6 for b in window.lanes_view.reference_items)
+
+
+def test_without_edit_mode_a_drag_pans_and_changes_nothing(window):
+    _lane_drag(window, [(0.5, 6.5), (1.5, 6.5)])
+    assert len(window.session.annotation) == 2 and window.annotation.stack.count() == 0
+
+
+def test_dragging_an_event_moves_it_and_its_edge_resizes_it(window):
+    window.session.set_editing(True)
+    baby = next(e for e in window.session.annotation.events if e.cls == 1)  # frames 10-13
+    _lane_drag(window, [(1.15, 1.5), (1.65, 1.5)])  # grab the middle, 0.5 s later
+    moved = window.session.annotation[baby.id]
+    assert (moved.start, moved.end) == (15, 18)
+    assert [k.frame for k in moved.keyframes] == [k.frame + 5 for k in baby.keyframes]
+    _lane_drag(window, [(1.8, 1.5), (2.5, 1.5)])  # the right edge, out to 2.5 s
+    resized = window.session.annotation[baby.id]
+    assert (resized.start, resized.end) == (15, 25)
+    assert window.annotation.stack.count() == 2
+    window.annotation.stack.undo()
+    window.annotation.stack.undo()
+    assert window.session.annotation[baby.id] == baby
+
+
+def test_ctrl_click_adds_to_the_selection_and_delete_removes_both(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window.session.set_editing(True)
+    plot = window.lanes_view.plot
+    vb = plot.getPlotItem().getViewBox()
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=widget_point(plot, vb, 1.1, 1.5))
+    qtbot.mouseClick(
+        plot.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.ControlModifier,
+        pos=widget_point(plot, vb, 2.05, 4.5),
+    )
+    assert len(window.session.selected_ids) == 2
+    window.annotation_actions["delete"].trigger()
+    assert len(window.session.annotation) == 0
+    window.annotation.stack.undo()
+    assert len(window.session.annotation) == 2
+
+
+def test_a_drag_on_the_spectrogram_creates_an_event_of_the_chosen_class(window):
+    window.session.set_editing(True)
+    window.class_box.setCurrentIndex(8)
+    plot = window.spectrogram_view.plot
+    plot.setXRange(0, 4, padding=0)
+    mouse_drag(plot, plot.getPlotItem().getViewBox(), [(2.5, 3000.0), (3.5, 3000.0)])
+    (new,) = [e for e in window.session.annotation.events if e.cls == 8]
+    assert (new.start, new.end) == (25, 35)
+
+
+def _select_and_seek(window, cls, seconds):
+    event = next(e for e in window.session.annotation.events if e.cls == cls)
+    window.session.set_selection([event.id])
+    window.session.set_playhead(seconds)
+    return event
+
+
+def test_clicking_and_dragging_on_the_map_sets_the_direction_at_the_playhead(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window.session.set_editing(True)
+    event = _select_and_seek(window, 1, 1.15)  # a moving event: frames 10-12
+    view = window.map_view
+    window.direction_tabs.setCurrentWidget(view)
+    qtbot.waitExposed(view)
+    qtbot.wait(200)  # pyqtgraph finishes its layout lazily: positions are valid after it
+    vb = view.plot.getPlotItem().getViewBox()
+    qtbot.mouseClick(
+        view.plot.viewport(), Qt.MouseButton.LeftButton, pos=widget_point(view.plot, vb, 60.0, 20.0)
+    )
+    changed = window.session.annotation[event.id]
+    az, el = changed.direction_at(11)
+    assert az == pytest.approx(60.0, abs=3) and el == pytest.approx(20.0, abs=3)
+    assert changed.keyframe_at(11) is not None  # a moving event gets a keyframe there
+    assert window.session.listen_direction is None  # editing does not steer playback
+    steps = window.annotation.stack.count()
+    mouse_drag(view.plot, vb, [(60.0, 20.0), (0.0, 0.0), (-45.0, -30.0)])
+    assert window.annotation.stack.count() == steps + 1
+    az, el = window.session.annotation[event.id].direction_at(11)
+    assert az == pytest.approx(-45.0, abs=3) and el == pytest.approx(-30.0, abs=3)
+    assert len(view.keyframes.data) == len(window.session.annotation[event.id].keyframes)
+
+
+def test_clicking_a_track_sets_azimuth_or_elevation(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window.session.set_editing(True)
+    event = _select_and_seek(window, 4, 2.0)  # stationary-ish event, frames 20-21
+    tracks = window.tracks_view
+    tracks.azimuth_plot.setXRange(0, 4, padding=0)
+    gv = tracks.layout_widget
+    for plot, value in ((tracks.azimuth_plot, 100.0), (tracks.elevation_plot, -40.0)):
+        vb = plot.getViewBox()
+        qtbot.mouseClick(gv.viewport(), Qt.MouseButton.LeftButton, pos=widget_point(gv, vb, 2.05, value))
+    az, el = window.session.annotation[event.id].direction_at(20)
+    assert az == pytest.approx(100.0, abs=4) and el == pytest.approx(-40.0, abs=3)
+
+
+def test_digit_keys_delete_and_keyframe_shortcuts(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window.session.set_editing(True)
+    event = _select_and_seek(window, 1, 1.1)
+    window.activateWindow()  # window shortcuts need the active window (under Xvfb too)
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_8)  # class index 7
+    assert window.session.annotation[event.id].cls == 7 and window.annotation.current_class == 7
+    assert window.class_box.currentIndex() == 7
+    n_keys = len(window.session.annotation[event.id].keyframes)
+    window.session.set_playhead(1.25)
+    qtbot.keyClick(window, Qt.Key.Key_K)
+    assert len(window.session.annotation[event.id].keyframes) in (n_keys, n_keys + 1)
+    qtbot.keyClick(window, Qt.Key.Key_Delete)
+    assert event.id not in window.session.annotation
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert event.id in window.session.annotation
+
+
+def test_save_and_reload_give_the_identical_file(window, tmp_path, qtbot):
+    window.session.set_editing(True)
+    _lane_drag(window, [(0.5, 6.5), (1.5, 6.5)])
+    (new,) = [e for e in window.session.annotation.events if e.cls == 6]
+    window.session.set_selection([new.id])
+    window.session.set_playhead(0.7)
+    window.session.pick_direction(-100.0, 25.0)
+    out = tmp_path / "saved.csv"
+    assert window.annotation.save(out, "dcase2022")
+    assert not window.isWindowModified()
+    text = out.read_text()
+    assert "5,6,0,-100,25\n" in text
+    window.open_labels(out)
+    assert window.session.annotation.fmt == "dcase2022" or window.session.annotation.path == str(out)
+    assert window.annotation.save(tmp_path / "again.csv", "dcase2022")
+    assert (tmp_path / "again.csv").read_text() == text
+
+
+def test_validation_stops_a_save_and_selects_the_events_at_fault(qtbot, monkeypatch, tmp_path):
+    from core import annotation_edits as ed
+
+    errors = []
+    window = _open_window(qtbot, monkeypatch, _make_recording(tmp_path), errors)
+
+    doc = window.session.annotation
+    window.annotation.push(ed.create_event(doc, 1, 11, 15))  # overlaps the crying baby: track 1
+    clash = next(e for e in doc.events if e.cls == 1 and e.track == 1)
+    window.annotation.push(ed.set_track(doc, clash.id, 0))
+    out = tmp_path / "bad.csv"
+    assert not window.annotation.save(out, "dcase2020")
+    assert not out.exists()
+    assert len(window.session.selected_ids) == 2 and clash.id in window.session.selected_ids
+    assert errors and "same class on the same track" in errors[-1][1]
+
+
+def test_autosave_is_offered_after_a_crash_and_restores_the_work(qtbot, monkeypatch, tmp_path):
+    audio = _make_recording(tmp_path)
+    first = _open_window(qtbot, monkeypatch, audio)
+    first.session.set_editing(True)
+    first.lanes_view.plot.setXRange(0, 4, padding=0)
+    _lane_drag(first, [(0.5, 9.5), (2.0, 9.5)])
+    saved_path = first.annotation.autosave_now()
+    assert saved_path is not None and saved_path.is_file()
+    expected = first.session.annotation.snapshot()
+    first.annotation.autosave_dir = tmp_path / "elsewhere"  # the "crashed" window writes no more
+    first.annotation.stack.setClean()
+
+    second = _open_window(qtbot, monkeypatch, None)
+    asked = []
+    assert second.offer_restore(lambda saved: asked.append(saved) or "restore")
+    qtbot.waitUntil(lambda: len(second.session.annotation) == len(expected), timeout=10000)
+    assert second.session.annotation.snapshot() == expected
+    assert second.isWindowModified() and len(asked) == 1
+    assert second.annotation.save(tmp_path / "restored.csv", "dcase2020")
+    assert not saved_path.exists()  # saving removes the autosave
+    assert not second.offer_restore(lambda saved: "restore")
+
+
+def test_closing_with_unsaved_changes_asks_first(window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.session.set_editing(True)
+    _lane_drag(window, [(0.5, 6.5), (1.5, 6.5)])
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Cancel)
+    assert not window.close()
+    assert window.isVisible()
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Discard)
+    assert window.close()
+
+
+def test_accepting_predictions_turns_them_into_labels(window):
+    from core.dcase_csv import parse_labels
+
+    window.session.set_predictions(parse_labels("".join(f"{f},9,0,45,0\n" for f in range(30, 36))))
+    added = window.annotation.accept_predictions("all")
+    assert added == 1
+    (new,) = [e for e in window.session.annotation.events if e.cls == 9]
+    assert (new.start, new.end) == (30, 36) and new.stationary
+    window.annotation.stack.undo()
+    assert not [e for e in window.session.annotation.events if e.cls == 9]
+
+
+def test_the_help_dialog_lists_the_shortcuts(window):
+    from PySide6.QtGui import QAction
+
+    from seldgui.dialogs import shortcut_rows
+
+    rows = dict((text, keys) for keys, text in shortcut_rows(window.findChildren(QAction)))
+    assert rows["Add direction keyframe at the playhead"] == "K"
+    assert rows["Undo"] == "Ctrl+Z" and "Del" in rows["Delete selected events"]
+    assert rows["Set class: alarm"] == "1"
+
+
+@pytest.mark.gl
+def test_clicking_the_sphere_sets_the_direction_while_editing(window):
+    view = window.direction_view
+    window.session.set_editing(True)
+    event = _select_and_seek(window, 4, 2.05)
+    w, h = view.canvas.size
+    target = view.direction_at(w / 2, h / 2)
+    view.session.pick_direction(*target)
+    az, el = window.session.annotation[event.id].direction_at(20)
+    assert az == pytest.approx(target[0], abs=0.1) and el == pytest.approx(target[1], abs=0.1)
