@@ -262,6 +262,25 @@ def delete_keyframe(doc: Annotation, event_id: int, frame: int) -> Edit | None:
     return _edit("Delete keyframe", (e,), (replace(e, keyframes=keys),))
 
 
+def set_distance(doc: Annotation, event_id: int, distance: float | None) -> Edit | None:
+    """Give every keyframe of an event the distance ``distance`` (``None`` removes it)."""
+    e = doc[event_id]
+    value = None if distance is None else max(0.0, float(distance))
+    keys = tuple(replace(k, distance=value) for k in e.keyframes)
+    return _edit("Set distance", (e,), (replace(e, keyframes=keys),))
+
+
+def make_stationary(doc: Annotation, event_id: int, frame: int) -> Edit | None:
+    """Keep one keyframe: the direction the event has at ``frame``."""
+    e = doc[event_id]
+    if e.stationary:
+        return None
+    frame = int(np.clip(frame, e.start, e.end - 1))
+    az, el = e.direction_at(frame)
+    key = Keyframe(e.start, round(az, 4), round(el, 4), e.distance_at(frame))
+    return _edit("Make stationary", (e,), (replace(e, keyframes=(key,)),))
+
+
 def simplify(doc: Annotation, ids: Iterable[int], tolerance_deg: float = 2.0) -> Edit | None:
     """Fewer keyframes: keep only those needed to stay within ``tolerance_deg`` of the trajectory."""
     old = [doc[i] for i in sorted(set(ids)) if i in doc]

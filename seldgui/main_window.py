@@ -135,6 +135,17 @@ class MainWindow(QMainWindow):
         dock.setWidget(self.metrics_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.metrics_dock = dock
+        from seldgui.inspector import EventInspector
+
+        self.inspector = EventInspector(self.session, self.annotation, self)
+        event_dock = QDockWidget("Event", self)
+        event_dock.setObjectName("eventDock")
+        event_dock.setWidget(self.inspector)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, event_dock)
+        self.tabifyDockWidget(self.metrics_dock, event_dock)
+        self.metrics_dock.raise_()
+        self.event_dock = event_dock
+        self.session.editing_changed.connect(lambda on: on and event_dock.raise_())
         self.file_panel = FileListPanel(lambda entry: self.open_path(entry.path, fmt=entry.fmt), self)
         files = QDockWidget("Files", self)
         files.setObjectName("filesDock")

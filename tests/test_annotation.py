@@ -464,3 +464,16 @@ def test_picking_a_direction_listens_or_edits():
     s.set_editing(True)
     s.pick_direction(-45.0, 5.0)
     assert picked == [(-45.0, 5.0)] and s.listen_direction == (30.0, 10.0)
+
+
+def test_distance_and_make_stationary():
+    doc = _three_events()
+    moving = next(x for x in doc.events if x.cls == 4)
+    _check_apply_revert(doc, ed.set_distance(doc, moving.id, 180.0))
+    assert all(k.distance == 180.0 for k in doc[moving.id].keyframes)
+    assert validate(doc, DCASE2020, fmt="dcase2024") != []  # the other events have none
+    az, el = doc[moving.id].direction_at(31)
+    _check_apply_revert(doc, ed.make_stationary(doc, moving.id, 31))
+    e = doc[moving.id]
+    assert e.stationary and e.direction_at(30) == pytest.approx((az, el)) and e.distance_at(30) == 180.0
+    assert ed.make_stationary(doc, moving.id, 30) is None

@@ -302,3 +302,42 @@ def test_clicking_the_sphere_sets_the_direction_while_editing(window):
     view.session.pick_direction(*target)
     az, el = window.session.annotation[event.id].direction_at(20)
     assert az == pytest.approx(target[0], abs=0.1) and el == pytest.approx(target[1], abs=0.1)
+
+
+def test_the_inspector_edits_the_selected_event(window):
+    inspector = window.inspector
+    event = _select_and_seek(window, 4, 2.05)
+    assert inspector.class_box.isEnabled() and inspector.class_box.currentIndex() == 4
+    assert inspector.azimuth.value() == pytest.approx(-170.0)
+    inspector.azimuth.setValue(20.0)
+    inspector.elevation.setValue(-15.0)
+    assert window.session.annotation[event.id].direction_at(20) == (20.0, -15.0)
+    inspector.has_distance.setChecked(True)
+    inspector.distance.setValue(250.0)
+    assert window.session.annotation[event.id].distance_at(20) == 250.0
+    inspector.offset.setValue(3.0)
+    assert window.session.annotation[event.id].end == 30
+    steps = window.annotation.stack.count()
+    assert steps == 5
+    for _ in range(steps):
+        window.annotation.stack.undo()
+    assert window.session.annotation[event.id] == event
+    assert inspector.azimuth.value() == pytest.approx(-170.0)  # the panel follows undo
+    window.session.set_selection(())
+    assert not inspector.class_box.isEnabled()
+
+
+def test_accepting_predictions_above_an_activity_threshold(window):
+    from core.inference import Prediction, prediction_to_table
+
+    sed = np.zeros((40, 14), np.float32)
+    doa = np.zeros((40, 42), np.float32)
+    sed[10:20, 2] = 0.9  # confident
+    sed[25:30, 5] = 0.55  # hesitant
+    doa[:, 0:14] = 1.0  # x: front
+    pred = Prediction(sed, doa, tuple(window.session.classes))
+    window.session.set_predictions(prediction_to_table(pred), pred)
+    assert window.annotation.accept_predictions("threshold", threshold=0.7) == 1
+    (new,) = [e for e in window.session.annotation.events if e.cls == 2]
+    assert (new.start, new.end) == (10, 20) and new.direction_at(10) == (0.0, 0.0)
+    assert not [e for e in window.session.annotation.events if e.cls == 5]
