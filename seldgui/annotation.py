@@ -39,8 +39,9 @@ SAVE_FORMATS = {
 
 
 def autosave_folder() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base) / "autosave"
+    """``<user data folder>/SELD Studio/autosave`` (``~/.local/share/...`` on Linux)."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    return Path(base) / "SELD Studio" / "autosave"
 
 
 class EditCommand(QUndoCommand):
