@@ -1,8 +1,10 @@
-"""Take the README's screenshot of the main window with the bundled demo, under Xvfb.
+"""Take the documentation's screenshots of the main window with the bundled demo, under Xvfb.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python docs/make_screenshot.py
 
-Writes ``docs/images/main_window.png``.
+Writes ``docs/images/main_window.png`` (review: the demo with its reference labels and,
+when a model is bundled, its predictions) and ``docs/images/annotation.png`` (edit mode
+with a moving event selected: its keyframes on the tracks and the sphere, the Event panel).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ def main() -> int:
     from seldgui.main_window import MainWindow
 
     out = ROOT / "docs" / "images" / "main_window.png"
+    annotation_out = out.with_name("annotation.png")
     app = QApplication(sys.argv[:1])
     window = MainWindow()
     window.resize(1400, 800)
@@ -43,6 +46,17 @@ def main() -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(out))
         print(out)
+        # edit mode: select the moving event under the playhead
+        window.session.set_editing(True)
+        frame = window.session.playhead_frame
+        active = [e for e in window.session.annotation.events if e.start <= frame < e.end]
+        moving = [e for e in active if not e.stationary] or active
+        if moving:
+            window.session.set_selection([moving[0].id])
+        app.processEvents()
+        window.grab().save(str(annotation_out))
+        print(annotation_out)
+        window.annotation.stack.setClean()
         app.quit()
 
     QTimer.singleShot(300, shoot)

@@ -48,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # objects destroyed during interpreter finalization can crash it)
     window.deleteLater()
     app.processEvents()
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().clear()  # drop queued work; let running work end first
+    QThreadPool.globalInstance().waitForDone(10000)
     return code
 
 

@@ -30,7 +30,11 @@ class FunctionWorker(QRunnable):
 
     def run(self) -> None:  # runs in a pool thread
         s = self.signals
-        _report(self.fn, s.finished.emit, s.failed.emit, s.crashed.emit)
+        try:
+            _report(self.fn, s.finished.emit, s.failed.emit, s.crashed.emit)
+        except RuntimeError as err:
+            if "deleted" not in str(err):  # the window that asked is gone: nobody to tell
+                raise
 
 
 def _report(

@@ -293,15 +293,60 @@ def test_the_help_dialog_lists_the_shortcuts(window):
 
 
 @pytest.mark.gl
-def test_clicking_the_sphere_sets_the_direction_while_editing(window):
+def test_clicking_the_sphere_sets_the_direction_while_editing(window, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+
     view = window.direction_view
+    window.direction_tabs.setCurrentWidget(view)
+    qtbot.waitExposed(view)
+    qtbot.wait(200)
     window.session.set_editing(True)
     event = _select_and_seek(window, 4, 2.05)
-    w, h = view.canvas.size
-    target = view.direction_at(w / 2, h / 2)
-    view.session.pick_direction(*target)
+    native = view.canvas.native
+    x, y = native.width() // 2, native.height() // 3
+    target = view.direction_at(x, y)
+    assert target is not None
+    qtbot.mouseClick(native, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
     az, el = window.session.annotation[event.id].direction_at(20)
-    assert az == pytest.approx(target[0], abs=0.1) and el == pytest.approx(target[1], abs=0.1)
+    assert az == pytest.approx(target[0], abs=0.2) and el == pytest.approx(target[1], abs=0.2)
+    assert window.session.listen_direction is None
+    assert view.keyframes.visible  # the selected event's keyframes are drawn
+    # a drag that starts on the selected marker moves it (the camera holds still)
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    camera = (view.view.camera.azimuth, view.view.camera.elevation)
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    end = (x + 40, y + 60)
+    steps = [(x, y)] + [(x + 40 * i / 10, y + 60 * i / 10) for i in range(1, 11)]
+    for i, (px, py) in enumerate(steps):
+        kind = QEvent.Type.MouseButtonPress if i == 0 else QEvent.Type.MouseMove
+        ev = QMouseEvent(
+            kind,
+            QPointF(px, py),
+            QPointF(native.mapToGlobal(QPoint(int(px), int(py)))),
+            left if i == 0 else none,
+            left,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(native, ev)
+        QApplication.processEvents()
+    release = QMouseEvent(
+        QEvent.Type.MouseButtonRelease,
+        QPointF(*end),
+        QPointF(native.mapToGlobal(QPoint(*end))),
+        left,
+        none,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(native, release)
+    QApplication.processEvents()
+    moved_to = view.direction_at(*end)
+    az, el = window.session.annotation[event.id].direction_at(20)
+    assert az == pytest.approx(moved_to[0], abs=0.2) and el == pytest.approx(moved_to[1], abs=0.2)
+    assert (view.view.camera.azimuth, view.view.camera.elevation) == camera
+    assert view.view.camera.interactive
 
 
 def test_the_inspector_edits_the_selected_event(window):
