@@ -386,3 +386,16 @@ def test_accepting_predictions_above_an_activity_threshold(window):
     (new,) = [e for e in window.session.annotation.events if e.cls == 2]
     assert (new.start, new.end) == (10, 20) and new.direction_at(10) == (0.0, 0.0)
     assert not [e for e in window.session.annotation.events if e.cls == 5]
+
+
+def test_simultaneous_events_of_one_class_are_drawn_on_separate_track_rows(window):
+    window.session.set_editing(True)
+    _lane_drag(window, [(1.05, 1.5), (1.05, 1.5)])  # a click-like drag creates nothing
+    assert len(window.session.annotation) == 2
+    _lane_drag(window, [(1.5, 1.2), (2.5, 1.2)])  # 1.5-2.5 s: free time in the crying-baby lane
+    _lane_drag(window, [(0.2, 1.02), (1.1, 1.02)])  # overlaps the first baby event: track 1
+    babies = sorted((e for e in window.session.annotation.events if e.cls == 1), key=lambda e: e.start)
+    assert [e.track for e in babies] == [1, 0, 0]
+    rows = {b.event_id: b.rect() for b in window.lanes_view.reference_items}
+    assert rows[babies[0].id].top() > rows[babies[1].id].top()  # track 1 below track 0
+    assert rows[babies[0].id].height() == pytest.approx(0.45)

@@ -1,8 +1,8 @@
 """Event lanes: one lane per class; reference events outlined, predictions filled.
 
 Each class has a lane (row) on one time axis: a reference event is an outlined box over
-the whole lane height, a predicted event a filled bar in the lower half, both in the
-class colour. Hovering shows class, times and direction; clicking moves the playhead.
+the lane height (split into one row per track when a class has simultaneous events), a
+predicted event a filled bar in the lower half, both in the class colour. Hovering shows class, times and direction; clicking moves the playhead.
 
 In edit mode (with an ``editor``, the window's annotation controller) a click selects the
 event under it (Ctrl: add to the selection; a predicted bar selects the prediction), a
@@ -94,9 +94,15 @@ class EventLanesView(QWidget):
         self._clear(self.prediction_items)
         classes = self.session.classes
         selected = self.session.selected_ids
+        tracks: dict[int, int] = {}  # tracks per class: a lane is split into one row per track
         for event in self.session.reference_events:
+            tracks[event.cls] = max(tracks.get(event.cls, 1), event.track + 1)
+        for event in self.session.reference_events:
+            row = 0.9 / tracks[event.cls]
             box = _EventBox(
-                QRectF(event.onset_s, event.cls + 0.05, event.offset_s - event.onset_s, 0.9),
+                QRectF(
+                    event.onset_s, event.cls + 0.05 + event.track * row, event.offset_s - event.onset_s, row
+                ),
                 describe(event, classes, False),
             )
             box.event_id = event.id
@@ -134,10 +140,13 @@ class EventLanesView(QWidget):
         return float(self.view_box.viewPixelSize()[0])
 
     def reference_at(self, t: float, y: float) -> Event | None:
-        """The reference event drawn at time ``t`` in lane row ``y`` (the latest-starting one)."""
-        hits = [
+        """The reference event whose box is at (``t``, ``y``) (the latest-starting one)."""
+        in_lane = [
             e for e in self.session.reference_events if e.cls <= y < e.cls + 1 and e.onset_s <= t < e.offset_s
         ]
+        boxes = {b.event_id: b.rect() for b in self.reference_items}
+        in_box = [e for e in in_lane if e.id in boxes and boxes[e.id].top() <= y < boxes[e.id].bottom()]
+        hits = in_box or in_lane  # the lane's margins count too
         return max(hits, key=lambda e: e.start) if hits else None
 
     def prediction_at(self, t: float, y: float) -> int | None:
