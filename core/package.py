@@ -253,18 +253,29 @@ def make_meta(
 # --------------------------------------------------------------------------- writing
 
 
-def _state_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+
+
+def _state_tensors(model: nn.Module, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
     out = {}
     for key, value in model.state_dict().items():
         t = value.detach().to("cpu")
         if t.is_floating_point():
-            t = t.to(torch.float32)
+            t = t.to(dtype)
         out[key] = t.contiguous()
     return out
 
 
-def save_package(path: str | os.PathLike[str], model: nn.Module, meta: PackageMeta) -> None:
-    """Write ``model``'s weights and ``meta`` as one safetensors package, atomically."""
+def save_package(
+    path: str | os.PathLike[str], model: nn.Module, meta: PackageMeta, weights: str = "float32"
+) -> None:
+    """Write ``model``'s weights and ``meta`` as one safetensors package, atomically.
+
+    ``weights="float16"`` halves the file (bundled models); loading casts back to float32,
+    so such a package runs exactly like a float32 one holding the rounded weights.
+    """
+    if weights not in WEIGHT_DTYPES:
+        raise ModelError(f"weights must be one of {', '.join(WEIGHT_DTYPES)}, not {weights!r}")
     from safetensors.torch import save
 
     from core.atomic import atomic_write_bytes
@@ -272,7 +283,7 @@ def save_package(path: str | os.PathLike[str], model: nn.Module, meta: PackageMe
     checked = PackageMeta.from_dict(meta.to_dict(), path)
     if checked.model_name != getattr(model, "name", checked.model_name):
         raise ModelError(f"the metadata names model {checked.model_name!r} but the model is {model.name!r}")
-    data = save(_state_tensors(model), metadata={PACKAGE_KEY: checked.to_json()})
+    data = save(_state_tensors(model, WEIGHT_DTYPES[weights]), metadata={PACKAGE_KEY: checked.to_json()})
     try:
         atomic_write_bytes(path, data)
     except OSError as err:

@@ -150,6 +150,26 @@ def test_save_is_atomic_and_leaves_no_temporary_files(package, tmp_path):
         save_package(tmp_path / "missing" / "x.safetensors", model, meta)
 
 
+def test_float16_weights_halve_the_file_and_load_as_float32(package, tmp_path):
+    path, model, meta = package
+    half = tmp_path / "half.safetensors"
+    save_package(half, model, meta, weights="float16")
+    n_float = sum(t.numel() for t in model.state_dict().values() if t.is_floating_point())
+    saved = path.stat().st_size - half.stat().st_size
+    assert saved == pytest.approx(2 * n_float, rel=0.01)  # two bytes per weight (header aside)
+    loaded = load_package(half)
+    assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
+    for (name, ref), got in zip(model.state_dict().items(), loaded.model.state_dict().values(), strict=True):
+        if ref.is_floating_point():
+            assert torch.equal(got, ref.to(torch.float16).to(torch.float32)), name
+    x = torch.randn(2, 7, 100, 64)
+    with torch.no_grad():
+        a, b = model(x)[0], loaded.model(x)[0]
+    assert float((a - b).abs().max()) < 1e-2
+    with pytest.raises(ModelError, match="weights must be one of"):
+        save_package(half, model, meta, weights="int8")
+
+
 # --------------------------------------------------------------------------- broken files
 
 

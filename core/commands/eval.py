@@ -64,13 +64,39 @@ def format_files(scores) -> str:
     return "\n".join(lines)
 
 
+def evaluate_model(model, items, threshold=None, bar=None, predictions_dir: Path | None = None):
+    """DCASE 2020 scores of an opened model on labelled dataset items (as ``seld eval`` prints them).
+
+    Each recording is predicted whole (2 s segments), thresholded at ``threshold`` (default:
+    the package's) and scored over its own length in label frames.
+    """
+    from core.dcase_csv import read_labels, write_labels
+    from core.inference import predict, prediction_to_table
+    from core.seld_metrics import SeldScorer
+
+    class_set = model.meta.class_set_obj()
+    scorer = SeldScorer("dcase2020", n_classes=class_set)
+    for i, item in enumerate(items, 1):
+        if bar is not None:
+            bar.start(f"[{i}/{len(items)}] {item.name}")
+        try:
+            pred = predict(model, item.audio, progress=bar)
+        finally:
+            if bar is not None:
+                bar.finish()
+        table = prediction_to_table(pred, threshold)
+        if predictions_dir is not None:
+            write_labels(table, predictions_dir / f"{item.name}.csv", fmt="dcase2020")
+        ref = read_labels(item.labels, classes=class_set)
+        scorer.update(ref, table, n_frames=pred.n_frames, name=item.name)
+    return scorer.result()
+
+
 def run(args: argparse.Namespace) -> int:
     from core.commands.infer import ProgressBar
     from core.commands.score import format_report, write_csv_report
     from core.dataset import discover, select_folds
-    from core.dcase_csv import read_labels, write_labels
-    from core.inference import open_model, predict, prediction_to_table
-    from core.seld_metrics import SeldScorer
+    from core.inference import open_model
 
     if args.threshold is not None and not 0 < args.threshold < 1:
         raise SeldError("--threshold must be between 0 and 1")
@@ -85,26 +111,13 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.predictions is not None:
         args.predictions.mkdir(parents=True, exist_ok=True)
-    class_set = meta.class_set_obj()
-    scorer = SeldScorer("dcase2020", n_classes=class_set)
     bar = ProgressBar()
     print(
         f"seld eval: {meta.describe()} ({model.backend} backend) on {len(items)} recordings of fold(s) "
         f"{', '.join(map(str, args.folds))}",
         file=sys.stderr,
     )
-    for i, item in enumerate(items, 1):
-        bar.start(f"[{i}/{len(items)}] {item.name}")
-        try:
-            pred = predict(model, item.audio, progress=bar)
-        finally:
-            bar.finish()
-        table = prediction_to_table(pred, args.threshold)
-        if args.predictions is not None:
-            write_labels(table, args.predictions / f"{item.name}.csv", fmt="dcase2020")
-        ref = read_labels(item.labels, classes=class_set)  # type: ignore[arg-type]
-        scorer.update(ref, table, n_frames=pred.n_frames, name=item.name)
-    scores = scorer.result()
+    scores = evaluate_model(model, items, args.threshold, bar, args.predictions)
     if args.csv is not None:
         write_csv_report(scores, args.csv)
     print(format_report(scores))

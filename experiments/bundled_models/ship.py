@@ -1,0 +1,79 @@
+"""Ship a training run's best model as a bundled package, with its test-fold scores inside.
+
+    python experiments/bundled_models/ship.py --run RUN --data DATA --out resources/models/foa_crnn.safetensors
+
+1. Reads ``RUN/best.safetensors`` (the best-validation snapshot) and writes it with
+   float16 weights (half the size; loading casts back to float32).
+2. Scores *that file* on the test folds of the run's configuration (folds the model never
+   saw in training or model selection) exactly as ``seld eval`` does.
+3. Rewrites the package with ``metrics`` = the validation scores at the kept epoch, the
+   test scores, and the training budget (steps, epochs, seconds, device) from the run.
+
+Prints the test report; the figures go into ``docs/results.md`` by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--run", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--note", default="", help="a sentence on what the model is, stored in the metadata")
+    args = p.parse_args(argv)
+
+    from core.commands.eval import evaluate_model, format_files
+    from core.commands.score import format_report
+    from core.dataset import discover, select_folds
+    from core.inference import open_model
+    from core.package import load_package, save_package
+
+    config = json.loads((args.run / "config.json").read_text())
+    test_folds = config["data"]["test_folds"]
+    best = load_package(args.run / "best.safetensors")
+    with open(args.run / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    last = rows[-1]
+    meta = best.meta
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_package(args.out, best.model, meta, weights="float16")
+
+    model = open_model(args.out)
+    items = select_folds(discover(args.data, meta.fmt), test_folds)
+    scores = evaluate_model(model, items)
+    print(format_report(scores))
+    print()
+    print(format_files(scores))
+
+    test = {k: float(getattr(scores, k)) for k in ("ER", "F", "LE", "LR", "SELD")}
+    budget = {
+        "steps": int(float(last["step"])),
+        "epochs": int(float(last["epoch"])),
+        "seconds": float(last["seconds"]),
+        "device": config.get("device", "auto"),
+    }
+    meta.metrics = {
+        "validation": dict(meta.metrics or {}),
+        "test": {**test, "folds": test_folds, "files": len(items)},
+        "budget_at_shipping": budget,
+        "weights": "float16",
+        "note": args.note,
+    }
+    save_package(args.out, best.model, meta, weights="float16")
+    print(json.dumps(meta.metrics, indent=1))
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
