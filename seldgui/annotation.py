@@ -243,8 +243,12 @@ class AnnotationController(QObject):
         event = self.session.annotation[event_id]
         frame = self.session.playhead_frame
         if not event.start <= frame < event.end:
-            self.message.emit("move the playhead into the selected event to set its direction there")
-            return
+            if not event.stationary:  # a trajectory is keyed where the playhead is
+                self.message.emit(
+                    "move the playhead into the selected moving event to set its direction there"
+                )
+                return
+            frame = event.keyframes[0].frame  # one direction for the whole event
         self.set_direction(event_id, frame, azimuth, elevation, gesture)
 
     # ------------------------------------------------------------------ keyboard actions

@@ -399,3 +399,15 @@ def test_simultaneous_events_of_one_class_are_drawn_on_separate_track_rows(windo
     rows = {b.event_id: b.rect() for b in window.lanes_view.reference_items}
     assert rows[babies[0].id].top() > rows[babies[1].id].top()  # track 1 below track 0
     assert rows[babies[0].id].height() == pytest.approx(0.45)
+
+
+def test_a_stationary_event_takes_a_picked_direction_wherever_the_playhead_is(window):
+    window.session.set_editing(True)
+    event = _select_and_seek(window, 4, 3.5)  # the class-4 event is at 2.0-2.2 s (two keyframes)
+    window.session.pick_direction(50.0, 5.0)
+    assert window.session.annotation[event.id] == event  # moving: needs the playhead inside
+    from core.annotation_edits import make_stationary
+
+    window.annotation.push(make_stationary(window.session.annotation, event.id, 20))
+    window.session.pick_direction(50.0, 5.0)
+    assert window.session.annotation[event.id].direction_at(21) == (50.0, 5.0)
