@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from core.dcase_csv import POLAR_DECIMALS, azel_to_xyz, xyz_to_azel
-from core.events import Event, events_from_table
-from core.labels import LABEL_HOP_S, LabelRow, LabelTable
+from core.events import Event, FrameSpan, events_from_table
+from core.labels import LabelRow, LabelTable
 from core.observable import Signal
 from core.seld_metrics import angular_distance
 
@@ -41,7 +41,7 @@ class Keyframe:
 
 
 @dataclass(frozen=True)
-class AnnotationEvent:
+class AnnotationEvent(FrameSpan):
     """One annotated event; ``keyframes`` are sorted by frame, unique, inside ``[start, end)``."""
 
     id: int
@@ -61,18 +61,6 @@ class AnnotationEvent:
             raise ValueError(f"keyframes must be sorted and unique, got frames {frames}")
         if frames[0] < self.start or frames[-1] >= self.end:
             raise ValueError(f"keyframes {frames} lie outside the event [{self.start}, {self.end})")
-
-    @property
-    def n_frames(self) -> int:
-        return self.end - self.start
-
-    @property
-    def onset_s(self) -> float:
-        return self.start * LABEL_HOP_S
-
-    @property
-    def offset_s(self) -> float:
-        return self.end * LABEL_HOP_S
 
     @property
     def stationary(self) -> bool:
@@ -107,9 +95,6 @@ class AnnotationEvent:
         """The per-frame :class:`~core.events.Event` the views and the scorer use (same id)."""
         az, el, dist = self.directions()
         return Event(self.cls, self.track, self.start, self.end, az, el, dist, id=self.id)
-
-    def overlaps(self, other: AnnotationEvent) -> bool:
-        return self.start < other.end and other.start < self.end
 
 
 # --------------------------------------------------------------------------- directions

@@ -18,8 +18,30 @@ import numpy as np
 from core.labels import LABEL_HOP_S, LabelRow, LabelTable
 
 
+class FrameSpan:
+    """Label frames ``[start, end)`` of an event (mixin: the class defines ``start`` and ``end``)."""
+
+    start: int
+    end: int
+
+    @property
+    def n_frames(self) -> int:
+        return self.end - self.start
+
+    @property
+    def onset_s(self) -> float:
+        return self.start * LABEL_HOP_S
+
+    @property
+    def offset_s(self) -> float:
+        return self.end * LABEL_HOP_S
+
+    def overlaps(self, other: FrameSpan) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
 @dataclass(frozen=True, eq=False)
-class Event:
+class Event(FrameSpan):
     """One event: ``cls`` on ``track`` over label frames ``[start, end)``.
 
     ``azimuth`` and ``elevation`` are float64 degree arrays of length ``end - start``
@@ -42,18 +64,6 @@ class Event:
             raise ValueError(f"an event needs at least one frame, not [{self.start}, {self.end})")
         if len(self.azimuth) != n or len(self.elevation) != n:
             raise ValueError(f"an event of {n} frames needs {n} directions")
-
-    @property
-    def n_frames(self) -> int:
-        return self.end - self.start
-
-    @property
-    def onset_s(self) -> float:
-        return self.start * LABEL_HOP_S
-
-    @property
-    def offset_s(self) -> float:
-        return self.end * LABEL_HOP_S
 
     @property
     def moving(self) -> bool:
