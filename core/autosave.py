@@ -1,10 +1,13 @@
 """Autosave of unsaved annotations, and recovery after a crash.
 
-While an annotation has unsaved changes the GUI writes it every minute to one JSON file
-per recording in an autosave folder (the application's data folder, because dataset
-folders are often read-only). Saving the labels or closing without saving removes the
-file; so a file still there at the next start is work a crash or kill interrupted, and
-the application offers to restore it.
+While an annotation has unsaved changes the GUI writes it every minute to a *sidecar*
+file beside its label file (``scene.csv`` -> ``scene.seld-autosave.json``; beside the
+recording when the labels have no file yet). Where that folder cannot be written (a
+read-only dataset), the autosave goes into the index folder (the application's data
+folder) instead. The index folder always gets a small pointer to the sidecar, so that the
+next start finds every autosave without searching the disk. Saving the labels or
+discarding the changes removes both; an autosave still there at the next start is work a
+crash or kill interrupted, and the application offers to restore it.
 
 The file keeps the keyframes themselves (not only per-frame rows), the format and the
 label file the annotation belongs to. It is written atomically, like every file the user
@@ -42,10 +45,16 @@ class Autosave:
     annotation: Annotation
 
 
-def autosave_path(folder: str | os.PathLike[str], recording: str | os.PathLike[str]) -> Path:
-    """The autosave file of ``recording`` in ``folder`` (named by a hash of its absolute path)."""
+def index_path(folder: str | os.PathLike[str], recording: str | os.PathLike[str]) -> Path:
+    """The index entry of ``recording`` in ``folder`` (named by a hash of its absolute path)."""
     key = hashlib.sha1(str(Path(recording).absolute()).encode("utf-8")).hexdigest()[:16]
     return Path(folder) / f"{Path(recording).stem}-{key}{SUFFIX}"
+
+
+def sidecar_path(recording: str | os.PathLike[str], labels: str | os.PathLike[str] | None) -> Path:
+    """The sidecar autosave beside the label file (or, without one, beside the recording)."""
+    base = Path(labels if labels else recording).absolute()
+    return base.with_name(base.stem + SUFFIX)
 
 
 def _event_json(e: AnnotationEvent) -> dict:
@@ -62,8 +71,10 @@ def _event_json(e: AnnotationEvent) -> dict:
 def write_autosave(
     folder: str | os.PathLike[str], recording: str | os.PathLike[str], doc: Annotation, classes: str
 ) -> Path:
-    """Write ``doc`` (the annotation of ``recording``) to its autosave file atomically."""
-    path = autosave_path(folder, recording)
+    """Write ``doc`` (the annotation of ``recording``) to its sidecar, or into ``folder``; atomically.
+
+    Returns where the autosave is. ``folder`` (the index) gets a pointer to a sidecar.
+    """
     data = {
         "seld_autosave": VERSION,
         "recording": str(Path(recording).absolute()),
@@ -73,21 +84,36 @@ def write_autosave(
         "saved_at": time.time(),
         "events": [_event_json(e) for e in doc.snapshot()],
     }
-    Path(folder).mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=1)
+    entry = index_path(folder, recording)
+    sidecar = sidecar_path(recording, doc.path)
     try:
-        atomic_write_text(path, json.dumps(data, indent=1))
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        try:
+            atomic_write_text(sidecar, text)
+        except OSError:  # a read-only dataset folder: keep the whole autosave in the index
+            atomic_write_text(entry, text)
+            return entry
+        atomic_write_text(entry, json.dumps({"seld_autosave_pointer": VERSION, "path": str(sidecar)}))
     except OSError as err:
-        raise LabelError(f"cannot write the autosave file: {err.strerror or err}", str(path)) from err
-    return path
+        raise LabelError(f"cannot write the autosave file: {err.strerror or err}", str(entry)) from err
+    return sidecar
+
+
+def _load_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise LabelError(f"not a readable autosave file ({err})", str(path)) from None
 
 
 def read_autosave(path: str | os.PathLike[str]) -> Autosave:
-    """Read an autosave file; any damage is a :class:`~core.errors.LabelError` naming it."""
+    """Read an autosave file (or follow an index pointer to one); damage is a :class:`LabelError`."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise LabelError(f"not a readable autosave file ({err})", str(path)) from None
+    data = _load_json(path)
+    if isinstance(data, dict) and "seld_autosave_pointer" in data:
+        path = Path(str(data.get("path")))
+        data = _load_json(path)
     if not isinstance(data, dict) or data.get("seld_autosave") != VERSION:
         raise LabelError("not a SELD Studio autosave file (version 1)", str(path))
     try:
@@ -130,6 +156,17 @@ def pending_autosaves(folder: str | os.PathLike[str]) -> tuple[list[Autosave], l
         return [], []
     for p in sorted(folder.glob(f"*{SUFFIX}")):
         try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+            if (
+                isinstance(data, dict)
+                and "seld_autosave_pointer" in data
+                and not Path(str(data["path"])).exists()
+            ):
+                p.unlink()  # its sidecar was removed (saved or discarded elsewhere): nothing to restore
+                continue
+        except (OSError, ValueError):
+            pass  # read_autosave reports it
+        try:
             found.append(read_autosave(p))
         except LabelError as err:
             damaged.append(str(err))
@@ -137,9 +174,22 @@ def pending_autosaves(folder: str | os.PathLike[str]) -> tuple[list[Autosave], l
     return found, damaged
 
 
-def remove_autosave(folder: str | os.PathLike[str], recording: str | os.PathLike[str]) -> None:
-    """Delete the autosave of ``recording`` (after a save, or when its changes are discarded)."""
+def remove_autosave(
+    folder: str | os.PathLike[str],
+    recording: str | os.PathLike[str],
+    labels: str | os.PathLike[str] | None = None,
+) -> None:
+    """Delete the autosave of ``recording`` (its index entry and the sidecar it points to)."""
+    entry = index_path(folder, recording)
+    targets = [entry, sidecar_path(recording, labels)]
     try:
-        autosave_path(folder, recording).unlink()
-    except FileNotFoundError:
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "path" in data:
+            targets.append(Path(str(data["path"])))
+    except (OSError, ValueError):
         pass
+    for p in targets:
+        try:
+            p.unlink()
+        except (FileNotFoundError, IsADirectoryError):
+            pass

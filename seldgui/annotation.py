@@ -465,7 +465,7 @@ class AnnotationController(QObject):
 
         recording = self._recording_path()
         if recording:
-            remove_autosave(self.autosave_dir, recording)
+            remove_autosave(self.autosave_dir, recording, self.session.annotation.path)
 
     def pending_restore(self):
         """Autosaves a crash left behind (newest first), and messages for damaged ones."""

@@ -368,7 +368,7 @@ class MainWindow(QMainWindow):
             self._start_load(Path(saved.recording), None)
             return True
         if answer == "discard":
-            remove_autosave(self.annotation.autosave_dir, saved.recording)
+            remove_autosave(self.annotation.autosave_dir, saved.recording, saved.labels)
         return False
 
     def _ask_restore(self, saved) -> str:

@@ -15,7 +15,7 @@ import pytest
 from core import annotation_edits as ed
 from core.annotation import Annotation, AnnotationEvent, Keyframe, interpolate, keyframes_from_track
 from core.annotation_checks import validate
-from core.autosave import autosave_path, pending_autosaves, read_autosave, remove_autosave, write_autosave
+from core.autosave import SUFFIX, pending_autosaves, read_autosave, remove_autosave, write_autosave
 from core.classes import DCASE2020
 from core.dcase_csv import format_labels, parse_labels, read_labels, write_labels
 from core.errors import LabelError
@@ -405,25 +405,45 @@ def test_validation_names_the_events_at_fault():
 # --------------------------------------------------------------------------- autosave
 
 
-def test_autosave_round_trip_and_recovery(tmp_path):
+def test_autosave_goes_to_a_sidecar_beside_the_labels_and_is_found_again(tmp_path):
     doc = _three_events()
-    ed.create_event(doc, 8, 3, 9, (12.5, -7.5), distance=None).apply(doc)
-    doc.path = "/data/labels.csv"
-    folder = tmp_path / "autosave"
-    path = write_autosave(folder, "/data/rec.wav", doc, "dcase2020")
-    assert path == autosave_path(folder, "/data/rec.wav")
-    saved = read_autosave(path)
+    ed.create_event(doc, 8, 3, 9, (12.5, -7.5)).apply(doc)
+    data = tmp_path / "dataset"
+    data.mkdir()
+    doc.path = str(data / "scene.csv")
+    index = tmp_path / "index"
+    path = write_autosave(index, data / "scene.wav", doc, "dcase2020")
+    assert path == data / "scene.seld-autosave.json" and path.is_file()
+    (index / f"broken{SUFFIX}").write_text("{not json")
+    found, damaged = pending_autosaves(index)
+    assert len(found) == 1 and len(damaged) == 1 and "broken" in damaged[0]
+    saved = found[0]
+    assert saved.path == path and saved.annotation.snapshot() == doc.snapshot()
+    assert (saved.recording, saved.labels, saved.classes) == (str(data / "scene.wav"), doc.path, "dcase2020")
+    remove_autosave(index, data / "scene.wav", doc.path)
+    assert not path.exists() and pending_autosaves(index)[0] == []
+
+
+def test_autosave_falls_back_to_the_index_folder_when_the_sidecar_cannot_be_written(tmp_path):
+    doc = _three_events()
+    doc.path = "/nonexistent-folder/labels.csv"
+    index = tmp_path / "index"
+    path = write_autosave(index, "/nonexistent-folder/rec.wav", doc, "dcase2020")
+    assert path.parent == index
+    (saved,), _ = pending_autosaves(index)
     assert saved.annotation.snapshot() == doc.snapshot()
-    assert (saved.recording, saved.labels, saved.classes) == (
-        str(Path("/data/rec.wav").absolute()),
-        "/data/labels.csv",
-        "dcase2020",
-    )
-    (folder / f"broken{path.suffixes[-2]}{path.suffix}").write_text("{not json")
-    found, damaged = pending_autosaves(folder)
-    assert [a.path for a in found] == [path] and len(damaged) == 1 and "broken" in damaged[0]
-    remove_autosave(folder, "/data/rec.wav")
-    assert pending_autosaves(folder)[0] == []
+    remove_autosave(index, "/nonexistent-folder/rec.wav", doc.path)
+    assert pending_autosaves(index) == ([], [])
+
+
+def test_a_pointer_whose_sidecar_is_gone_is_dropped_quietly(tmp_path):
+    doc = _three_events()
+    doc.path = str(tmp_path / "scene.csv")
+    index = tmp_path / "index"
+    sidecar = write_autosave(index, tmp_path / "scene.wav", doc, "dcase2020")
+    sidecar.unlink()
+    assert pending_autosaves(index) == ([], [])
+    assert list(index.iterdir()) == []
 
 
 def test_a_damaged_autosave_is_reported_not_trusted(tmp_path):
