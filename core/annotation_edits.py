@@ -78,6 +78,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+PREDICTION_TOLERANCE_DEG = 5.0
+"""Default simplification of predicted trajectories: frame-wise model output jitters by a few degrees."""
+
+
 def _place(doc: Annotation, events: Iterable[AnnotationEvent]) -> list[AnnotationEvent]:
     """``events`` (changed or added together) on tracks that do not clash, sorted by id.
 
@@ -299,7 +303,7 @@ def simplify(doc: Annotation, ids: Iterable[int], tolerance_deg: float = 2.0) ->
 def add_events(
     doc: Annotation,
     events: Iterable[Event],
-    tolerance_deg: float | None = 2.0,
+    tolerance_deg: float | None = PREDICTION_TOLERANCE_DEG,
     text: str = "Accept predictions",
 ) -> Edit | None:
     """Per-frame events (model predictions) as new annotation events.

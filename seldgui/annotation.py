@@ -312,7 +312,10 @@ class AnnotationController(QObject):
 
     # ------------------------------------------------------------------ model in the loop
     def accept_predictions(
-        self, which: str = "all", threshold: float | None = None, tolerance_deg: float = 2.0
+        self,
+        which: str = "all",
+        threshold: float | None = None,
+        tolerance_deg: float = edits.PREDICTION_TOLERANCE_DEG,
     ) -> int:
         """Turn predictions into annotation events: ``all``, ``selected`` or ``threshold``.
 

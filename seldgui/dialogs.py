@@ -31,7 +31,9 @@ class AcceptPredictionsDialog(QDialog):
         self.threshold.setValue(0.5)
         self.tolerance = QDoubleSpinBox()
         self.tolerance.setRange(0.0, 30.0)
-        self.tolerance.setValue(2.0)
+        from core.annotation_edits import PREDICTION_TOLERANCE_DEG
+
+        self.tolerance.setValue(PREDICTION_TOLERANCE_DEG)
         self.tolerance.setSuffix(" °")
         self.tolerance.setToolTip(
             "keyframes are kept where the trajectory departs from a great circle by more than this"

@@ -76,9 +76,12 @@ class SelectedPath:
     key_elevation: np.ndarray
 
 
+MAX_PATHS = 3  # more selected trajectories than this would hide the sphere
+
+
 def selected_paths(session: Session) -> list[SelectedPath]:
-    """Trajectories and keyframes of the selected reference events, while editing."""
-    if not session.editing:
+    """Trajectories and keyframes of the selected reference events (up to three), while editing."""
+    if not session.editing or len(session.selected_ids) > MAX_PATHS:
         return []
     out = []
     for i in sorted(session.selected_ids):

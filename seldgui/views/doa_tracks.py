@@ -19,6 +19,7 @@ from core.events import Event
 from core.labels import LABEL_HOP_S
 from core.session import Session
 from seldgui.style import SELECTION_COLOR, class_color
+from seldgui.views.doa_common import MAX_PATHS
 from seldgui.views.timeline import EditViewBox, PlayheadLine
 
 GRAB_PX = 8  # how near a keyframe a drag must start to move it
@@ -93,6 +94,8 @@ class DoaTracksView(QWidget):
 
     def _show_keyframes(self) -> None:
         chosen = self._selected() if self.session.editing else []
+        if len(chosen) > MAX_PATHS:  # as on the sphere and map: a few at a time stay legible
+            chosen = []
         keys = [k for e in chosen for k in e.keyframes]
         x = [(k.frame + 0.5) * LABEL_HOP_S for k in keys]
         self.keyframe_items["azimuth"].setData(x, [k.azimuth for k in keys])
