@@ -64,7 +64,9 @@ class MetricsPanel(QWidget):
         rows = [c for c in scores.per_class if c.Nref or c.Nsys]
         self.table.setRowCount(len(rows))
         for i, c in enumerate(rows):
-            values = [c.name, f"{c.F:.3f}", f"{c.LE:.1f}", f"{c.LR:.3f}", str(c.Nref), str(c.Nsys)]
+            # no reference/prediction pair was matched: the scorer's LE of 180 means "undefined"
+            le = f"{c.LE:.1f}" if c.DE_TP else "–"
+            values = [c.name, f"{c.F:.3f}", le, f"{c.LR:.3f}", str(c.Nref), str(c.Nsys)]
             for j, v in enumerate(values):
                 self.table.setItem(i, j, QTableWidgetItem(v))
         self.table.resizeColumnsToContents()

@@ -244,6 +244,8 @@ def test_the_metrics_panel_scores_predictions_against_the_reference(window, tmp_
     assert "SELD 0.000" in panel.summary.text()
     window.session.set_predictions(parse_labels("10,1,0,30,0\n"))  # one of three segments' classes
     assert 0 < panel.scores.F < 1 and panel.table.rowCount() == 2  # classes 1 and 4
+    cells = {panel.table.item(i, 0).text(): panel.table.item(i, 2).text() for i in range(2)}
+    assert cells["crying baby"] == "0.0" and cells["running engine"] == "–"  # class 4: nothing matched
     out = tmp_path / "metrics.csv"
     panel.export_csv(out)
     rows = out.read_text().splitlines()
