@@ -107,9 +107,10 @@ class MainWindow(QMainWindow):
         if self.map_view is not self.direction_view:
             tabs.addTab(self.direction_view, "Sphere")
         tabs.addTab(self.map_view, "Map")
-        self.energy_box = QCheckBox("Energy map (model-free: FOA intensity / MIC SRP-PHAT) at the playhead")
+        self.energy_box = QCheckBox("Energy (model-free: FOA intensity / MIC SRP-PHAT) at the playhead")
         self.energy_box.toggled.connect(self.map_view.set_energy_enabled)
-        self.energy_box.toggled.connect(lambda on: on and tabs.setCurrentWidget(self.map_view))
+        if self.direction_view is not self.map_view:  # the sphere shows it as a heat layer too
+            self.energy_box.toggled.connect(self.direction_view.set_energy_enabled)
         side = QWidget(self)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)

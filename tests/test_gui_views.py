@@ -220,6 +220,33 @@ def test_the_energy_map_shows_where_the_energy_comes_from(qtbot, tmp_path):
     assert view.energy.image is None
 
 
+@pytest.mark.gl
+def test_the_sphere_shows_the_energy_as_a_heat_layer(qtbot, tmp_path, monkeypatch):
+    from seldgui import main_window
+
+    rng = np.random.default_rng(1)
+    s_ = rng.standard_normal(24000 * 2)
+    az, el = np.deg2rad(120), np.deg2rad(-30)
+    foa = np.stack([s_, s_ * np.cos(el) * np.sin(az), s_ * np.sin(el), s_ * np.cos(el) * np.cos(az)]).T
+    path = tmp_path / "foa_source.wav"
+    sf.write(path, 0.3 * foa / np.abs(foa).max(), 24000, subtype="PCM_16")
+    monkeypatch.setattr(main_window, "show_error", lambda *a: None)
+    win = main_window.MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    win.open_path(path, fmt="foa")
+    qtbot.waitUntil(lambda: win.session.recording is not None, timeout=10000)
+    sphere = win.direction_view
+    assert sphere.kind == "sphere" and not sphere.energy.visible
+    win.energy_box.setChecked(True)
+    win.session.set_playhead(1.0)
+    assert sphere.energy.visible and win.direction_tabs.currentWidget() is sphere
+    peak_az, peak_el = sphere.energy_peak
+    assert abs(peak_az - 120) <= 5 and abs(peak_el - (-30)) <= 5
+    win.energy_box.setChecked(False)
+    assert not sphere.energy.visible
+
+
 def test_the_overview_strip_marks_and_moves_the_visible_range(window, qtbot):
     strip = window.overview_strip
     window.spectrogram_view.plot.setXRange(1.0, 2.0, padding=0)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.session import Session
 from seldgui.style import SELECTION_COLOR, class_color
-from seldgui.views.doa_common import markers_and_trails, selected_paths
+from seldgui.views.doa_common import energy_at_playhead, markers_and_trails, selected_paths
 from seldgui.views.timeline import EditViewBox
 
 
@@ -144,22 +144,8 @@ class DoaMapView(QWidget):
         self._update_energy()
 
     def _update_energy(self) -> None:
-        from core.errors import SeldError
-
-        rec = self.session.recording
-        if not self.energy_enabled or rec is None:
-            self.energy.clear()
-            return
-        from core.energy_map import energy_map
-
-        t = self.session.playhead_s
-        try:
-            if getattr(rec, "lazy", False):
-                start = max(0.0, t - 0.2)
-                m = energy_map(rec.read(start, t + 0.2), rec.fmt, t - start)
-            else:
-                m = energy_map(rec.samples, rec.fmt, t)
-        except SeldError:
+        m = energy_at_playhead(self.session) if self.energy_enabled else None
+        if m is None:
             self.energy.clear()
             return
         self.energy.setImage(m.values.astype("float32"), levels=(0.0, 1.0), autoLevels=False)

@@ -9,7 +9,8 @@ playhead or the labels change.
 A click listens to that direction; in edit mode it sets the direction of the selected
 event at the playhead instead, and a drag that starts on the selected event's marker
 moves it over the sphere (the camera holds still meanwhile); the selected events' whole
-trajectories are drawn with their keyframes.
+trajectories are drawn with their keyframes. With the energy layer on, the sphere is
+coloured by the model-free energy map at the playhead (FOA intensity / MIC SRP-PHAT).
 
 :func:`create_direction_view` returns this view where OpenGL works and the equirectangular
 :class:`~seldgui.views.doa_map.DoaMapView` elsewhere, so the app runs on any machine.
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from core.dcase_csv import azel_to_xyz as unit_vectors  # x front, y left, z up
 from core.session import Session
 from seldgui.style import class_color
-from seldgui.views.doa_common import markers_and_trails, selected_paths
+from seldgui.views.doa_common import energy_at_playhead, markers_and_trails, selected_paths
 
 log = logging.getLogger("seldgui")
 
@@ -102,6 +103,11 @@ class DoaSphereView(QWidget):
         self.paths = scene.visuals.Line(parent=self.view.scene, connect="segments", width=1)
         self.keyframes = scene.visuals.Markers(parent=self.view.scene)
         self._grab = None  # the gesture of a marker drag in progress
+        self.energy = scene.visuals.Mesh(parent=self.view.scene)
+        self.energy.set_gl_state("translucent", depth_test=True, cull_face=False)
+        self.energy.visible = False
+        self.energy_enabled = False
+        self.energy_peak: tuple[float, float] | None = None
         session.selection_changed.connect(lambda *_: self.refresh())
         session.editing_changed.connect(lambda *_: self.refresh())
         session.listen_changed.connect(self._on_listen)
@@ -208,6 +214,7 @@ class DoaSphereView(QWidget):
                 a = float(trail.alpha[i + 1]) * (0.6 if trail.predicted else 0.9)
                 cols += [_rgba(trail.cls, a)] * 2
         self._draw_paths()
+        self._update_energy()
         if segs:
             self.trails.set_data(
                 np.asarray(segs, np.float32), color=np.asarray(cols, np.float32), connect="segments"
@@ -216,6 +223,36 @@ class DoaSphereView(QWidget):
         else:
             self.trails.visible = False
         self.canvas.update()
+
+    # ------------------------------------------------------------------ energy layer
+    def set_energy_enabled(self, enabled: bool) -> None:
+        """Colour the sphere by the model-free energy map at the playhead (FOA intensity / MIC SRP-PHAT)."""
+        self.energy_enabled = bool(enabled)
+        self._update_energy()
+        self.canvas.update()
+
+    def _update_energy(self) -> None:
+        m = energy_at_playhead(self.session) if self.energy_enabled else None
+        if m is None:
+            self.energy.visible = False
+            self.energy_peak = None
+            return
+        from vispy.color import get_colormap
+
+        n_el, n_az = m.values.shape
+        az, el = np.meshgrid(m.azimuths, m.elevations)  # (n_el, n_az)
+        vertices = unit_vectors(az.ravel(), el.ravel()) * 0.995
+        idx = np.arange(n_el * n_az).reshape(n_el, n_az)
+        nxt = np.roll(idx, -1, axis=1)  # azimuth wraps around
+        a, b, c, d = idx[:-1], nxt[:-1], idx[1:], nxt[1:]
+        faces = np.concatenate(
+            [np.stack([a, b, c], -1).reshape(-1, 3), np.stack([b, d, c], -1).reshape(-1, 3)]
+        )
+        colors = get_colormap("inferno").map(m.values.ravel()).astype(np.float32)
+        colors[:, 3] = 0.15 + 0.75 * m.values.ravel()
+        self.energy.set_data(vertices=vertices.astype(np.float32), faces=faces, vertex_colors=colors)
+        self.energy.visible = True
+        self.energy_peak = m.peak()
 
     def _draw_paths(self) -> None:
         paths = selected_paths(self.session)
