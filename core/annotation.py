@@ -125,40 +125,42 @@ def slerp(v0: np.ndarray, v1: np.ndarray, t: np.ndarray) -> np.ndarray:
 def interpolate(
     keyframes: Sequence[Keyframe], frames: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Directions (and distances) of ``keyframes`` at ``frames``: great-circle between, held outside."""
+    """Directions (and distances) of ``keyframes`` at ``frames``: great-circle between, held outside.
+
+    Vectorised over frames; at a keyframe (and wherever a value is held) the keyframe's own
+    numbers are returned, with no trigonometric round trip.
+    """
     frames = np.asarray(frames)
-    n = len(frames)
-    az = np.empty(n)
-    el = np.empty(n)
-    has_dist = all(k.distance is not None for k in keyframes)
-    dist = np.empty(n) if has_dist else None
     kf = np.array([k.frame for k in keyframes])
-    # index of the keyframe segment each frame falls in: [kf[i], kf[i+1])
-    seg = np.searchsorted(kf, frames, side="right") - 1
-    before = seg < 0
-    after = seg >= len(keyframes) - 1
-    first, last = keyframes[0], keyframes[-1]
-    az[before], el[before] = first.azimuth, first.elevation
-    az[after], el[after] = last.azimuth, last.elevation
-    if dist is not None:
-        dist[before] = first.distance
-        dist[after] = last.distance
-    for i in np.unique(seg[~before & ~after]):
-        k0, k1 = keyframes[i], keyframes[i + 1]
-        sel = seg == i
-        t = (frames[sel] - k0.frame) / (k1.frame - k0.frame)
-        v = slerp(azel_to_xyz(k0.azimuth, k0.elevation), azel_to_xyz(k1.azimuth, k1.elevation), t)
-        a, e = xyz_to_azel(v)
-        az[sel], el[sel] = a, e
-        if dist is not None:
-            dist[sel] = k0.distance + t * (k1.distance - k0.distance)  # type: ignore[operator]
-    # keyframes themselves are exact (no trigonometric round trip)
-    for k in keyframes:
-        hit = frames == k.frame
-        if hit.any():
-            az[hit], el[hit] = k.azimuth, k.elevation
-            if dist is not None:
-                dist[hit] = k.distance
+    ka = np.array([k.azimuth for k in keyframes], dtype=float)
+    ke = np.array([k.elevation for k in keyframes], dtype=float)
+    has_dist = all(k.distance is not None for k in keyframes)
+    kd = np.array([k.distance for k in keyframes], dtype=float) if has_dist else None
+    if len(keyframes) == 1:
+        full = np.ones(len(frames))
+        return ka[0] * full, ke[0] * full, None if kd is None else kd[0] * full
+    # the keyframe segment [kf[i], kf[i+1]) of every frame, and the fraction along it
+    seg = np.clip(np.searchsorted(kf, frames, side="right") - 1, 0, len(kf) - 2)
+    t = np.clip((frames - kf[seg]) / (kf[seg + 1] - kf[seg]), 0.0, 1.0)
+    vectors = azel_to_xyz(ka, ke)
+    v0, v1 = vectors[seg], vectors[seg + 1]
+    dot = np.clip(np.sum(v0 * v1, axis=1), -1.0, 1.0)
+    omega = np.arccos(dot)
+    sin_omega = np.sin(omega)
+    regular = dot > -1.0 + 1e-9
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w0 = np.where(sin_omega > 1e-12, np.sin((1 - t) * omega) / sin_omega, 1 - t)
+        w1 = np.where(sin_omega > 1e-12, np.sin(t * omega) / sin_omega, t)
+    v = w0[:, None] * v0 + w1[:, None] * v1
+    for i in np.nonzero(~regular)[0]:  # opposite keyframes: the path of slerp()
+        v[i] = slerp(v0[i], v1[i], np.array([t[i]]))[0]
+    az, el = xyz_to_azel(v)
+    dist = None if kd is None else kd[seg] + t * (kd[seg + 1] - kd[seg])
+    # keyframes and held values are exact
+    for which, index in ((t == 0.0, seg), (t == 1.0, seg + 1)):
+        az[which], el[which] = ka[index[which]], ke[index[which]]
+        if dist is not None and kd is not None:
+            dist[which] = kd[index[which]]
     return az, el, dist
 
 

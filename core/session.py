@@ -21,7 +21,7 @@ from core.annotation import Annotation
 from core.annotation_edits import Edit
 from core.audio import Recording
 from core.classes import DCASE2020, ClassSet
-from core.events import Event, active_at, events_from_table
+from core.events import Event, active_at, events_from_table, table_from_events
 from core.labels import LABEL_HOP_S, LabelTable
 from core.observable import Signal
 
@@ -78,6 +78,7 @@ class Session:
         self.classes: ClassSet = classes
         self.annotation = Annotation()
         self.reference_events: list[Event] = []
+        self._event_cache: dict[int, tuple] = {}  # id -> (annotation event, its per-frame Event)
         self.selected_ids: frozenset[int] = frozenset()
         self.selected_predictions: frozenset[int] = frozenset()
         self.editing = False
@@ -132,7 +133,9 @@ class Session:
     @property
     def reference(self) -> LabelTable | None:
         """The reference labels as rows (``None`` when none were loaded or made)."""
-        return self.annotation.to_table() if self.annotation.loaded else None
+        if not self.annotation.loaded:
+            return None
+        return table_from_events(self.reference_events, fmt=self.annotation.fmt)
 
     def set_reference(self, table: LabelTable | None) -> None:
         """Load reference labels (or none) into the annotation; the selection is cleared."""
@@ -149,7 +152,16 @@ class Session:
         edit.revert(self.annotation)
 
     def _refresh_reference(self) -> None:
-        self.reference_events = self.annotation.to_events()
+        # per-frame events are recomputed only for annotation events that changed
+        cache, fresh = self._event_cache, {}
+        events = []
+        for e in self.annotation.events:
+            hit = cache.get(e.id)
+            shown = hit[1] if hit is not None and hit[0] is e else e.to_event()
+            fresh[e.id] = (e, shown)
+            events.append(shown)
+        self._event_cache = fresh
+        self.reference_events = events
         kept = frozenset(i for i in self.selected_ids if i in self.annotation)
         if kept != self.selected_ids:
             self.set_selection(kept)

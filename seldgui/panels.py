@@ -40,7 +40,14 @@ class MetricsPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
-        session.reference_changed.connect(lambda _e: self.refresh())
+        # label edits come at mouse-move rate during a drag: score once the labels rest
+        from PySide6.QtCore import QTimer
+
+        self._rescore = QTimer(self)
+        self._rescore.setSingleShot(True)
+        self._rescore.setInterval(300)
+        self._rescore.timeout.connect(self.refresh)
+        session.reference_changed.connect(lambda _e: self._rescore.start())
         session.predictions_changed.connect(lambda _e: self.refresh())
 
     def refresh(self) -> None:

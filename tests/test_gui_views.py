@@ -18,6 +18,10 @@ def window(qtbot, monkeypatch, tmp_path):
     from seldgui import main_window
 
     monkeypatch.setattr(main_window, "show_error", lambda *a: None)
+    # pytest-qt closes the window at teardown: unsaved test edits are discarded, not asked about
+    from PySide6.QtWidgets import QMessageBox
+
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Discard)
     win = main_window.MainWindow()
     qtbot.addWidget(win)
     win.show()
@@ -288,3 +292,22 @@ def test_an_unexpected_error_in_a_worker_is_logged_and_reported_briefly(window, 
     window._on_crashed("Traceback (most recent call last):\n  ...\nZeroDivisionError: division by zero\n")
     assert shown == [("Unexpected error", "ZeroDivisionError: division by zero")]
     assert any("Traceback" in r.getMessage() for r in caplog.records if r.name == "seldgui")
+
+
+def test_the_tracks_redraw_only_what_changed_and_follow_every_edit(window):
+    from core import annotation_edits as ed
+
+    curves = window.tracks_view.curves
+    x_before, _ = curves[("reference", "azimuth", 4)].getData()
+    baby_curve = curves[("reference", "azimuth", 1)]
+    baby_data = baby_curve.getData()[0].copy()
+    event = next(e for e in window.session.annotation.events if e.cls == 4)
+    window.annotation.push(ed.move_events(window.session.annotation, [event.id], 5))
+    x_after, _ = curves[("reference", "azimuth", 4)].getData()
+    assert np.nanmin(x_after) == pytest.approx(np.nanmin(x_before) + 0.5)
+    assert curves[("reference", "azimuth", 1)] is baby_curve
+    np.testing.assert_array_equal(baby_curve.getData()[0], baby_data)
+    window.annotation.push(ed.delete_events(window.session.annotation, [event.id]))
+    assert ("reference", "azimuth", 4) not in curves
+    window.annotation.stack.undo()
+    assert ("reference", "azimuth", 4) in curves

@@ -73,6 +73,7 @@ class DoaTracksView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.layout_widget)
         self.curves: dict[tuple[str, str, int], pg.PlotDataItem] = {}
+        self._drawn: dict[tuple[str, int], tuple[Event, ...]] = {}  # (kind, class) -> the events drawn
         self.playheads = [PlayheadLine(p, session) for p in (self.azimuth_plot, self.elevation_plot)]
         session.reference_changed.connect(lambda _e: self._redraw("reference"))
         session.predictions_changed.connect(lambda _e: self._redraw("prediction"))
@@ -131,12 +132,35 @@ class DoaTracksView(QWidget):
         return (best[1], best[2]) if best else None
 
     def _redraw(self, kind: str) -> None:
-        for key in [k for k in self.curves if k[0] == kind]:
-            item = self.curves.pop(key)
-            item.getViewBox().removeItem(item) if item.getViewBox() else None
+        """One curve per (kind, plot, class), kept between redraws and given new data.
+
+        Only classes whose events changed are redrawn (the session keeps the event objects
+        of unchanged labels, so identity tells), which keeps a drag step cheap.
+        """
         events = self.session.reference_events if kind == "reference" else self.session.predicted_events
+        by_class: dict[int, list[Event]] = {}
+        for e in events:
+            by_class.setdefault(e.cls, []).append(e)
+        changed = []
+        for cls, group in by_class.items():
+            drawn = self._drawn.get((kind, cls))
+            if (
+                drawn is None
+                or len(drawn) != len(group)
+                or any(a is not b for a, b in zip(drawn, group, strict=True))
+            ):
+                self._drawn[(kind, cls)] = tuple(group)  # held, so no id is reused while compared
+                changed.append(cls)
+        for key in [k for k in self._drawn if k[0] == kind and k[1] not in by_class]:
+            del self._drawn[key]
+        wanted = {(kind, which, cls) for which in ("azimuth", "elevation") for cls in by_class}
+        subset = [e for cls in changed for e in by_class[cls]]
         for which, plot in (("azimuth", self.azimuth_plot), ("elevation", self.elevation_plot)):
-            for cls, (x, y) in _track_xy(events, which).items():
+            for cls, (x, y) in _track_xy(subset, which).items():
+                key = (kind, which, cls)
+                if key in self.curves:
+                    self.curves[key].setData(x, y)
+                    continue
                 color = class_color(cls)
                 if kind == "reference":
                     item = plot.plot(x, y, pen=pg.mkPen(color, width=2), connect="finite")
@@ -144,7 +168,11 @@ class DoaTracksView(QWidget):
                     item = plot.plot(
                         x, y, pen=None, symbol="o", symbolSize=4, symbolPen=None, symbolBrush=color
                     )
-                self.curves[(kind, which, cls)] = item
+                self.curves[key] = item
+        for key in [k for k in self.curves if k[0] == kind and k not in wanted]:
+            item = self.curves.pop(key)
+            if item.getViewBox() is not None:
+                item.getViewBox().removeItem(item)
 
 
 class _TrackGestures:

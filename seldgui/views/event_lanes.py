@@ -71,10 +71,10 @@ class EventLanesView(QWidget):
         self.prediction_items: list[_EventBox] = []
         self.playhead = PlayheadLine(self.plot.getPlotItem(), session)
         session.classes_changed.connect(lambda _c: self._redraw())
-        session.reference_changed.connect(lambda _e: self._redraw())
-        session.predictions_changed.connect(lambda _e: self._redraw())
-        session.selection_changed.connect(lambda _s: self._redraw())
-        session.prediction_selection_changed.connect(lambda _s: self._redraw())
+        session.reference_changed.connect(lambda _e: self._redraw_reference())
+        session.predictions_changed.connect(lambda _e: self._redraw_predictions())
+        session.selection_changed.connect(lambda _s: self._redraw_reference())
+        session.prediction_selection_changed.connect(lambda _s: self._redraw_predictions())
         self._set_lanes()
 
     def _set_lanes(self) -> None:
@@ -83,28 +83,36 @@ class EventLanesView(QWidget):
         axis.setTicks([[(i + 0.5, classes[i]) for i in range(len(classes))]])
         self.plot.setYRange(0, len(classes), padding=0)
 
-    def _clear(self, items: list[_EventBox]) -> None:
-        for item in items:
-            self.plot.removeItem(item)
-        items.clear()
+    def _pool(self, items: list[_EventBox], n: int) -> None:
+        """Keep exactly ``n`` boxes (reused between redraws: adding items to a plot is slow)."""
+        while len(items) < n:
+            box = _EventBox(QRectF(), "")
+            self.plot.addItem(box)
+            items.append(box)
+        while len(items) > n:
+            self.plot.removeItem(items.pop())
 
     def _redraw(self) -> None:
         self._set_lanes()
-        self._clear(self.reference_items)
-        self._clear(self.prediction_items)
+        self._redraw_reference()
+        self._redraw_predictions()
+
+    def _redraw_reference(self) -> None:
         classes = self.session.classes
         selected = self.session.selected_ids
+        events = self.session.reference_events
         tracks: dict[int, int] = {}  # tracks per class: a lane is split into one row per track
-        for event in self.session.reference_events:
+        for event in events:
             tracks[event.cls] = max(tracks.get(event.cls, 1), event.track + 1)
-        for event in self.session.reference_events:
+        self._pool(self.reference_items, len(events))
+        for box, event in zip(self.reference_items, events, strict=True):
             row = 0.9 / tracks[event.cls]
-            box = _EventBox(
+            box.setRect(
                 QRectF(
                     event.onset_s, event.cls + 0.05 + event.track * row, event.offset_s - event.onset_s, row
-                ),
-                describe(event, classes, False),
+                )
             )
+            box.setToolTip(describe(event, classes, False))
             box.event_id = event.id
             color = QColor(class_color(event.cls))
             chosen = event.id in selected
@@ -114,14 +122,15 @@ class EventLanesView(QWidget):
             fill = QColor(color)
             fill.setAlpha(40)
             box.setBrush(QBrush(fill))
-            self.plot.addItem(box)
-            self.reference_items.append(box)
+
+    def _redraw_predictions(self) -> None:
+        classes = self.session.classes
+        events = self.session.predicted_events
+        self._pool(self.prediction_items, len(events))
         lo, hi = PREDICTION_BAND
-        for i, event in enumerate(self.session.predicted_events):
-            box = _EventBox(
-                QRectF(event.onset_s, event.cls + lo, event.offset_s - event.onset_s, hi - lo),
-                describe(event, classes, True),
-            )
+        for i, (box, event) in enumerate(zip(self.prediction_items, events, strict=True)):
+            box.setRect(QRectF(event.onset_s, event.cls + lo, event.offset_s - event.onset_s, hi - lo))
+            box.setToolTip(describe(event, classes, True))
             if i in self.session.selected_predictions:
                 pen = QPen(QColor(SELECTION_COLOR), 2)
                 pen.setCosmetic(True)
@@ -129,8 +138,6 @@ class EventLanesView(QWidget):
             else:
                 box.setPen(QPen(Qt.PenStyle.NoPen))
             box.setBrush(QBrush(QColor(class_color(event.cls))))
-            self.plot.addItem(box)
-            self.prediction_items.append(box)
 
     # ------------------------------------------------------------------ editing
     def _editing(self) -> bool:
