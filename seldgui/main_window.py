@@ -60,7 +60,10 @@ def _load(path: Path, fmt: str | None, channel: int, kind: str):
     from core.overview import LONG_RECORDING_S, FileRecording
 
     labels_path = sibling_labels(path)
-    labels = read_labels(labels_path) if labels_path is not None else None
+    from core.annotation import Annotation
+
+    # the labels are read into keyframes here too, off the GUI thread (long files take a while)
+    labels = Annotation.from_table(read_labels(labels_path)) if labels_path is not None else None
     info = probe(path)
     if info.duration_s > LONG_RECORDING_S:
         rec = FileRecording(path, resolve_format(path, fmt))  # never decoded whole
@@ -672,13 +675,13 @@ class MainWindow(QMainWindow):
 
     def _on_loaded(self, result) -> None:
         self._busy -= 1
-        rec, spec, labels = result
+        rec, spec, labels = result  # labels: an Annotation, or None
         self.session.set_recording(rec, spec)
         self._remember(Path(rec.path))
         if getattr(rec, "lazy", False):
             self._reload_view()  # the exact max-pooled overview, computed in the background
         if labels is not None:
-            self.session.set_reference(labels)
+            self.session.set_annotation(labels)
             self._report_moved_rows()
         saved, self._pending_restore = self._pending_restore, None
         if saved is not None and Path(saved.recording) == Path(rec.path).absolute():
