@@ -266,6 +266,35 @@ def delete_keyframe(doc: Annotation, event_id: int, frame: int) -> Edit | None:
     return _edit("Delete keyframe", (e,), (replace(e, keyframes=keys),))
 
 
+def split_event(doc: Annotation, event_id: int, frame: int) -> Edit | None:
+    """Cut an event in two at label frame ``frame`` (which starts the second part).
+
+    Both parts keep the trajectory exactly: each gets a keyframe at its new edge with the
+    direction the event had there. The second part is a new event on the same track.
+    """
+    e = doc[event_id]
+    frame = int(frame)
+    if not e.start < frame < e.end:
+        return None
+
+    def edge(f: int) -> Keyframe:
+        az, el = e.direction_at(f)
+        return Keyframe(f, round(az, 4), round(el, 4), e.distance_at(f))
+
+    first_keys = [k for k in e.keyframes if k.frame < frame]
+    second_keys = [k for k in e.keyframes if k.frame >= frame]
+    if not e.stationary:
+        if not first_keys or first_keys[-1].frame != frame - 1:
+            first_keys.append(edge(frame - 1))
+        if not second_keys or second_keys[0].frame != frame:
+            second_keys.insert(0, edge(frame))
+    first_keys = first_keys or [replace(e.keyframes[0], frame=e.start)]
+    second_keys = second_keys or [replace(e.keyframes[-1], frame=frame)]
+    first = replace(e, end=frame, keyframes=tuple(first_keys))
+    second = AnnotationEvent(doc.new_id(), e.cls, e.track, frame, e.end, tuple(second_keys))
+    return _edit("Split event", (e,), (first, second))
+
+
 def set_distance(doc: Annotation, event_id: int, distance: float | None) -> Edit | None:
     """Give every keyframe of an event the distance ``distance`` (``None`` removes it)."""
     e = doc[event_id]

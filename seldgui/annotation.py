@@ -283,6 +283,15 @@ class AnnotationController(QObject):
         if not self.push(edits.delete_keyframe(self.session.annotation, event_id, nearest.frame)):
             self.message.emit("a stationary event keeps its one direction")
 
+    def split_at_playhead(self) -> None:
+        """Cut the selected event in two at the playhead (both parts keep the trajectory)."""
+        event_id = self._single_selected()
+        if event_id is None:
+            return
+        edit = edits.split_event(self.session.annotation, event_id, frame_edge(self.session.playhead_s))
+        if not self.push(edit):
+            self.message.emit("put the playhead inside the selected event to split it there")
+
     def nudge_selected(self, frames: int) -> None:
         self.move(self.session.selected_ids, frames)
 
@@ -535,6 +544,7 @@ class AnnotationController(QObject):
             "Shift+K",
             self.delete_keyframe_at_playhead,
         )
+        act("split", "S&plit the selected event at the playhead", "S", self.split_at_playhead)
         act("simplify", "Simplify trajectories (2°)", "", self.simplify_selected)
         act("accept", "Accept &predictions...", "Ctrl+Shift+A", self.accept_predictions_dialog)
         for digit in range(10):

@@ -223,6 +223,7 @@ class MainWindow(QMainWindow):
             "delete",
             "nudge_left",
             "nudge_right",
+            "split",
             None,
             "keyframe",
             "delete_keyframe",

@@ -319,7 +319,7 @@ def test_random_edit_sequences_undo_back_to_the_start():
     history = []
     for _ in range(200):
         ids = [x.id for x in doc.events]
-        kind = rng.integers(0, 8) if ids else 0
+        kind = rng.integers(0, 9) if ids else 0
         pick = int(rng.choice(ids)) if ids else None
         frame = int(rng.integers(0, 80))
         if kind == 0:
@@ -338,8 +338,10 @@ def test_random_edit_sequences_undo_back_to_the_start():
             edit = ed.set_class(doc, [pick], int(rng.integers(0, 14)))
         elif kind == 6:
             edit = ed.delete_events(doc, [pick])
-        else:
+        elif kind == 7:
             edit = ed.delete_keyframe(doc, pick, doc[pick].keyframes[0].frame)
+        else:
+            edit = ed.split_event(doc, pick, (doc[pick].start + doc[pick].end) // 2)
         if edit is not None:
             edit.apply(doc)
             history.append(edit)
@@ -497,3 +499,28 @@ def test_distance_and_make_stationary():
     e = doc[moving.id]
     assert e.stationary and e.direction_at(30) == pytest.approx((az, el)) and e.distance_at(30) == 180.0
     assert ed.make_stationary(doc, moving.id, 30) is None
+
+
+def test_splitting_keeps_both_halves_on_the_same_trajectory():
+    doc = Annotation()
+    ed.create_event(doc, 5, 0, 40, (-60.0, 0.0)).apply(doc)
+    (e,) = doc.events
+    ed.add_keyframe(doc, e.id, 39).apply(doc)
+    ed.set_direction(doc, e.id, 39, 60.0, 30.0).apply(doc)
+    whole = doc[e.id].to_event()
+    edit = ed.split_event(doc, e.id, 17)
+    _check_apply_revert(doc, edit)
+    first, second = sorted(doc.events, key=lambda x: x.start)
+    assert (first.start, first.end, second.start, second.end) == (0, 17, 17, 40)
+    assert first.id == e.id and second.id != e.id and second.track == first.track == 0
+    az = np.concatenate([first.to_event().azimuth, second.to_event().azimuth])
+    el = np.concatenate([first.to_event().elevation, second.to_event().elevation])
+    np.testing.assert_allclose(az, whole.azimuth, atol=1e-3)
+    np.testing.assert_allclose(el, whole.elevation, atol=1e-3)
+    assert ed.split_event(doc, first.id, 0) is None and ed.split_event(doc, first.id, 17) is None
+    stationary = ed.create_event(doc, 2, 50, 60, (10.0, 10.0))
+    stationary.apply(doc)
+    ed.split_event(doc, stationary.added[0].id, 55).apply(doc)
+    parts = sorted((x for x in doc.events if x.cls == 2), key=lambda x: x.start)
+    assert [p.stationary for p in parts] == [True, True]
+    assert [p.direction_at(p.start) for p in parts] == [(10.0, 10.0), (10.0, 10.0)]

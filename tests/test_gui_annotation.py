@@ -411,3 +411,18 @@ def test_a_stationary_event_takes_a_picked_direction_wherever_the_playhead_is(wi
     window.annotation.push(make_stationary(window.session.annotation, event.id, 20))
     window.session.pick_direction(50.0, 5.0)
     assert window.session.annotation[event.id].direction_at(21) == (50.0, 5.0)
+
+
+def test_s_splits_the_selected_event_at_the_playhead(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window.session.set_editing(True)
+    event = _select_and_seek(window, 1, 1.1)  # frames 10-13
+    window.session.set_playhead(1.2)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_S)
+    parts = sorted((e for e in window.session.annotation.events if e.cls == 1), key=lambda e: e.start)
+    assert [(p.start, p.end) for p in parts] == [(10, 12), (12, 13)]
+    window.annotation.stack.undo()
+    assert window.session.annotation[event.id] == event
