@@ -13,7 +13,8 @@ Figure 2) into ``--out``. Runs that were stopped resume where they are (``last``
 comparison can be carried over several sessions.
 
     python experiments/loss_comparison/run.py --data DATA --out OUT [--epochs 40] [--steps-per-epoch 0]
-        [--batch-size 64] [--segment-frames 600] [--seed 0] [--device auto] [--workers 2] [--small]
+        [--batch-size 64] [--segment-frames 600] [--eval-every 1] [--seed 0] [--device auto] [--workers 2]
+        [--small]
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def config_for(args: argparse.Namespace, loss: str, w_ce: float, w_mse: float) -
     c.optim.batch_size = args.batch_size
     c.optim.warmup_epochs = min(c.optim.warmup_epochs, max(1, args.epochs // 10))
     c.optim.eval_test_every_time = True
+    c.optim.eval_every = args.eval_every
     c.seed = args.seed
     c.device = args.device
     if args.small:  # a narrower network for quick CPU runs (same architecture, fewer filters)
@@ -163,6 +165,7 @@ def main() -> int:
     ap.add_argument("--test-folds", type=folds, default=[1])
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--steps-per-epoch", type=int, default=0)
+    ap.add_argument("--eval-every", type=int, default=1, help="epochs between evaluations")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--segment-frames", type=int, default=600)
     ap.add_argument("--workers", type=int, default=2)
