@@ -16,7 +16,8 @@ per-example seed, dropout by torch's generator whose state is checkpointed. A ru
 and resumed therefore ends with exactly the weights of an uninterrupted run.
 
 Stopping: SIGINT/SIGTERM or a file named ``STOP`` in the run folder makes the loop stop
-after the current step and write ``last``. Under torchrun every rank stops at the same step.
+after the current step and write ``last``; the STOP file is then removed, so that
+``--resume`` goes on. Under torchrun every rank stops at the same step.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class _StopFlag:
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir
         self.requested = False
+        self.by_file = False
         self._old: dict[int, Any] = {}
 
     def install(self) -> None:
@@ -117,13 +119,15 @@ class _StopFlag:
     def restore(self) -> None:
         for sig, handler in self._old.items():
             signal.signal(sig, handler)
+        if self.by_file:  # it has done its work: a resumed run must not stop at once
+            (self.run_dir / STOP_FILE).unlink(missing_ok=True)
 
     def _handle(self, signum, frame) -> None:  # noqa: ARG002
         self.requested = True
 
     def check(self) -> bool:
         if not self.requested and (self.run_dir / STOP_FILE).exists():
-            self.requested = True
+            self.requested = self.by_file = True
         return self.requested
 
 

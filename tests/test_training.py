@@ -130,7 +130,7 @@ def test_a_stop_file_stops_cleanly_and_writes_last(tiny, tmp_path):
     assert summary["stopped"] and summary["step"] == 2
     loop = json.loads((run / "last.state.json").read_text())["loop"]
     assert loop["step"] == 2 and loop["batch_in_epoch"] == 2
-    (run / "STOP").unlink()
+    assert not (run / "STOP").exists()  # consumed: the resumed run goes on
     assert Trainer(c, run, resume=True).run()["step"] == 9
 
 
