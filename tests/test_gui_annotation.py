@@ -426,3 +426,17 @@ def test_s_splits_the_selected_event_at_the_playhead(window, qtbot):
     assert [(p.start, p.end) for p in parts] == [(10, 12), (12, 13)]
     window.annotation.stack.undo()
     assert window.session.annotation[event.id] == event
+
+
+def test_shift_drag_selects_the_events_a_rectangle_touches(window):
+    from PySide6.QtCore import Qt
+
+    window.session.set_editing(True)
+    plot = window.lanes_view.plot
+    vb = plot.getPlotItem().getViewBox()
+    mouse_drag(plot, vb, [(0.5, 0.2), (2.1, 5.0)], modifiers=Qt.KeyboardModifier.ShiftModifier)
+    assert window.session.selected_ids == {e.id for e in window.session.annotation.events}
+    assert len(window.session.annotation) == 2 and window.annotation.stack.count() == 0
+    mouse_drag(plot, vb, [(0.5, 0.2), (1.5, 3.0)], modifiers=Qt.KeyboardModifier.ShiftModifier)
+    assert window.session.selected_ids == {e.id for e in window.session.annotation.events if e.cls == 1}
+    assert not window.lanes_view.band.isVisible()

@@ -7,7 +7,8 @@ predicted event a filled bar in the lower half, both in the class colour. Hoveri
 In edit mode (with an ``editor``, the window's annotation controller) a click selects the
 event under it (Ctrl: add to the selection; a predicted bar selects the prediction), a
 drag on an event moves the selected events, a drag on its left or right edge resizes
-it, and a drag on empty lane space creates an event of that lane's class. Selected
+it, a drag on empty lane space creates an event of that lane's class, and a Shift+drag
+selects every event its rectangle touches. Selected
 events are drawn with a white outline.
 """
 
@@ -70,6 +71,13 @@ class EventLanesView(QWidget):
         self.reference_items: list[_EventBox] = []
         self.prediction_items: list[_EventBox] = []
         self.playhead = PlayheadLine(self.plot.getPlotItem(), session)
+        self.band = QGraphicsRectItem()  # the rubber band of a Shift+drag selection
+        band_pen = QPen(QColor(SELECTION_COLOR), 1, Qt.PenStyle.DashLine)
+        band_pen.setCosmetic(True)
+        self.band.setPen(band_pen)
+        self.band.setZValue(50)
+        self.band.hide()
+        self.plot.addItem(self.band, ignoreBounds=True)
         session.classes_changed.connect(lambda _c: self._redraw())
         session.reference_changed.connect(lambda _e: self._redraw_reference())
         session.predictions_changed.connect(lambda _e: self._redraw_predictions())
@@ -194,7 +202,11 @@ class EventLanesView(QWidget):
             hit = self.reference_at(t0, y0) or self.reference_at(t0 - EDGE_PX * px, y0)
             hit = hit or self.reference_at(t0 + EDGE_PX * px, y0)  # just outside an edge grabs it
             drag: dict = {"gesture": object(), "t0": t0}
-            if hit is None:
+            if modifiers & Qt.KeyboardModifier.ShiftModifier:  # rubber band: select what it touches
+                drag.update(mode="select", y0=y0)
+                self.band.setRect(QRectF(t0, y0, 0.0, 0.0))
+                self.band.show()
+            elif hit is None:
                 drag.update(mode="create", create=CreateGesture(self.editor, int(y0), t0))
             else:
                 # near an edge resizes; a narrow event keeps its middle third for moving
@@ -214,6 +226,16 @@ class EventLanesView(QWidget):
         if drag is None:
             return False
         t = pos.x()
+        if drag["mode"] == "select":
+            band = QRectF(drag["t0"], drag["y0"], t - drag["t0"], pos.y() - drag["y0"]).normalized()
+            self.band.setRect(band)
+            if phase == "finish":
+                self.band.hide()
+                boxes = {b.event_id: b.rect() for b in self.reference_items}
+                touched = [i for i, r in boxes.items() if r.intersects(band)]
+                self.editor.select(touched, toggle=False)
+                self._drag = None
+            return True
         annotation = self.session.annotation
         if drag["mode"] == "create":
             drag["create"].update(t)
