@@ -189,11 +189,16 @@ class AnnotationController(QObject):
         self.session.set_selection(ids)
 
     def create(self, cls: int, t0: float, t1: float, gesture=None) -> int | None:
-        """Create an event of ``cls`` from ``t0`` to ``t1`` s, pointing where the playhead's class was last set."""
+        """Create a stationary event of ``cls`` from ``t0`` to ``t1`` s.
+
+        It points where playback listens (a direction clicked on the sphere or map outside
+        edit mode), else to the front.
+        """
         start, end = sorted((frame_edge(t0), frame_edge(t1)))
         end = self._clamp_end(max(end, start + 1))
         start = min(start, end - 1)
-        edit = edits.create_event(self.session.annotation, cls, start, end, merge_key=gesture)
+        direction = self.session.listen_direction or (0.0, 0.0)
+        edit = edits.create_event(self.session.annotation, cls, start, end, direction, merge_key=gesture)
         if not self.push(edit):
             return None
         new_id = edit.added[0].id

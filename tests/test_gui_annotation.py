@@ -80,6 +80,14 @@ def test_dragging_in_a_lane_creates_one_event_in_one_undo_step(window):
     assert any(abs(b.rect().left() - 0.5) < 1e-6 for b in window.lanes_view.reference_items)
 
 
+def test_a_new_event_points_where_playback_listens(window):
+    window.session.pick_direction(-75.0, 12.0)  # outside edit mode: listen there
+    window.session.set_editing(True)
+    _lane_drag(window, [(2.5, 7.5), (3.5, 7.5)])
+    (new,) = [e for e in window.session.annotation.events if e.cls == 7]
+    assert new.direction_at(new.start) == (-75.0, 12.0)
+
+
 def test_without_edit_mode_a_drag_pans_and_changes_nothing(window):
     _lane_drag(window, [(0.5, 6.5), (1.5, 6.5)])
     assert len(window.session.annotation) == 2 and window.annotation.stack.count() == 0
