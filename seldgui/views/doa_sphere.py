@@ -237,7 +237,7 @@ class DoaSphereView(QWidget):
             self.energy.visible = False
             self.energy_peak = None
             return
-        from vispy.color import get_colormap
+        import pyqtgraph as pg  # its colour maps ship with it (vispy's inferno needs matplotlib)
 
         n_el, n_az = m.values.shape
         az, el = np.meshgrid(m.azimuths, m.elevations)  # (n_el, n_az)
@@ -248,7 +248,7 @@ class DoaSphereView(QWidget):
         faces = np.concatenate(
             [np.stack([a, b, c], -1).reshape(-1, 3), np.stack([b, d, c], -1).reshape(-1, 3)]
         )
-        colors = get_colormap("inferno").map(m.values.ravel()).astype(np.float32)
+        colors = np.asarray(pg.colormap.get("inferno").map(m.values.ravel(), mode="float"), np.float32)
         colors[:, 3] = 0.15 + 0.75 * m.values.ravel()
         self.energy.set_data(vertices=vertices.astype(np.float32), faces=faces, vertex_colors=colors)
         self.energy.visible = True
