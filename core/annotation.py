@@ -361,19 +361,6 @@ class Annotation:
         rows.sort(key=lambda r: (r.frame, r.cls, r.track))
         return LabelTable(rows, fmt=fmt or self.fmt, path=self.path)
 
-    def free_track(self, cls: int, start: int, end: int, ignore: Iterable[int] = ()) -> int:
-        """The lowest track of class ``cls`` free over ``[start, end)`` (events in ``ignore`` not counted)."""
-        skip = set(ignore)
-        busy = {
-            e.track
-            for e in self._events.values()
-            if e.cls == cls and e.id not in skip and e.start < end and start < e.end
-        }
-        track = 0
-        while track in busy:
-            track += 1
-        return track
-
 
 def _separate_duplicates(rows: Iterable[LabelRow]) -> tuple[list[LabelRow], int]:
     """Rows with a (class, track, frame) already taken moved to a new track of their class."""
