@@ -76,6 +76,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N" | "mps"
     threshold: float = 0.5
+    init_from: str = ""  # a model package whose fitting weights start the run (core.warm_start)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

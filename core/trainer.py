@@ -227,6 +227,11 @@ class Trainer:
             dropout_rnn=m.dropout_rnn,
             dropout_fc=m.dropout_fc,
         ).to(self.device, memory_format=torch.channels_last)  # NHWC convolutions: ~20 % faster on CPU
+        if c.init_from and not self.resume:
+            from core.warm_start import init_from_package
+
+            report = init_from_package(self.model, c.init_from, fmt=c.data.fmt, classes=self.class_set.names)
+            self._log(report.summary())
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=learning_rate(c, 0))
         self.loss_config = LossConfig(c.optim.loss, c.optim.w_ce, c.optim.w_mse, c.optim.mask_inactive_doa)
         amp = c.optim.amp and self.device.type == "cuda"

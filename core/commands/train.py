@@ -59,6 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int, help="stop cleanly (writing last) after this many steps in all")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument(
+        "--init",
+        dest="init_from",
+        help="start from the weights of this model package (fine-tuning); 'bundled' for the bundled model "
+        "of the data's format",
+    )
+    p.add_argument(
         "--progress",
         choices=("bar", "jsonl", "none"),
         default="bar",
@@ -88,6 +94,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         (o, "mask_inactive_doa", args.mask_inactive_doa),
         (config, "seed", args.seed),
         (config, "device", args.device),
+        (config, "init_from", args.init_from),
     ]
     for obj, name, value in overrides:
         if value is not None:
@@ -96,6 +103,15 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         o.amp = False
     if d.root:
         d.root = str(Path(d.root).resolve())
+    if config.init_from == "bundled":
+        from core.resources import bundled_model_path
+
+        bundled = bundled_model_path(d.fmt)
+        if bundled is None:
+            raise SeldError(f"--init bundled: no bundled {d.fmt.upper()} model is installed")
+        config.init_from = str(bundled)
+    elif config.init_from:
+        config.init_from = str(Path(config.init_from).resolve())
     return TrainConfig.from_dict(config.to_dict())  # validate the result
 
 
