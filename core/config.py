@@ -51,7 +51,9 @@ class OptimConfig:
     loss: str = "homogeneous_mse"  # "homogeneous_mse" | "ce_mse"
     w_ce: float = 1.0
     w_mse: float = 1000.0
-    mask_inactive_doa: bool = False
+    mask_inactive_doa: bool = (
+        True  # DOA MSE on the active classes only, as the authors' code and the 2020 baseline
+    )
     lr: float = 2e-4
     warmup_epochs: int = 10
     warmup_lr: float = 2e-5

@@ -57,9 +57,14 @@ def test_homogeneous_mse_is_the_unweighted_sum_of_the_two_mses():
     sed, doa = _targets()
     sed_hat = torch.tensor([[[0.5, 0.5]]])
     doa_hat = torch.tensor([[[0.0, 0.0, 1.0, 0.0, 0.0, 0.3]]])
+    # the default: DOA on the active class 0 only (x, y, z = 0, 0, 0 vs 1, 1, 0): (1 + 1 + 0) / 3
     loss, parts = seld_loss(sed_hat, doa_hat, sed, doa)
-    # SED: ((0.5)^2 + (0.5)^2) / 2 = 0.25; DOA: (1 + 1 + 0.09) / 6 = 0.348333...
+    # SED: ((0.5)^2 + (0.5)^2) / 2 = 0.25
     assert parts["sed"] == pytest.approx(0.25)
+    assert parts["doa"] == pytest.approx(2.0 / 3)
+    assert float(loss) == pytest.approx(0.25 + 2.0 / 3)
+    # unmasked: all six outputs, inactive class 1's target 0: (1 + 1 + 0.09) / 6 = 0.348333...
+    loss, parts = seld_loss(sed_hat, doa_hat, sed, doa, LossConfig(mask_inactive_doa=False))
     assert parts["doa"] == pytest.approx(2.09 / 6)
     assert float(loss) == pytest.approx(0.25 + 2.09 / 6)
 
@@ -68,7 +73,8 @@ def test_ce_mse_weights_and_masked_doa():
     sed, doa = _targets()
     sed_hat = torch.tensor([[[0.8, 0.1]]])
     doa_hat = torch.tensor([[[0.0, 0.0, 1.0, 0.0, 0.0, 0.3]]])
-    loss, parts = seld_loss(sed_hat, doa_hat, sed, doa, LossConfig("ce_mse", w_ce=1.0, w_mse=1000.0))
+    config = LossConfig("ce_mse", w_ce=1.0, w_mse=1000.0, mask_inactive_doa=False)
+    loss, parts = seld_loss(sed_hat, doa_hat, sed, doa, config)
     bce = -(torch.log(torch.tensor(0.8)) + torch.log(torch.tensor(0.9))) / 2
     assert parts["sed"] == pytest.approx(float(bce), rel=1e-6)
     assert float(loss) == pytest.approx(float(bce) + 1000.0 * 2.09 / 6, rel=1e-6)
@@ -77,3 +83,22 @@ def test_ce_mse_weights_and_masked_doa():
     assert parts["doa"] == pytest.approx(2.0 / 3)
     with pytest.raises(ValueError, match="unknown loss"):
         LossConfig("focal")
+
+
+def test_the_doa_mask_is_on_by_default_and_the_cli_can_turn_it_off(tmp_path):
+    import argparse
+
+    from core.commands.train import build_config, register
+    from core.config import TrainConfig
+
+    assert TrainConfig().optim.mask_inactive_doa is True and LossConfig().mask_inactive_doa is True
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    out = ["train", "--out", str(tmp_path / "run")]
+    assert build_config(parser.parse_args(out)).optim.mask_inactive_doa is True
+    assert build_config(parser.parse_args([*out, "--no-mask-inactive-doa"])).optim.mask_inactive_doa is False
+    config = tmp_path / "c.json"
+    config.write_text('{"optim": {"mask_inactive_doa": false}}')
+    assert build_config(parser.parse_args([*out, "--config", str(config)])).optim.mask_inactive_doa is False
+    args = parser.parse_args([*out, "--config", str(config), "--mask-inactive-doa"])
+    assert build_config(args).optim.mask_inactive_doa is True

@@ -51,7 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", choices=("homogeneous_mse", "ce_mse"))
     p.add_argument("--w-ce", type=float)
     p.add_argument("--w-mse", type=float)
-    p.add_argument("--mask-inactive-doa", action="store_true", default=None)
+    p.add_argument(
+        "--mask-inactive-doa",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="DOA MSE on the active classes only (default), or on all classes with target 0 (--no-...)",
+    )
     p.add_argument("--workers", type=int, help="data loading worker processes")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")

@@ -13,8 +13,8 @@ Figure 2) into ``--out``. Runs that were stopped resume where they are (``last``
 comparison can be carried over several sessions.
 
     python experiments/loss_comparison/run.py --data DATA --out OUT [--epochs 40] [--steps-per-epoch 0]
-        [--batch-size 64] [--warmup-epochs N] [--segment-frames 600] [--eval-every 1] [--seed 0]
-        [--device auto] [--workers 2]
+        [--batch-size 64] [--warmup-epochs N] [--segment-frames 600] [--doa-loss active|all]
+        [--eval-every 1] [--seed 0] [--device auto] [--workers 2]
         [--small]
 """
 
@@ -51,6 +51,7 @@ def config_for(args: argparse.Namespace, loss: str, w_ce: float, w_mse: float) -
     c.data.segment_frames = args.segment_frames
     c.data.workers = args.workers
     c.optim.loss, c.optim.w_ce, c.optim.w_mse = loss, w_ce, w_mse
+    c.optim.mask_inactive_doa = args.doa_loss == "active"
     c.optim.epochs = args.epochs
     c.optim.steps_per_epoch = args.steps_per_epoch
     c.optim.batch_size = args.batch_size
@@ -111,7 +112,8 @@ def write_table(out: Path, args: argparse.Namespace) -> str:
     table = "\n".join(lines)
     (out / "results.md").write_text(
         f"# Loss comparison\n\nData: `{args.data}`, folds train {args.train_folds}, validation "
-        f"{args.val_folds}, test {args.test_folds}; {args.epochs} epochs, batch {args.batch_size}, warm-up "
+        f"{args.val_folds}, test {args.test_folds}; DOA MSE over {args.doa_loss} classes; {args.epochs} epochs, "
+        f"batch {args.batch_size}, warm-up "
         f"{args.warmup_epochs if args.warmup_epochs is not None else 'default'}, seed {args.seed}.\n\n{table}\n"
     )
     return table
@@ -183,6 +185,12 @@ def main() -> int:
         help="epochs at the warm-up rate (default: 10, at most a tenth of --epochs)",
     )
     ap.add_argument("--segment-frames", type=int, default=600)
+    ap.add_argument(
+        "--doa-loss",
+        choices=("active", "all"),
+        default="active",
+        help="DOA MSE over the active classes (the authors' code, the 2020 baseline) or all (target 0)",
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
