@@ -113,8 +113,8 @@ def write_table(out: Path, args: argparse.Namespace) -> str:
     (out / "results.md").write_text(
         f"# Loss comparison\n\nData: `{args.data}`, folds train {args.train_folds}, validation "
         f"{args.val_folds}, test {args.test_folds}; DOA MSE over {args.doa_loss} classes; {args.epochs} epochs, "
-        f"batch {args.batch_size}, warm-up "
-        f"{args.warmup_epochs if args.warmup_epochs is not None else 'default'}, seed {args.seed}.\n\n{table}\n"
+        f"batch {args.batch_size}, warm-up {config_for(args, 'homogeneous_mse', 1.0, 1.0).optim.warmup_epochs} "
+        f"epochs, seed {args.seed}.\n\n{table}\n"
     )
     return table
 
@@ -144,7 +144,7 @@ def plot(out: Path) -> Path | None:
         "training loss (each run's own loss)",
         "test loss (each run's own loss)",
         "test SED error rate (ER)",
-        "test DOA error (LE, degrees)",
+        "test DOA error (LE, degrees; 180: nothing detected)",
     )
     for ax, title in zip(axes.flat, titles, strict=True):
         ax.set_title(title)
