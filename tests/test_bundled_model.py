@@ -1,4 +1,4 @@
-"""The bundled FOA model: a real package with its test-fold scores inside, and it works on the demo."""
+"""The bundled models: real packages with their test-fold scores inside; the FOA one works on the demo."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ MODEL = bundled_model_path("foa")
 pytestmark = pytest.mark.skipif(MODEL is None, reason="no bundled FOA model in resources/models")
 
 
-def test_the_bundled_model_says_what_it_is_and_how_it_scored():
+@pytest.mark.parametrize("fmt", ["foa", "mic"])
+def test_the_bundled_model_says_what_it_is_and_how_it_scored(fmt):
     from core.package import read_package_meta
 
-    meta = read_package_meta(MODEL)
-    assert meta.fmt == "foa" and meta.class_set == "dcase2020" and len(meta.classes) == 14
+    path = bundled_model_path(fmt)
+    if path is None:
+        pytest.skip(f"no bundled {fmt.upper()} model in resources/models")
+    meta = read_package_meta(path)
+    assert meta.fmt == fmt and meta.class_set == "dcase2020" and len(meta.classes) == 14
     assert meta.model_name == "crnn_attention" and meta.training["optim"]["loss"] == "homogeneous_mse"
     test = meta.metrics["test"]
     assert test["folds"] == [1] and test["files"] == 20
