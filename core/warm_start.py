@@ -119,7 +119,7 @@ def init_from_package(
             new[key] = out
             report.partial[key] = f"{len(shared)} of {len(classes)} classes"
             continue
-        if tuple(t.shape) == tuple(ref.shape) and (key != _FIRST_CONV or src_fmt == fmt):
+        if tuple(t.shape) == tuple(ref.shape):  # (the formats' first convolutions never match)
             new[key] = t
             report.copied.append(key)
             continue
