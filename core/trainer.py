@@ -188,6 +188,8 @@ class Trainer:
         c = self.config.data
         if not c.root:
             raise SeldError("no dataset folder given (data.root)")
+        if c.rotate_augment and c.fmt != "foa":
+            raise SeldError(f"data.rotate_augment works on FOA data only; this run's format is {c.fmt!r}")
         self.class_set = get_class_set(c.classes)
         items = discover(c.root, c.fmt)
         self.train_items = select_folds(items, c.train_folds)
@@ -335,6 +337,7 @@ class Trainer:
             self.class_set,
             c.data.segment_frames,
             augment=SpecAugment.from_config(c.data),
+            rotate=c.data.rotate_augment,
         )
         batches = BatchSpecSampler(sampler)
         loader = make_loader(dataset, batches, workers=c.data.workers, pin_memory=self.device.type == "cuda")

@@ -57,6 +57,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="DOA MSE on the active classes only (default), or on all classes with target 0 (--no-...)",
     )
+    p.add_argument(
+        "--rotate-augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="FOA only: train on the 16 rotations/reflections of each segment (Mazzon et al. 2019); "
+        "off by default, as in the paper",
+    )
     p.add_argument("--workers", type=int, help="data loading worker processes")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
@@ -89,6 +96,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         (d, "val_folds", args.val_folds),
         (d, "test_folds", args.test_folds),
         (d, "workers", args.workers),
+        (d, "rotate_augment", args.rotate_augment),
         (o, "epochs", args.epochs),
         (o, "steps_per_epoch", args.steps_per_epoch),
         (o, "batch_size", args.batch_size),
