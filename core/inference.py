@@ -7,6 +7,12 @@ network on its own, and a class is active in a 100 ms label frame when its SED o
 exceeds the threshold (0.5); no post-processing. The output covers ``ceil(T / 5)`` label
 frames for ``T = ceil(N / 480)`` feature frames.
 
+Test-time rotations (FOA; the package's ``rotations``, or ``rotations=`` here): the
+features are also run turned by each map of a set of exact sound-field rotations
+(:mod:`core.rotations`), each DOA output is turned back, and the SED and DOA outputs are
+averaged before the threshold. With ``rotations=1`` this is the paper's protocol exactly;
+the network's work grows with the number of maps.
+
 Memory: a recording up to ``chunk_segments`` segments long (1 minute by default) is
 processed whole. A longer one is streamed in two passes, so that memory stays bounded by
 one chunk however long the file is:
@@ -52,6 +58,7 @@ from core.features import (
 from core.labels import LABEL_HOP_S, LabelTable
 from core.package import PackageMeta, check_compatible
 from core.progress import CancelFn, ProgressFn, check_cancel
+from core.rotations import FoaRotation, rotation_set
 
 SEGMENT_FRAMES = 100
 """Feature frames (20 ms) per evaluation segment: 2 s."""
@@ -87,6 +94,7 @@ class Prediction:
     threshold: float = 0.5
     fmt: str = "foa"
     source: str | None = None
+    rotations: int = 1
 
     @property
     def n_frames(self) -> int:
@@ -249,21 +257,41 @@ class _Progress:
 
 
 def _run_features(
-    model: InferenceModel, feats: np.ndarray, batch_segments: int, tracker: _Progress
+    model: InferenceModel,
+    feats: np.ndarray,
+    batch_segments: int,
+    tracker: _Progress,
+    rotations: tuple[FoaRotation, ...] = (FoaRotation(),),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Normalise ``feats`` ``(C, T, 64)``, run its 2 s segments in batches: ``(sed (ceil(T/5), K), doa)``."""
+    """Normalise ``feats`` ``(C, T, 64)``, run its 2 s segments in batches: ``(sed (ceil(T/5), K), doa)``.
+
+    With more than one rotation (FOA), the network sees the features turned by each map; each
+    DOA output is turned back and the outputs are averaged (:mod:`core.rotations`).
+    """
     from core.training_data import merge_segments, segment_batches
 
-    x = segment_batches(model.scaler.transform(feats))
-    seds, doas = [], []
-    for b0 in range(0, x.shape[0], batch_segments):
-        batch = x[b0 : b0 + batch_segments]
-        sed, doa = model.run(batch)
-        seds.append(sed)
-        doas.append(doa)
-        tracker.step(batch.shape[0], "detecting")
     n_lab = -(-feats.shape[1] // LABEL_RESOLUTION)
-    return merge_segments(np.concatenate(seds), n_lab), merge_segments(np.concatenate(doas), n_lab)
+    sed_sum: np.ndarray | None = None
+    doa_sum: np.ndarray | None = None
+    for rotation in rotations:
+        turned = feats if rotation == FoaRotation() else rotation.apply_to_features(feats)
+        x = segment_batches(model.scaler.transform(turned))
+        seds, doas = [], []
+        for b0 in range(0, x.shape[0], batch_segments):
+            batch = x[b0 : b0 + batch_segments]
+            sed, doa = model.run(batch)
+            seds.append(sed)
+            doas.append(doa)
+            tracker.step(batch.shape[0], "detecting")
+        sed = merge_segments(np.concatenate(seds), n_lab)
+        doa = rotation.inverse().apply_to_doa(merge_segments(np.concatenate(doas), n_lab))
+        sed_sum = sed if sed_sum is None else sed_sum + sed
+        doa_sum = doa if doa_sum is None else doa_sum + doa
+    assert sed_sum is not None and doa_sum is not None
+    if len(rotations) > 1:
+        sed_sum /= len(rotations)
+        doa_sum /= len(rotations)
+    return sed_sum, doa_sum
 
 
 def stream_features(
@@ -325,6 +353,7 @@ def predict(
     device: str | None = None,
     batch_segments: int = 16,
     chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
+    rotations: int | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
 ) -> Prediction:
@@ -336,9 +365,12 @@ def predict(
     that says otherwise (``mic_dev`` for a FOA model) is a :class:`ModelError`.
     ``progress(done, total, stage)`` reports work in units of segments per stage
     (``"features"``, ``"scanning levels"``, ``"detecting"``); ``cancel()`` returning True
-    stops the work with :class:`core.progress.Cancelled`.
+    stops the work with :class:`core.progress.Cancelled`. ``rotations`` is the test-time
+    rotation set (1, 4, 8 or 16 for FOA; ``None``: the package's ``rotations``).
     """
     meta = model.meta
+    n_rot = meta.rotations if rotations is None else rotations
+    rotation_maps = rotation_set(n_rot, meta.fmt)
     if device is not None and hasattr(model, "to") and getattr(model, "backend", "") == "torch":
         model.to(device)  # type: ignore[attr-defined]
     if batch_segments < 1:
@@ -349,7 +381,7 @@ def predict(
     whole = n_frames(max(1, estimate)) <= chunk_frames
     check_cancel(cancel)
     if whole:
-        tracker = _Progress(progress, cancel, 2 * n_seg_est)
+        tracker = _Progress(progress, cancel, (1 + n_rot) * n_seg_est)
         if rec is None:
             rec = load_recording(path, fmt=meta.fmt)  # type: ignore[arg-type]
         done_units = [0]
@@ -361,9 +393,9 @@ def predict(
 
         with single_threaded_blas():
             feats = extract_features(rec.samples, meta.fmt, progress=on_features, workers=2)
-        sed, doa = _run_features(model, feats, batch_segments, tracker)
+        sed, doa = _run_features(model, feats, batch_segments, tracker, rotation_maps)
     else:
-        tracker = _Progress(progress, cancel, 3 * n_seg_est)
+        tracker = _Progress(progress, cancel, (2 + n_rot) * n_seg_est)
         source: Recording | str = rec if rec is not None else path  # type: ignore[assignment]
         chunks = stream_features(
             source,
@@ -374,7 +406,7 @@ def predict(
         parts: list[tuple[np.ndarray, np.ndarray]] = []
         for _, feats in chunks:  # chunks are whole segments, so label frames line up
             tracker.step(-(-feats.shape[1] // SEGMENT_FRAMES), "features")
-            parts.append(_run_features(model, feats, batch_segments, tracker))
+            parts.append(_run_features(model, feats, batch_segments, tracker, rotation_maps))
         sed = np.concatenate([p[0] for p in parts])
         doa = np.concatenate([p[1] for p in parts])
     return Prediction(
@@ -384,4 +416,5 @@ def predict(
         threshold=meta.threshold,
         fmt=meta.fmt,
         source=str(Path(path)) if path else None,
+        rotations=n_rot,
     )

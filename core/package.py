@@ -35,6 +35,7 @@ from core.classes import ClassSet, custom, get_class_set, snake_id
 from core.devices import resolve_device
 from core.errors import ModelError, SeldError
 from core.features import FEATURE_CHANNELS, FeatureScaler, FeatureSettings
+from core.rotations import rotation_set
 
 PACKAGE_KEY = "seld_studio_package"
 """Key of the safetensors header metadata entry that holds the package JSON."""
@@ -70,7 +71,8 @@ class PackageMeta:
     ``classes`` the class names in output order; ``fmt`` ``"foa"`` or ``"mic"``;
     ``features`` a :meth:`FeatureSettings.to_dict`; ``scaler`` a :meth:`FeatureScaler.to_dict`;
     ``training`` the training configuration and ``metrics`` the scores at the kept epoch
-    (JSON objects or ``None``).
+    (JSON objects or ``None``). ``rotations`` is the test-time rotation set inference uses
+    by default (1: none; 4, 8 or 16 for FOA models, :mod:`core.rotations`).
     """
 
     model_name: str
@@ -82,6 +84,7 @@ class PackageMeta:
     features: dict[str, Any]
     scaler: dict[str, Any]
     threshold: float = 0.5
+    rotations: int = 1
     training: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None
     versions: dict[str, str] = field(default_factory=library_versions)
@@ -183,6 +186,11 @@ class PackageMeta:
         threshold = data.get("threshold", 0.5)
         if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold < 1:
             raise bad(f"'threshold' must be a number between 0 and 1, not {threshold!r}")
+        rotations = data.get("rotations", 1)
+        try:
+            rotation_set(rotations, fmt)
+        except SeldError as err:
+            raise bad(f"'rotations': {err.problem}") from None
         for key in ("training", "metrics"):
             if data.get(key) is not None and not isinstance(data[key], dict):
                 raise bad(f"{key!r} must be a JSON object or null")
@@ -202,6 +210,7 @@ class PackageMeta:
             features=dict(data["features"]),
             scaler=dict(data["scaler"]),
             threshold=float(threshold),
+            rotations=int(rotations),
             training=data.get("training"),
             metrics=data.get("metrics"),
             versions={str(k): str(v) for k, v in versions.items()},

@@ -27,19 +27,11 @@ shorter than a segment is zero-padded (in normalised space) with zero targets. S
 sets ``time_masks`` random time spans (width ``0 .. time_mask_width`` frames) and
 ``freq_masks`` band spans (``0 .. freq_mask_width`` bands) to 0 on all channels.
 
-FOA rotation (``data.rotate_augment``, FOA only): one of the 16 rotations and reflections
-of the sound field that map the first-order channels onto each other (Mazzon, Yasuda,
-Koizumi and Harada, "First order Ambisonics domain spatial augmentation for DNN-based
-direction of arrival estimation", DCASE 2019): azimuth ``φ -> ±φ + k·90°`` and elevation
-``θ -> ±θ``. A direction ``(x, y, z)`` becomes ``(s_x·a, s_y·b, s_z·z)`` with
-``(a, b)`` = ``(x, y)`` or ``(y, x)`` and signs ``s``; the whole recording (direct sound,
-reflections, reverberation, noise) undergoes the same orthogonal map, so it is again a
-physically valid scene. X, Y and Z are linear in the direction, so the map is exact on the
-DCASE features: the log-mel channels of X and Y are exchanged (or not), W and Z keep
-theirs, the intensity-vector channels are permuted and sign-flipped like the direction,
-and so are the DOA targets. It is applied to the raw features before normalisation,
-before SpecAugment, and it is drawn from the spec's augmentation seed in a stream of its
-own (``default_rng([aug_seed, 1])``), so switching it on does not change the masks.
+FOA rotation (``data.rotate_augment``, FOA only): the segment's raw features and its DOA
+targets are turned by one of the 16 exact maps of :mod:`core.rotations`, before
+normalisation and SpecAugment. The map is drawn from the spec's augmentation seed in a
+stream of its own (``default_rng([aug_seed, 1])``), so switching it on does not change the
+masks.
 """
 
 from __future__ import annotations
@@ -60,10 +52,10 @@ from core.dataset import DatasetItem
 from core.errors import SeldError
 from core.feature_cache import FRAMES_PER_LABEL, FeatureCache, load_targets, n_label_frames
 from core.features import FeatureScaler
+from core.rotations import FoaRotation
 
 __all__ = [
     "BatchSpecSampler",
-    "FoaRotation",
     "SegmentSampler",
     "SegmentSpec",
     "SpecAugment",
@@ -206,71 +198,6 @@ class SpecAugment:
                     x[:, first : first + width, :] = 0.0
                 else:
                     x[:, :, first : first + width] = 0.0
-
-
-@dataclass(frozen=True)
-class FoaRotation:
-    """One of the 16 FOA rotations/reflections (see the module docstring).
-
-    ``swap`` exchanges x and y (before the signs); ``signs`` multiply the new x, y, z.
-    :meth:`from_direction_map` and :meth:`apply_to_xyz` give the map on directions.
-    """
-
-    swap: bool = False
-    signs: tuple[int, int, int] = (1, 1, 1)
-
-    # AmbiX feature channels: 0 W, 1 Y, 2 Z, 3 X log-mel; 4 IVx, 5 IVy, 6 IVz
-    _LOGMEL_OF_AXIS = (3, 1, 2)
-    _IV_OF_AXIS = (4, 5, 6)
-
-    @staticmethod
-    def all() -> list[FoaRotation]:
-        """The 16 patterns, the identity first."""
-        return [
-            FoaRotation(swap, (sx, sy, sz))
-            for swap in (False, True)
-            for sx in (1, -1)
-            for sy in (1, -1)
-            for sz in (1, -1)
-        ]
-
-    @classmethod
-    def draw(cls, rng: np.random.Generator) -> FoaRotation:
-        """A pattern drawn uniformly from :meth:`all`."""
-        return cls.all()[int(rng.integers(0, 16))]
-
-    @property
-    def source_axes(self) -> tuple[int, int, int]:
-        """For each new axis (x, y, z), the old axis it comes from."""
-        return (1, 0, 2) if self.swap else (0, 1, 2)
-
-    def apply_to_xyz(self, xyz: np.ndarray) -> np.ndarray:
-        """Map directions ``(..., 3)`` (x, y, z last)."""
-        xyz = np.asarray(xyz)
-        return xyz[..., list(self.source_axes)] * np.asarray(self.signs, dtype=xyz.dtype)
-
-    def apply_to_features(self, feats: np.ndarray) -> np.ndarray:
-        """The features ``(7, T, F)`` of the rotated scene (a new float32 array)."""
-        if feats.shape[0] != 7:
-            raise SeldError(
-                f"FOA rotation needs the 7 FOA feature channels, not {feats.shape[0]} (MIC features?)"
-            )
-        out = np.empty(feats.shape, dtype=np.float32)
-        out[0] = feats[0]
-        for new, old in enumerate(self.source_axes):
-            out[self._LOGMEL_OF_AXIS[new]] = feats[self._LOGMEL_OF_AXIS[old]]
-            out[self._IV_OF_AXIS[new]] = feats[self._IV_OF_AXIS[old]]
-            if self.signs[new] < 0:
-                np.negative(out[self._IV_OF_AXIS[new]], out=out[self._IV_OF_AXIS[new]])
-        return out
-
-    def apply_to_doa(self, doa: np.ndarray) -> np.ndarray:
-        """DOA targets ``(T, 3K)`` in the ``[x.., y.., z..]`` layout, mapped like the directions."""
-        t, width = doa.shape
-        k = width // 3
-        blocks = np.asarray(doa).reshape(t, 3, k)
-        out = blocks[:, list(self.source_axes)] * np.asarray(self.signs, dtype=doa.dtype)[None, :, None]
-        return np.ascontiguousarray(out.reshape(t, width))
 
 
 class _LazyMaps:

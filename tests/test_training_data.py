@@ -13,9 +13,9 @@ from core.config import DataConfig
 from core.dataset import discover, select_folds
 from core.errors import SeldError
 from core.feature_cache import FeatureCache, fit_scaler, load_targets
+from core.rotations import FoaRotation
 from core.training_data import (
     BatchSpecSampler,
-    FoaRotation,
     SegmentSampler,
     SegmentSpec,
     SpecAugment,
@@ -236,62 +236,6 @@ def test_segment_batches_and_merge_segments_round_trip(t):
 
 
 # --------------------------------------------------------------------------- FOA rotation
-
-
-def _rotate_audio(audio: np.ndarray, rot: FoaRotation) -> np.ndarray:
-    """The same rotation done on the AmbiX signals (W, Y, Z, X): the reference for the features."""
-    xyz = audio[[3, 1, 2]]  # X, Y, Z
-    new = np.stack([rot.signs[i] * xyz[rot.source_axes[i]] for i in range(3)])
-    return np.stack([audio[0], new[1], new[2], new[0]])
-
-
-def _unit(az_deg: float, el_deg: float) -> np.ndarray:
-    az, el = np.radians(az_deg), np.radians(el_deg)
-    return np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
-
-
-def test_foa_rotations_are_the_16_azimuth_elevation_maps():
-    rotations = FoaRotation.all()
-    assert len(set(rotations)) == 16 and rotations[0] == FoaRotation()
-    az, el = 30.0, 20.0
-    got = {tuple(np.round(rot.apply_to_xyz(_unit(az, el)), 9)) for rot in rotations}
-    expected = {
-        tuple(np.round(_unit(sign_az * az + k * 90.0, sign_el * el), 9))
-        for sign_az in (1, -1)
-        for k in range(4)
-        for sign_el in (1, -1)
-    }
-    assert got == expected
-    # one named case: swap x/y, then negate the new x: azimuth + 90 degrees
-    np.testing.assert_allclose(
-        FoaRotation(True, (-1, 1, 1)).apply_to_xyz(_unit(az, el)), _unit(120.0, 20.0), atol=1e-12
-    )
-    draws = Counter(FoaRotation.draw(np.random.default_rng([s, 1])) for s in range(800))
-    assert set(draws) == set(rotations) and min(draws.values()) > 25
-
-
-def test_foa_rotation_of_the_features_is_the_features_of_the_rotated_scene():
-    from core.ambisonics import foa_plane_wave_gains
-    from core.features import extract_features
-
-    rng = np.random.default_rng(3)
-    n = 24000
-    audio = np.zeros((4, n))
-    for az, el in ((40.0, 10.0), (-100.0, -30.0)):  # two sources with different spectra
-        s = np.convolve(rng.standard_normal(n), rng.standard_normal(8), mode="same")
-        audio += foa_plane_wave_gains(az, el)[:, None] * s
-    audio += 0.05 * rng.standard_normal((4, n))  # and some uncorrelated noise
-    feats = extract_features(audio, "foa")
-    for rot in (
-        FoaRotation(True, (-1, 1, 1)),
-        FoaRotation(False, (1, -1, -1)),
-        FoaRotation(True, (-1, -1, 1)),
-    ):
-        reference = extract_features(_rotate_audio(audio, rot), "foa")
-        np.testing.assert_allclose(rot.apply_to_features(feats), reference, atol=2e-5)
-    assert not np.allclose(FoaRotation(True, (-1, 1, 1)).apply_to_features(feats), feats, atol=1e-2)
-    with pytest.raises(SeldError, match="7 FOA feature channels"):
-        FoaRotation().apply_to_features(np.zeros((10, 5, 64), np.float32))
 
 
 def test_rotated_segments_move_features_and_doa_targets_together(data):

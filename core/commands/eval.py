@@ -41,6 +41,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--threshold", type=float, default=None, help="detection threshold (default: the package's)"
     )
+    p.add_argument(
+        "--rotations",
+        type=int,
+        choices=(1, 4, 8, 16),
+        default=None,
+        help="test-time rotations (FOA): average the outputs over this many exact turns of the sound "
+        "field; 1 is the paper's protocol; default: the package's",
+    )
     p.set_defaults(func=run)
 
 
@@ -64,11 +72,14 @@ def format_files(scores) -> str:
     return "\n".join(lines)
 
 
-def evaluate_model(model, items, threshold=None, bar=None, predictions_dir: Path | None = None):
+def evaluate_model(
+    model, items, threshold=None, bar=None, predictions_dir: Path | None = None, rotations: int | None = None
+):
     """DCASE 2020 scores of an opened model on labelled dataset items (as ``seld eval`` prints them).
 
-    Each recording is predicted whole (2 s segments), thresholded at ``threshold`` (default:
-    the package's) and scored over its own length in label frames.
+    Each recording is predicted whole (2 s segments, ``rotations`` test-time rotations; default:
+    the package's), thresholded at ``threshold`` (default: the package's) and scored over its
+    own length in label frames.
     """
     from core.dcase_csv import read_labels, write_labels
     from core.inference import predict, prediction_to_table
@@ -80,7 +91,7 @@ def evaluate_model(model, items, threshold=None, bar=None, predictions_dir: Path
         if bar is not None:
             bar.start(f"[{i}/{len(items)}] {item.name}")
         try:
-            pred = predict(model, item.audio, progress=bar)
+            pred = predict(model, item.audio, rotations=rotations, progress=bar)
         finally:
             if bar is not None:
                 bar.finish()
@@ -93,15 +104,18 @@ def evaluate_model(model, items, threshold=None, bar=None, predictions_dir: Path
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.commands.infer import ProgressBar
+    from core.commands.infer import ProgressBar, rotations_text
     from core.commands.score import format_report, write_csv_report
     from core.dataset import discover, select_folds
     from core.inference import open_model
+    from core.rotations import rotation_set
 
     if args.threshold is not None and not 0 < args.threshold < 1:
         raise SeldError("--threshold must be between 0 and 1")
     model = open_model(args.model, backend=args.backend, device=args.device)
     meta = model.meta
+    rotations = meta.rotations if args.rotations is None else args.rotations
+    rotation_set(rotations, meta.fmt)
     items = select_folds(discover(args.data, meta.fmt, require_labels=False), args.folds)
     unlabelled = [it for it in items if it.labels is None]
     if unlabelled:
@@ -113,11 +127,12 @@ def run(args: argparse.Namespace) -> int:
         args.predictions.mkdir(parents=True, exist_ok=True)
     bar = ProgressBar()
     print(
-        f"seld eval: {meta.describe()} ({model.backend} backend) on {len(items)} recordings of fold(s) "
+        f"seld eval: {meta.describe()} ({model.backend} backend, {rotations_text(rotations)}) on "
+        f"{len(items)} recordings of fold(s) "
         f"{', '.join(map(str, args.folds))}",
         file=sys.stderr,
     )
-    scores = evaluate_model(model, items, args.threshold, bar, args.predictions)
+    scores = evaluate_model(model, items, args.threshold, bar, args.predictions, rotations)
     if args.csv is not None:
         write_csv_report(scores, args.csv)
     print(format_report(scores))

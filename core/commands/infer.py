@@ -91,6 +91,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="detection threshold in (0, 1); default: the package's (0.5)",
     )
+    p.add_argument(
+        "--rotations",
+        type=int,
+        choices=(1, 4, 8, 16),
+        default=None,
+        help="test-time rotations (FOA): average the outputs over this many exact turns of the sound "
+        "field; 1 is the paper's protocol; default: the package's",
+    )
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.set_defaults(func=run)
 
@@ -103,6 +111,10 @@ def _threshold_arg(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError("the threshold must be between 0 and 1")
     return value
+
+
+def rotations_text(n: int) -> str:
+    return "no test-time rotation" if n == 1 else f"{n} test-time rotations"
 
 
 def collect_recordings(inputs: list[Path]) -> list[Path]:
@@ -172,6 +184,7 @@ def check_formats(meta_fmt: str, recordings: list[Path], model_path: Path) -> No
 def run(args: argparse.Namespace) -> int:
     from core.dcase_csv import write_labels
     from core.inference import open_model, predict, prediction_to_table
+    from core.rotations import rotation_set
 
     recordings = collect_recordings(args.inputs)
     outputs = output_names(recordings, args.out)
@@ -184,12 +197,15 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     model = open_model(model_path, backend=args.backend, device=args.device, threads=args.threads)
     check_formats(model.meta.fmt, recordings, model_path)
+    rotations = model.meta.rotations if args.rotations is None else args.rotations
+    rotation_set(rotations, model.meta.fmt)  # a MIC model with --rotations 4 fails here, before any work
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise SeldError(f"cannot create the output folder: {err.strerror or err}", args.out) from None
     print(
-        f"seld infer: {model.meta.describe()} ({model.backend} backend), {len(recordings)} "
+        f"seld infer: {model.meta.describe()} ({model.backend} backend, {rotations_text(rotations)}), "
+        f"{len(recordings)} "
         f"recording{'s' if len(recordings) != 1 else ''}",
         file=sys.stderr,
     )
@@ -199,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         bar.start(rec.name)
         t0 = time.perf_counter()
         try:
-            pred = predict(model, rec, progress=bar)
+            pred = predict(model, rec, rotations=rotations, progress=bar)
             table = prediction_to_table(pred, args.threshold)
             write_labels(table, out, fmt="dcase2020")
         except SeldError as err:
