@@ -20,11 +20,14 @@ the ratio to torch eager measured in the same run:
 Target: <= 0.25 s for the whole 60 s file. The network alone costs about 29 GFLOP per
 minute of audio.
 
+``--rotations 4 8 16`` also times the whole ``predict`` on onnxruntime with those test-time
+rotation sets (``core.rotations``), with the ratio to no rotation measured in the same rounds.
+
 ``--long`` also writes a one-hour recording (~690 MB) and runs ``seld infer`` on it in a
 fresh process (``--backend`` as given, default auto), printing the wall time and the peak
 resident memory (``resource.getrusage``).
 
-    python benchmarks/bench_inference.py [--repeat 7] [--threads 2] [--compile] [--long]
+    python benchmarks/bench_inference.py [--repeat 7] [--threads 2] [--compile] [--rotations 4 8 16] [--long]
 """
 
 from __future__ import annotations
@@ -165,6 +168,17 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (slow to compile)")
     parser.add_argument("--long", action="store_true", help="also run seld infer on a one-hour recording")
     parser.add_argument("--long-backend", default="auto", choices=("auto", "torch", "onnx"))
+    parser.add_argument(
+        "--rotations",
+        type=int,
+        nargs="*",
+        default=[],
+        choices=(4, 8, 16),
+        help="also time test-time rotations",
+    )
+    parser.add_argument(
+        "--only-rotations", action="store_true", help="time onnxruntime only (with --rotations)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -188,14 +202,20 @@ def main() -> None:
             scaler.transform(feats).reshape(7, 30, 100, 64).transpose(1, 0, 2, 3), dtype=np.float32
         )
 
-        backends: dict[str, object] = {
-            "torch eager": NoGrad(model=model, meta=meta, scaler=scaler),
-            "torch inference_mode": LoadedModel(model=model, meta=meta, scaler=scaler),
-            "torch channels_last": LoadedModel(
-                model=ChannelsLast(copy.deepcopy(model)), meta=meta, scaler=scaler
-            ),
-            "torch folded+cl": LoadedModel(model=ChannelsLast(fold_conv_bn(model)), meta=meta, scaler=scaler),
-        }
+        backends: dict[str, object] = (
+            {}
+            if args.only_rotations
+            else {
+                "torch eager": NoGrad(model=model, meta=meta, scaler=scaler),
+                "torch inference_mode": LoadedModel(model=model, meta=meta, scaler=scaler),
+                "torch channels_last": LoadedModel(
+                    model=ChannelsLast(copy.deepcopy(model)), meta=meta, scaler=scaler
+                ),
+                "torch folded+cl": LoadedModel(
+                    model=ChannelsLast(fold_conv_bn(model)), meta=meta, scaler=scaler
+                ),
+            }
+        )
         if args.compile:
             t0 = time.perf_counter()
             compiled = torch.compile(copy.deepcopy(model))
@@ -208,8 +228,11 @@ def main() -> None:
         backends["onnxruntime"] = OnnxModel(onnx_bytes(model, meta=meta), device="cpu", threads=args.threads)
         print(f"ONNX export + session: {time.perf_counter() - t0:.2f} s")
 
-        reference = backends["torch eager"].run(segs)  # type: ignore[attr-defined]
+        onnx = backends["onnxruntime"]
+        reference = NoGrad(model=model, meta=meta, scaler=scaler).run(segs)
         tasks: dict[str, Callable[[], object]] = {"features (read + extract)": lambda: features_only(path)}
+        for n in args.rotations:
+            tasks[f"rotations {n}"] = lambda n=n: prediction_to_table(predict(onnx, path, rotations=n))
         for name, backend in backends.items():
             tasks[f"{name}|net"] = lambda b=backend: (b.run(segs[:16]), b.run(segs[16:]))
             tasks[f"{name}|all"] = lambda b=backend: prediction_to_table(predict(b, path))
@@ -222,8 +245,9 @@ def main() -> None:
         print(
             f"{'backend':<24} {'network':>16} {'ratio':>6} {'whole predict':>16} {'ratio':>6} {'max |diff|':>10}"
         )
-        base_net = statistics.median(times["torch eager|net"])
-        base_all = statistics.median(times["torch eager|all"])
+        first = next(iter(backends))
+        base_net = statistics.median(times[f"{first}|net"])
+        base_all = statistics.median(times[f"{first}|all"])
         for name, backend in backends.items():
             out = backend.run(segs)  # type: ignore[attr-defined]
             diff = max(float(np.abs(a - b).max()) for a, b in zip(out, reference, strict=True))
@@ -234,6 +258,16 @@ def main() -> None:
                 f"{name:<24} {t_net:7.3f}s ({min(net):.3f}) {base_net / t_net:5.2f}x "
                 f"{t_all:7.3f}s ({min(whole):.3f}) {base_all / t_all:5.2f}x {diff:10.1e}{flag}"
             )
+        if args.rotations:
+            plain = statistics.median(times["onnxruntime|all"])
+            print(
+                f"\ntest-time rotations, whole predict on onnxruntime (ratio to no rotation, {plain:.3f} s):"
+            )
+            for n in args.rotations:
+                t = times[f"rotations {n}"]
+                print(
+                    f"{n:>3} rotations {statistics.median(t):7.3f}s ({min(t):.3f}) {statistics.median(t) / plain:5.2f}x"
+                )
         usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"(peak RSS of this benchmark process: {usage:.0f} MiB)")
         if args.long:
