@@ -305,6 +305,15 @@ class MainWindow(QMainWindow):
             "auto: CUDA if present, then Apple MPS, else CPU; the device used is shown after a run"
         )
         bar.addWidget(self.device_box)
+        bar.addWidget(QLabel(" Rotations "))
+        self.rotations_box = QComboBox()
+        self.rotations_box.addItems(["model's", "1", "4", "8", "16"])
+        self.rotations_box.setToolTip(
+            "test-time rotations (FOA): average the model over this many exact turns of the sound field; "
+            "more is usually more accurate and proportionally slower. 1: the paper's protocol; "
+            "model's: what the model package says"
+        )
+        bar.addWidget(self.rotations_box)
         bar.addAction(self.run_action)
 
         edit_bar = QToolBar("Labels", self)
@@ -574,6 +583,8 @@ class MainWindow(QMainWindow):
         from core.errors import SeldError
 
         self.runner.device = self.device_box.currentText()
+        choice = self.rotations_box.currentText()
+        self.runner.rotations = int(choice) if choice.isdigit() else None
         try:
             self.runner.run()
         except SeldError as err:

@@ -39,6 +39,7 @@ class ModelRunner(QObject):
         self.session = session
         self.model_path: Path | None = None
         self.device = "auto"
+        self.rotations: int | None = None  # test-time rotations; None: the package's
         self.worker: workers.TaskWorker | None = None
 
     @property
@@ -87,14 +88,14 @@ class ModelRunner(QObject):
         if rec is None:
             raise SeldError("open a recording first")
         path = self.resolve_model_path()
-        device = self.device
+        device, rotations = self.device, self.rotations
 
         def task(progress, cancel):
             from core.inference import open_model, predict, prediction_to_table
 
             model = open_model(path, device=device)
             source = rec.path if getattr(rec, "lazy", False) else rec  # long files are streamed
-            prediction = predict(model, source, progress=progress, cancel=cancel)
+            prediction = predict(model, source, rotations=rotations, progress=progress, cancel=cancel)
             return model, prediction, prediction_to_table(prediction)
 
         worker = workers.TaskWorker(task)
@@ -124,7 +125,8 @@ class ModelRunner(QObject):
         n = len(self.session.predicted_events)
         device = getattr(model, "device", "cpu")
         backend = getattr(model, "backend", "onnx")
-        self.finished.emit(f"{n} predicted events ({meta.describe()}; {backend} on {device})")
+        turns = "" if prediction.rotations == 1 else f"; {prediction.rotations} test-time rotations"
+        self.finished.emit(f"{n} predicted events ({meta.describe()}; {backend} on {device}{turns})")
 
     def _on_failed(self, message: str) -> None:
         self.worker = None

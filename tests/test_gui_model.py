@@ -76,6 +76,33 @@ def test_run_overlays_the_models_output(window, qtbot, tmp_path):
     assert len(out.read_text().splitlines()) == 40 * 14
 
 
+def test_the_rotations_selector_runs_test_time_rotations(window, qtbot, tmp_path):
+    from core.inference import open_model, predict, prediction_to_table
+
+    audio = _scene(tmp_path / "foa_dev" / "turned.wav", 2.0)
+    _open(window, qtbot, audio)
+    pkg = _package(tmp_path, threshold=1e-6)  # every class active: directions to compare
+    window.open_model(pkg)
+    window.rotations_box.setCurrentText("4")
+    window.run_model()
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
+    assert window.runner.rotations == 4
+    assert "4 test-time rotations" in window.status_label.text()
+    model = open_model(pkg, device="cpu")
+    expected = prediction_to_table(predict(model, audio, rotations=4))
+    plain = prediction_to_table(predict(model, audio, rotations=1))
+    got = window.session.predictions
+    assert [(r.frame, r.cls) for r in got] == [(r.frame, r.cls) for r in expected]
+    np.testing.assert_allclose([r.azimuth for r in got], [r.azimuth for r in expected], atol=1e-3)
+    assert [(r.frame, r.cls, round(r.azimuth)) for r in expected] != [
+        (r.frame, r.cls, round(r.azimuth)) for r in plain
+    ]
+    window.rotations_box.setCurrentText("model's")
+    window.run_model()
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
+    assert window.runner.rotations is None and "test-time rotations" not in window.status_label.text()
+
+
 def test_cancel_keeps_the_previous_predictions(window, qtbot, tmp_path):
     from core.dcase_csv import parse_labels
 
