@@ -32,7 +32,7 @@ class DataConfig:
     time_mask_width: int = 40  # feature frames
     freq_masks: int = 2
     freq_mask_width: int = 8  # mel bands
-    rotate_augment: bool = False  # FOA only: the 16 rotations/reflections of Mazzon et al. 2019
+    rotate_augment: bool = False  # exact sound-field rotations (core.rotations; Mazzon et al. 2019)
 
 
 @dataclass

@@ -7,7 +7,7 @@ network on its own, and a class is active in a 100 ms label frame when its SED o
 exceeds the threshold (0.5); no post-processing. The output covers ``ceil(T / 5)`` label
 frames for ``T = ceil(N / 480)`` feature frames.
 
-Test-time rotations (FOA; the package's ``rotations``, or ``rotations=`` here): the
+Test-time rotations (the package's ``rotations``, or ``rotations=`` here): the
 features are also run turned by each map of a set of exact sound-field rotations
 (:mod:`core.rotations`), each DOA output is turned back, and the SED and DOA outputs are
 averaged before the threshold. With ``rotations=1`` this is the paper's protocol exactly;
@@ -58,7 +58,7 @@ from core.features import (
 from core.labels import LABEL_HOP_S, LabelTable
 from core.package import PackageMeta, check_compatible
 from core.progress import CancelFn, ProgressFn, check_cancel
-from core.rotations import FoaRotation, rotation_set
+from core.rotations import Rotation, rotation_set
 
 SEGMENT_FRAMES = 100
 """Feature frames (20 ms) per evaluation segment: 2 s."""
@@ -261,11 +261,11 @@ def _run_features(
     feats: np.ndarray,
     batch_segments: int,
     tracker: _Progress,
-    rotations: tuple[FoaRotation, ...] = (FoaRotation(),),
+    rotations: tuple[Rotation, ...] = (Rotation(),),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Normalise ``feats`` ``(C, T, 64)``, run its 2 s segments in batches: ``(sed (ceil(T/5), K), doa)``.
 
-    With more than one rotation (FOA), the network sees the features turned by each map; each
+    With more than one rotation, the network sees the features turned by each map; each
     DOA output is turned back and the outputs are averaged (:mod:`core.rotations`).
     """
     from core.training_data import merge_segments, segment_batches
@@ -274,7 +274,7 @@ def _run_features(
     sed_sum: np.ndarray | None = None
     doa_sum: np.ndarray | None = None
     for rotation in rotations:
-        turned = feats if rotation == FoaRotation() else rotation.apply_to_features(feats)
+        turned = feats if rotation == Rotation() else rotation.apply_to_features(feats)
         x = segment_batches(model.scaler.transform(turned))
         seds, doas = [], []
         for b0 in range(0, x.shape[0], batch_segments):
@@ -366,7 +366,7 @@ def predict(
     ``progress(done, total, stage)`` reports work in units of segments per stage
     (``"features"``, ``"scanning levels"``, ``"detecting"``); ``cancel()`` returning True
     stops the work with :class:`core.progress.Cancelled`. ``rotations`` is the test-time
-    rotation set (1, 4, 8 or 16 for FOA; ``None``: the package's ``rotations``).
+    rotation set (1, 4, 8 or 16 for FOA, 1, 4 or 8 for MIC; ``None``: the package's ``rotations``).
     """
     meta = model.meta
     n_rot = meta.rotations if rotations is None else rotations

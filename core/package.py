@@ -72,7 +72,7 @@ class PackageMeta:
     ``features`` a :meth:`FeatureSettings.to_dict`; ``scaler`` a :meth:`FeatureScaler.to_dict`;
     ``training`` the training configuration and ``metrics`` the scores at the kept epoch
     (JSON objects or ``None``). ``rotations`` is the test-time rotation set inference uses
-    by default (1: none; 4, 8 or 16 for FOA models, :mod:`core.rotations`).
+    by default (1: none; 4, 8 or 16 for FOA models, 4 or 8 for MIC, :mod:`core.rotations`).
     """
 
     model_name: str

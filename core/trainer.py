@@ -188,8 +188,6 @@ class Trainer:
         c = self.config.data
         if not c.root:
             raise SeldError("no dataset folder given (data.root)")
-        if c.rotate_augment and c.fmt != "foa":
-            raise SeldError(f"data.rotate_augment works on FOA data only; this run's format is {c.fmt!r}")
         self.class_set = get_class_set(c.classes)
         items = discover(c.root, c.fmt)
         self.train_items = select_folds(items, c.train_folds)

@@ -27,8 +27,8 @@ shorter than a segment is zero-padded (in normalised space) with zero targets. S
 sets ``time_masks`` random time spans (width ``0 .. time_mask_width`` frames) and
 ``freq_masks`` band spans (``0 .. freq_mask_width`` bands) to 0 on all channels.
 
-FOA rotation (``data.rotate_augment``, FOA only): the segment's raw features and its DOA
-targets are turned by one of the 16 exact maps of :mod:`core.rotations`, before
+Rotation (``data.rotate_augment``): the segment's raw features and its DOA targets are
+turned by one of the exact maps of :mod:`core.rotations` (16 for FOA, 8 for MIC), before
 normalisation and SpecAugment. The map is drawn from the spec's augmentation seed in a
 stream of its own (``default_rng([aug_seed, 1])``), so switching it on does not change the
 masks.
@@ -52,7 +52,7 @@ from core.dataset import DatasetItem
 from core.errors import SeldError
 from core.feature_cache import FRAMES_PER_LABEL, FeatureCache, load_targets, n_label_frames
 from core.features import FeatureScaler
-from core.rotations import FoaRotation
+from core.rotations import Rotation
 
 __all__ = [
     "BatchSpecSampler",
@@ -288,10 +288,6 @@ class TrainSegments(Dataset):
         rotate: bool = False,
     ) -> TrainSegments:
         """Cache the items' features (if needed), read their targets and build the dataset."""
-        if rotate and fmt != "foa":
-            raise SeldError(
-                f"rotation augmentation (data.rotate_augment) works on FOA features only, not {fmt!r}"
-            )
         paths, _, targets = _recording_data(cache, items, fmt, class_set)
         return cls(paths, targets, scaler, segment_frames, augment, rotate)
 
@@ -314,7 +310,8 @@ class TrainSegments(Dataset):
         part = feats[:, start : start + s]
         rotation = None
         if self.rotate:
-            rotation = FoaRotation.draw(np.random.default_rng([spec.aug_seed, 1]))
+            fmt = "foa" if feats.shape[0] == 7 else "mic"
+            rotation = Rotation.draw(np.random.default_rng([spec.aug_seed, 1]), fmt)
             part = rotation.apply_to_features(part)
         x = np.zeros((feats.shape[0], s, feats.shape[2]), dtype=np.float32)
         x[:, : part.shape[1]] = self.scaler.transform(part)

@@ -309,9 +309,9 @@ class MainWindow(QMainWindow):
         self.rotations_box = QComboBox()
         self.rotations_box.addItems(["model's", "1", "4", "8", "16"])
         self.rotations_box.setToolTip(
-            "test-time rotations (FOA): average the model over this many exact turns of the sound field; "
-            "more is usually more accurate and proportionally slower. 1: the paper's protocol; "
-            "model's: what the model package says"
+            "test-time rotations: average the model over this many exact turns of the sound field "
+            "(FOA: 1, 4, 8, 16; MIC: 1, 4, 8); more is usually more accurate and proportionally slower. "
+            "1: the paper's protocol; model's: what the model package says"
         )
         bar.addWidget(self.rotations_box)
         bar.addAction(self.run_action)

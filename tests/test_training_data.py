@@ -13,7 +13,7 @@ from core.config import DataConfig
 from core.dataset import discover, select_folds
 from core.errors import SeldError
 from core.feature_cache import FeatureCache, fit_scaler, load_targets
-from core.rotations import FoaRotation
+from core.rotations import Rotation
 from core.training_data import (
     BatchSpecSampler,
     SegmentSampler,
@@ -247,7 +247,7 @@ def test_rotated_segments_move_features_and_doa_targets_together(data):
     seen = set()
     for seed in range(40):
         spec = SegmentSpec(2, 25, seed)
-        rot = FoaRotation.draw(np.random.default_rng([seed, 1]))
+        rot = Rotation.draw(np.random.default_rng([seed, 1]))
         seen.add(rot)
         x0, sed0, doa0 = plain[spec]
         x1, sed1, doa1 = rotated[spec]
@@ -268,8 +268,21 @@ def test_rotated_segments_move_features_and_doa_targets_together(data):
     both = TrainSegments.from_items(cache, items, "foa", scaler, "dcase2020", 100, SpecAugment(), rotate=True)
     spec = SegmentSpec(1, 0, 77)
     assert torch.equal(masked[spec][0] == 0, both[spec][0] == 0)
-    with pytest.raises(SeldError, match="FOA features only"):
-        TrainSegments.from_items(cache, items, "mic", scaler, "dcase2020", 100, rotate=True)
+    # MIC segments draw from the 8 maps that keep the tetrahedron
+    cache.ensure(items, "mic")
+    mic_scaler = fit_scaler(cache, items, "mic")
+    mic = TrainSegments.from_items(cache, items, "mic", mic_scaler, "dcase2020", 100, rotate=True)
+    mic_feats = np.load(cache.ensure([items[2]], "mic")[0])
+    mic_plain = TrainSegments.from_items(cache, items, "mic", mic_scaler, "dcase2020", 100)
+    for seed in range(6):
+        rot = Rotation.draw(np.random.default_rng([seed, 1]), "mic")
+        assert rot.keeps_the_tetrahedron
+        x, _, doa = mic[SegmentSpec(2, 25, seed)]
+        np.testing.assert_allclose(
+            x.numpy(), mic_scaler.transform(rot.apply_to_features(mic_feats[:, 25:125])), atol=1e-6
+        )
+        _, _, doa0 = mic_plain[SegmentSpec(2, 25, seed)]
+        np.testing.assert_allclose(doa.numpy(), rot.apply_to_doa(doa0.numpy()), atol=1e-7)
 
 
 def test_rotate_augment_is_off_by_default_and_switched_on_by_config_or_flag(tmp_path):

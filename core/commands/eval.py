@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         choices=(1, 4, 8, 16),
         default=None,
-        help="test-time rotations (FOA): average the outputs over this many exact turns of the sound "
-        "field; 1 is the paper's protocol; default: the package's",
+        help="test-time rotations: average the outputs over this many exact turns of the sound field "
+        "(FOA: 1, 4, 8, 16; MIC: 1, 4, 8); 1 is the paper's protocol; default: the package's",
     )
     p.set_defaults(func=run)
 

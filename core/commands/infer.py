@@ -96,8 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         choices=(1, 4, 8, 16),
         default=None,
-        help="test-time rotations (FOA): average the outputs over this many exact turns of the sound "
-        "field; 1 is the paper's protocol; default: the package's",
+        help="test-time rotations: average the outputs over this many exact turns of the sound field "
+        "(FOA: 1, 4, 8, 16; MIC: 1, 4, 8); 1 is the paper's protocol; default: the package's",
     )
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.set_defaults(func=run)
@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     model = open_model(model_path, backend=args.backend, device=args.device, threads=args.threads)
     check_formats(model.meta.fmt, recordings, model_path)
     rotations = model.meta.rotations if args.rotations is None else args.rotations
-    rotation_set(rotations, model.meta.fmt)  # a MIC model with --rotations 4 fails here, before any work
+    rotation_set(rotations, model.meta.fmt)  # a MIC model with --rotations 16 fails here, before any work
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:

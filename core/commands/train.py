@@ -61,8 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--rotate-augment",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="FOA only: train on the 16 rotations/reflections of each segment (Mazzon et al. 2019); "
-        "off by default, as in the paper",
+        help="train on exact rotations/reflections of each segment (16 for FOA, 8 for MIC; Mazzon et al. "
+        "2019); off by default, as in the paper",
     )
     p.add_argument("--workers", type=int, help="data loading worker processes")
     p.add_argument("--seed", type=int)

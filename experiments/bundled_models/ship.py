@@ -4,7 +4,7 @@
 
 1. Reads ``RUN/best.safetensors`` (the best-validation snapshot) and writes it with
    float16 weights (half the size; loading casts back to float32).
-2. With ``--rotations N`` (FOA), stores N as the package's test-time rotation set, which
+2. With ``--rotations N``, stores N as the package's test-time rotation set, which
    ``seld infer``, ``seld eval`` and the app then use by default (:mod:`core.rotations`).
 3. Chooses the detection threshold on the *validation* folds (0.30 ... 0.70, the lowest
    SELD error; the paper's 0.5 unless another is better there), with those rotations, and
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--note", default="", help="a sentence on what the model is, stored in the metadata")
     p.add_argument(
-        "--rotations", type=int, default=1, choices=(1, 4, 8, 16), help="test-time rotations (FOA; default 1)"
+        "--rotations", type=int, default=1, choices=(1, 4, 8, 16), help="test-time rotations (default 1)"
     )
     args = p.parse_args(argv)
 
