@@ -1,0 +1,84 @@
+"""Score a model package on dataset folds with each test-time rotation set, from one pass per map.
+
+    python experiments/test_time_rotation/compare.py --model PACKAGE --data DATA --folds 2 [--thresholds 0.5 0.6]
+
+Runs every recording's features (cached in ``DATA/.seld_cache``, as ``seld train`` does) through the network once per map of the format (16 for FOA, 8 for MIC),
+turns each DOA output back, and then scores the averages over every set of
+:data:`core.rotations.ROTATION_SETS` (and each single map alone) with the DCASE 2020
+metrics, at the package's threshold and at the ones given. Equivalent to ``seld eval
+--rotations N`` for each N, with the network run once per map instead of once per set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--folds", type=int, nargs="+", default=[2])
+    p.add_argument("--thresholds", type=float, nargs="*", default=[])
+    p.add_argument("--single", action="store_true", help="also score each map alone")
+    args = p.parse_args(argv)
+
+    from core.dataset import discover, select_folds
+    from core.dcase_csv import read_labels
+    from core.feature_cache import FeatureCache, n_label_frames
+    from core.package import load_package
+    from core.rotations import ROTATION_SETS, Rotation
+    from core.seld_metrics import SeldScorer
+    from core.targets import events_from_outputs
+    from core.training_data import merge_segments, segment_batches
+
+    model = load_package(args.model)
+    fmt, classes = model.meta.fmt, model.meta.class_set_obj()
+    items = select_folds(discover(args.data, fmt), args.folds)
+    cache = FeatureCache(args.data / ".seld_cache")
+    maps = Rotation.all(fmt)
+    outputs = []
+    t0 = time.perf_counter()
+    cache.ensure(items, fmt)  # computes the features of any recording not cached yet
+    for item in items:
+        raw = np.asarray(cache.features(item, fmt))
+        n_lab = n_label_frames(raw.shape[1])
+        runs = []
+        for rot in maps:
+            sed, doa = model.run(segment_batches(model.scaler.transform(rot.apply_to_features(raw))))
+            runs.append((merge_segments(sed, n_lab), rot.inverse().apply_to_doa(merge_segments(doa, n_lab))))
+        outputs.append((item, n_lab, runs))
+    print(f"{len(items)} recordings x {len(maps)} maps in {time.perf_counter() - t0:.0f} s")
+
+    def score(chosen: list[int], threshold: float) -> str:
+        scorer = SeldScorer("dcase2020", n_classes=classes)
+        for item, n_lab, runs in outputs:
+            sed = np.mean([runs[i][0] for i in chosen], axis=0)
+            doa = np.mean([runs[i][1] for i in chosen], axis=0)
+            pred = events_from_outputs(sed, doa, threshold=threshold)
+            scorer.update(read_labels(item.labels, classes=classes), pred, n_frames=n_lab, name=item.name)
+        s = scorer.result()
+        return (
+            f"ER {s.ER:.3f}  F {100 * s.F:5.1f} %  LE {s.LE:5.1f}  LR {100 * s.LR:5.1f} %  SELD {s.SELD:.4f}"
+        )
+
+    thresholds = sorted({model.meta.threshold, *args.thresholds})
+    for n, chosen in ROTATION_SETS[fmt].items():
+        for t in thresholds:
+            print(f"rotations {n:2d}  threshold {t:.2f}  {score([maps.index(r) for r in chosen], t)}")
+    if args.single:
+        for i, rot in enumerate(maps):
+            print(f"map {i:2d} {rot}  {score([i], model.meta.threshold)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
