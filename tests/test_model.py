@@ -85,20 +85,35 @@ def test_ce_mse_weights_and_masked_doa():
         LossConfig("focal")
 
 
-def test_the_doa_mask_is_on_by_default_and_the_cli_can_turn_it_off(tmp_path):
+@pytest.mark.parametrize(
+    ("section", "name", "default", "flag"),
+    [
+        ("optim", "mask_inactive_doa", True, "mask-inactive-doa"),
+        ("data", "rotate_augment", False, "rotate-augment"),
+    ],
+)
+def test_training_switches_have_a_default_a_config_field_and_a_flag(tmp_path, section, name, default, flag):
+    """The masked DOA loss is on by default, rotation augmentation off; a config or a flag changes either."""
     import argparse
+    import json
 
     from core.commands.train import build_config, register
     from core.config import TrainConfig
 
-    assert TrainConfig().optim.mask_inactive_doa is True and LossConfig().mask_inactive_doa is True
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
-    out = ["train", "--out", str(tmp_path / "run")]
-    assert build_config(parser.parse_args(out)).optim.mask_inactive_doa is True
-    assert build_config(parser.parse_args([*out, "--no-mask-inactive-doa"])).optim.mask_inactive_doa is False
+
+    def value(extra: list[str]) -> bool:
+        config = build_config(parser.parse_args(["train", "--out", str(tmp_path / "run"), *extra]))
+        return getattr(getattr(config, section), name)
+
+    assert getattr(getattr(TrainConfig(), section), name) is default
+    if name == "mask_inactive_doa":
+        assert LossConfig().mask_inactive_doa is True
+    on, off = f"--{flag}", f"--no-{flag}"
+    assert value([]) is default
+    assert value([off if default else on]) is (not default)
     config = tmp_path / "c.json"
-    config.write_text('{"optim": {"mask_inactive_doa": false}}')
-    assert build_config(parser.parse_args([*out, "--config", str(config)])).optim.mask_inactive_doa is False
-    args = parser.parse_args([*out, "--config", str(config), "--mask-inactive-doa"])
-    assert build_config(args).optim.mask_inactive_doa is True
+    config.write_text(json.dumps({section: {name: not default}}))
+    assert value(["--config", str(config)]) is (not default)
+    assert value(["--config", str(config), on if default else off]) is default

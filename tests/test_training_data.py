@@ -283,26 +283,3 @@ def test_rotated_segments_move_features_and_doa_targets_together(data):
         )
         _, _, doa0 = mic_plain[SegmentSpec(2, 25, seed)]
         np.testing.assert_allclose(doa.numpy(), rot.apply_to_doa(doa0.numpy()), atol=1e-7)
-
-
-def test_rotate_augment_is_off_by_default_and_switched_on_by_config_or_flag(tmp_path):
-    import argparse
-
-    from core.commands.train import build_config, register
-    from core.config import TrainConfig
-
-    assert TrainConfig().data.rotate_augment is False
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers())
-    out = ["train", "--out", str(tmp_path / "run")]
-    assert build_config(parser.parse_args(out)).data.rotate_augment is False
-    assert build_config(parser.parse_args([*out, "--rotate-augment"])).data.rotate_augment is True
-    config = tmp_path / "c.json"
-    config.write_text('{"data": {"rotate_augment": true}}')
-    assert build_config(parser.parse_args([*out, "--config", str(config)])).data.rotate_augment is True
-    assert (
-        build_config(
-            parser.parse_args([*out, "--config", str(config), "--no-rotate-augment"])
-        ).data.rotate_augment
-        is False
-    )

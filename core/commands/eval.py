@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.commands.infer import add_rotations_argument
 from core.errors import SeldError
 
 
@@ -41,14 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--threshold", type=float, default=None, help="detection threshold (default: the package's)"
     )
-    p.add_argument(
-        "--rotations",
-        type=int,
-        choices=(1, 4, 8, 16),
-        default=None,
-        help="test-time rotations: average the outputs over this many exact turns of the sound field "
-        "(FOA: 1, 4, 8, 16; MIC: 1, 4, 8); 1 is the paper's protocol; default: the package's",
-    )
+    add_rotations_argument(p)
     p.set_defaults(func=run)
 
 

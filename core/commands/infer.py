@@ -91,6 +91,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="detection threshold in (0, 1); default: the package's (0.5)",
     )
+    add_rotations_argument(p)
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    p.set_defaults(func=run)
+
+
+def add_rotations_argument(p: argparse.ArgumentParser) -> None:
+    """``--rotations N``: the test-time rotation set (``seld infer``, ``seld eval``)."""
     p.add_argument(
         "--rotations",
         type=int,
@@ -99,8 +106,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="test-time rotations: average the outputs over this many exact turns of the sound field "
         "(FOA: 1, 4, 8, 16; MIC: 1, 4, 8); 1 is the paper's protocol; default: the package's",
     )
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
-    p.set_defaults(func=run)
 
 
 def _threshold_arg(text: str) -> float:
