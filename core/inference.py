@@ -58,7 +58,7 @@ from core.features import (
 from core.labels import LABEL_HOP_S, LabelTable
 from core.package import PackageMeta, check_compatible
 from core.progress import CancelFn, ProgressFn, check_cancel
-from core.rotations import Rotation, rotation_set
+from core.rotations import Rotation, chosen_rotations
 
 SEGMENT_FRAMES = 100
 """Feature frames (20 ms) per evaluation segment: 2 s."""
@@ -256,23 +256,23 @@ class _Progress:
         check_cancel(self.cancel)
 
 
-def _run_features(
+def rotated_outputs(
     model: InferenceModel,
     feats: np.ndarray,
-    batch_segments: int,
-    tracker: _Progress,
     rotations: tuple[Rotation, ...] = (Rotation(),),
-) -> tuple[np.ndarray, np.ndarray]:
-    """Normalise ``feats`` ``(C, T, 64)``, run its 2 s segments in batches: ``(sed (ceil(T/5), K), doa)``.
+    batch_segments: int = 16,
+    tracker: _Progress | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The network's ``(sed, doa)`` on raw features ``(C, T, 64)`` turned by each map, each DOA turned back.
 
-    With more than one rotation, the network sees the features turned by each map; each
-    DOA output is turned back and the outputs are averaged (:mod:`core.rotations`).
+    Per map: the features are turned, normalised by the model's scaler and cut into 2 s
+    segments, which run in batches; the outputs are joined to ``ceil(T / 5)`` label frames
+    and the DOA output is turned back by the inverse map (:mod:`core.rotations`).
     """
     from core.training_data import merge_segments, segment_batches
 
     n_lab = -(-feats.shape[1] // LABEL_RESOLUTION)
-    sed_sum: np.ndarray | None = None
-    doa_sum: np.ndarray | None = None
+    outputs = []
     for rotation in rotations:
         turned = feats if rotation == Rotation() else rotation.apply_to_features(feats)
         x = segment_batches(model.scaler.transform(turned))
@@ -282,16 +282,19 @@ def _run_features(
             sed, doa = model.run(batch)
             seds.append(sed)
             doas.append(doa)
-            tracker.step(batch.shape[0], "detecting")
+            if tracker is not None:
+                tracker.step(batch.shape[0], "detecting")
         sed = merge_segments(np.concatenate(seds), n_lab)
         doa = rotation.inverse().apply_to_doa(merge_segments(np.concatenate(doas), n_lab))
-        sed_sum = sed if sed_sum is None else sed_sum + sed
-        doa_sum = doa if doa_sum is None else doa_sum + doa
-    assert sed_sum is not None and doa_sum is not None
-    if len(rotations) > 1:
-        sed_sum /= len(rotations)
-        doa_sum /= len(rotations)
-    return sed_sum, doa_sum
+        outputs.append((sed, doa))
+    return outputs
+
+
+def average_outputs(outputs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The mean SED and DOA of several runs (one run: returned as it is)."""
+    if len(outputs) == 1:
+        return outputs[0]
+    return np.mean([o[0] for o in outputs], axis=0), np.mean([o[1] for o in outputs], axis=0)
 
 
 def stream_features(
@@ -369,8 +372,8 @@ def predict(
     rotation set (1, 4, 8 or 16 for FOA, 1, 4 or 8 for MIC; ``None``: the package's ``rotations``).
     """
     meta = model.meta
-    n_rot = meta.rotations if rotations is None else rotations
-    rotation_maps = rotation_set(n_rot, meta.fmt)
+    rotation_maps = chosen_rotations(meta, rotations)
+    n_rot = len(rotation_maps)
     if device is not None and hasattr(model, "to") and getattr(model, "backend", "") == "torch":
         model.to(device)  # type: ignore[attr-defined]
     if batch_segments < 1:
@@ -393,7 +396,7 @@ def predict(
 
         with single_threaded_blas():
             feats = extract_features(rec.samples, meta.fmt, progress=on_features, workers=2)
-        sed, doa = _run_features(model, feats, batch_segments, tracker, rotation_maps)
+        sed, doa = average_outputs(rotated_outputs(model, feats, rotation_maps, batch_segments, tracker))
     else:
         tracker = _Progress(progress, cancel, (2 + n_rot) * n_seg_est)
         source: Recording | str = rec if rec is not None else path  # type: ignore[assignment]
@@ -406,7 +409,9 @@ def predict(
         parts: list[tuple[np.ndarray, np.ndarray]] = []
         for _, feats in chunks:  # chunks are whole segments, so label frames line up
             tracker.step(-(-feats.shape[1] // SEGMENT_FRAMES), "features")
-            parts.append(_run_features(model, feats, batch_segments, tracker, rotation_maps))
+            parts.append(
+                average_outputs(rotated_outputs(model, feats, rotation_maps, batch_segments, tracker))
+            )
         sed = np.concatenate([p[0] for p in parts])
         doa = np.concatenate([p[1] for p in parts])
     return Prediction(

@@ -43,7 +43,7 @@ import numpy as np
 
 from core.errors import SeldError
 
-__all__ = ["ROTATION_SETS", "Rotation", "rotation_set"]
+__all__ = ["ROTATION_SETS", "Rotation", "chosen_rotations", "rotation_set"]
 
 # capsule sign patterns (sign x, sign y, sign z) of M1..M4 (see core.mic_array)
 _CAPSULE_SIGNS = ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1))
@@ -188,3 +188,11 @@ def rotation_set(n: int, fmt: str = "foa") -> tuple[Rotation, ...]:
     if isinstance(n, bool) or n not in sets:
         raise SeldError(f"rotations for {fmt.upper()} must be one of {', '.join(map(str, sets))}, not {n!r}")
     return sets[n]
+
+
+def chosen_rotations(meta, requested: int | None = None) -> tuple[Rotation, ...]:
+    """The set to run a model with: ``requested``, or the package's ``rotations`` when ``None``.
+
+    ``meta`` is the model's :class:`~core.package.PackageMeta` (its ``fmt`` and ``rotations``).
+    """
+    return rotation_set(meta.rotations if requested is None else requested, meta.fmt)

@@ -102,14 +102,13 @@ def run(args: argparse.Namespace) -> int:
     from core.commands.score import format_report, write_csv_report
     from core.dataset import discover, select_folds
     from core.inference import open_model
-    from core.rotations import rotation_set
+    from core.rotations import chosen_rotations
 
     if args.threshold is not None and not 0 < args.threshold < 1:
         raise SeldError("--threshold must be between 0 and 1")
     model = open_model(args.model, backend=args.backend, device=args.device)
     meta = model.meta
-    rotations = meta.rotations if args.rotations is None else args.rotations
-    rotation_set(rotations, meta.fmt)
+    rotations = len(chosen_rotations(meta, args.rotations))
     items = select_folds(discover(args.data, meta.fmt, require_labels=False), args.folds)
     unlabelled = [it for it in items if it.labels is None]
     if unlabelled:

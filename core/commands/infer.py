@@ -189,7 +189,7 @@ def check_formats(meta_fmt: str, recordings: list[Path], model_path: Path) -> No
 def run(args: argparse.Namespace) -> int:
     from core.dcase_csv import write_labels
     from core.inference import open_model, predict, prediction_to_table
-    from core.rotations import rotation_set
+    from core.rotations import chosen_rotations
 
     recordings = collect_recordings(args.inputs)
     outputs = output_names(recordings, args.out)
@@ -202,8 +202,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     model = open_model(model_path, backend=args.backend, device=args.device, threads=args.threads)
     check_formats(model.meta.fmt, recordings, model_path)
-    rotations = model.meta.rotations if args.rotations is None else args.rotations
-    rotation_set(rotations, model.meta.fmt)  # a MIC model with --rotations 16 fails here, before any work
+    rotations = len(chosen_rotations(model.meta, args.rotations))  # a MIC model with 16 fails before any work
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:

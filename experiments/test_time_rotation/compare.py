@@ -2,11 +2,12 @@
 
     python experiments/test_time_rotation/compare.py --model PACKAGE --data DATA --folds 2 [--thresholds 0.5 0.6]
 
-Runs every recording's features (cached in ``DATA/.seld_cache``, as ``seld train`` does) through the network once per map of the format (16 for FOA, 8 for MIC),
-turns each DOA output back, and then scores the averages over every set of
-:data:`core.rotations.ROTATION_SETS` (and each single map alone) with the DCASE 2020
-metrics, at the package's threshold and at the ones given. Equivalent to ``seld eval
---rotations N`` for each N, with the network run once per map instead of once per set.
+Runs every recording's features (cached in ``DATA/.seld_cache``, as ``seld train`` does)
+through the network once per map of the format (16 for FOA, 8 for MIC) with
+``core.inference.rotated_outputs``, then scores the averages (``average_outputs``) over every
+set of :data:`core.rotations.ROTATION_SETS` (and each single map alone) with the DCASE 2020
+metrics, at the package's threshold and at the ones given: what ``seld eval --rotations N``
+computes for each N, with the network run once per map instead of once per set.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ def main(argv=None) -> int:
 
     from core.dataset import discover, select_folds
     from core.dcase_csv import read_labels
-    from core.feature_cache import FeatureCache, n_label_frames
+    from core.feature_cache import FeatureCache
+    from core.inference import average_outputs, rotated_outputs
     from core.package import load_package
     from core.rotations import ROTATION_SETS, Rotation
     from core.seld_metrics import SeldScorer
     from core.targets import events_from_outputs
-    from core.training_data import merge_segments, segment_batches
 
     model = load_package(args.model)
     fmt, classes = model.meta.fmt, model.meta.class_set_obj()
@@ -49,22 +50,15 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     cache.ensure(items, fmt)  # computes the features of any recording not cached yet
     for item in items:
-        raw = np.asarray(cache.features(item, fmt))
-        n_lab = n_label_frames(raw.shape[1])
-        runs = []
-        for rot in maps:
-            sed, doa = model.run(segment_batches(model.scaler.transform(rot.apply_to_features(raw))))
-            runs.append((merge_segments(sed, n_lab), rot.inverse().apply_to_doa(merge_segments(doa, n_lab))))
-        outputs.append((item, n_lab, runs))
+        outputs.append((item, rotated_outputs(model, np.asarray(cache.features(item, fmt)), tuple(maps))))
     print(f"{len(items)} recordings x {len(maps)} maps in {time.perf_counter() - t0:.0f} s")
 
     def score(chosen: list[int], threshold: float) -> str:
         scorer = SeldScorer("dcase2020", n_classes=classes)
-        for item, n_lab, runs in outputs:
-            sed = np.mean([runs[i][0] for i in chosen], axis=0)
-            doa = np.mean([runs[i][1] for i in chosen], axis=0)
+        for item, runs in outputs:
+            sed, doa = average_outputs([runs[i] for i in chosen])
             pred = events_from_outputs(sed, doa, threshold=threshold)
-            scorer.update(read_labels(item.labels, classes=classes), pred, n_frames=n_lab, name=item.name)
+            scorer.update(read_labels(item.labels, classes=classes), pred, n_frames=len(sed), name=item.name)
         s = scorer.result()
         return (
             f"ER {s.ER:.3f}  F {100 * s.F:5.1f} %  LE {s.LE:5.1f}  LR {100 * s.LR:5.1f} %  SELD {s.SELD:.4f}"
