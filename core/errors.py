@@ -47,3 +47,18 @@ class LabelError(SeldError):
 
 class ModelError(SeldError):
     """A model package is missing, malformed or does not fit the data."""
+
+
+FIELD_PREVIEW_CHARS = 40
+"""The most characters of a user's field (a label value, a JSON string) a message quotes."""
+
+
+def quote_field(text: object, limit: int = FIELD_PREVIEW_CHARS) -> str:
+    """``repr`` of a user's field for a message, cut to ``limit`` characters with its length said.
+
+    A 10,000-character field is never echoed whole: ``'aaaa…' (10000 characters)``.
+    """
+    s = str(text)
+    if len(s) <= limit:
+        return repr(s)
+    return f"{s[:limit]!r}… ({len(s)} characters)"
