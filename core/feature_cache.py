@@ -61,8 +61,9 @@ __all__ = [
     "n_label_frames",
 ]
 
-CACHE_VERSION = 1
-"""Bumped when the on-disk entry format changes (old entries are then ignored)."""
+CACHE_VERSION = 2
+"""Bumped when the on-disk entry format or the features' values change (old entries are then
+ignored). 2: the official extractor's 1e-8 sample offset (:data:`core.features.DC_OFFSET`)."""
 FRAMES_PER_LABEL = 5
 """Feature frames (20 ms) per label frame (100 ms)."""
 RACY_S = 2.0

@@ -15,6 +15,14 @@ Outputs (float32, channel-major):
   (2,3), (2,4), (3,4) at lags -32..31 samples (index ``k`` is lag ``k - 32``; a positive lag
   means the second channel of the pair arrives later).
 
+Every sample gets :data:`DC_OFFSET` (1e-8) added before the STFT, in float64: the official
+DCASE 2020 extractor reads int16 audio as ``x / 32768 + 1e-8`` (its ``_eps``), and that
+constant, small as it is, leaks through the Hann window into the lowest FFT bins, where it
+adds a cross term with the signal (up to ~1e-3 dB of log-mel in mel band 0, ~1e-5 of the
+intensity vectors). With it the features equal the official extractor's to ~1e-4 dB
+(log-mel) and ~1e-6 (intensity vectors, GCC); see ``docs/FEATURES.md``. It is applied to
+whatever the input is (int16, int24 or float files), as part of the feature definition.
+
 Log-mel per channel: ``P = |X|^2 @ mel``; ``L = 10 log10(max(1e-10, P))``; then
 ``L = max(L, max(L) - 80)`` with the max over the whole file and all bands of that channel
 (``librosa.power_to_db(P)`` with its defaults). The mel filterbank is the Slaney-scale,
@@ -49,6 +57,13 @@ GCC_LAGS = 64
 AMIN = 1e-10
 TOP_DB = 80.0
 IV_EPS = 1e-8
+DC_OFFSET = 1e-8
+"""Added to every sample before the STFT, as the official extractor does (``x / 32768 + 1e-8``).
+
+Part of the DCASE 2020 definition: through the window's leakage it changes the lowest mel
+band by up to ~1e-3 dB and the intensity vectors by up to ~1e-5 against the offset-free
+signal, and it gives digital silence a defined (non-zero) spectrum. See the module docstring.
+"""
 MIC_PAIRS: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
 """GCC-PHAT channel pairs (0-based), in the DCASE order (1,2), (1,3), (1,4), (2,3), (2,4), (3,4)."""
 
@@ -187,12 +202,17 @@ def _pad(audio: np.ndarray) -> np.ndarray:
 
 
 def stft_padded_blocks(
-    padded: np.ndarray, total: int, block_frames: int = _BLOCK_FRAMES, workers: int | None = None
+    padded: np.ndarray,
+    total: int,
+    block_frames: int = _BLOCK_FRAMES,
+    workers: int | None = None,
+    dc_offset: float = 0.0,
 ):
     """Yield ``(t0, spectra)`` for frames ``0 .. total-1`` of an already padded signal.
 
     Frame ``t`` is the window ``padded[:, 480 t + 32 : 480 t + 992]`` (the 960 non-zero
-    samples of a 1024-sample frame starting at ``480 t``). Spectra are complex128
+    samples of a 1024-sample frame starting at ``480 t``), with ``dc_offset`` added to every
+    sample (in float64; the features pass :data:`DC_OFFSET`). Spectra are complex128
     ``(channels, frames_in_block, 513)``; they equal librosa's centred STFT up to a per-bin
     linear phase, which every DCASE feature cancels (see the module docstring). The yielded
     array is a buffer that the next iteration overwrites: consume or copy it first.
@@ -204,11 +224,14 @@ def stft_padded_blocks(
     # float32 input is promoted exactly to float64 by the window product.
     view = sliding_window_view(padded[:, off:needed], WIN, axis=1)[:, ::HOP]
     win = hann_periodic(WIN)
+    offset_win = dc_offset * win  # (x + c) w = x w + c w: the offset of every padded sample
     frames = np.zeros((padded.shape[0], min(block_frames, total), N_FFT))
     for t0 in range(0, total, block_frames):
         part = view[:, t0 : t0 + block_frames]
         n = part.shape[1]
         np.multiply(part, win, out=frames[:, :n, :WIN])
+        if dc_offset:
+            frames[:, :n, :WIN] += offset_win
         yield t0, scipy.fft.rfft(frames[:, :n], axis=-1, workers=workers)
 
 
@@ -297,7 +320,7 @@ def frame_features(
     power = np.empty((4, total, N_MELS), dtype=np.float64)
     rest = None if fmt is None else np.empty((FEATURE_CHANNELS[fmt] - 4, total, N_MELS), dtype=np.float32)
     ws = _Workspace(min(_BLOCK_FRAMES, total))
-    for t0, spec in stft_padded_blocks(padded, total, workers=workers):
+    for t0, spec in stft_padded_blocks(padded, total, workers=workers, dc_offset=DC_OFFSET):
         n = spec.shape[1]
         t1 = t0 + n
         for ch in range(4):
