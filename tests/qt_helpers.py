@@ -52,3 +52,30 @@ def mouse_drag(plot_widget, view_box, points, modifiers=None) -> None:
     for p in path[1:]:
         send(QEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, left)
     send(QEvent.Type.MouseButtonRelease, pixels[-1], left, Qt.MouseButton.NoButton)
+
+
+def wait_until_settled(qtbot, state, timeout: int = 10000) -> None:
+    """Wait until ``state()`` (a tuple whose first two items are a width and a height) shows a
+    non-empty size and gives the same value on two polls in a row: the layout is done."""
+    seen: list[tuple] = []
+
+    def settled() -> bool:
+        now = tuple(state())
+        done = bool(seen) and seen[-1] == now and now[0] > 1 and now[1] > 1
+        seen.append(now)
+        return done
+
+    qtbot.waitUntil(settled, timeout=timeout)
+
+
+def wait_for_layout(qtbot, plot_widget, view_box, timeout: int = 10000) -> None:
+    """Wait until pyqtgraph has laid ``view_box`` out (it does so lazily, after show): a
+    non-empty geometry whose view-to-pixel mapping no longer changes."""
+
+    def state() -> tuple:
+        rect = view_box.sceneBoundingRect()
+        (x0, x1), (y0, y1) = view_box.viewRange()
+        a, b = widget_point(plot_widget, view_box, x0, y0), widget_point(plot_widget, view_box, x1, y1)
+        return (rect.width(), rect.height(), a.x(), a.y(), b.x(), b.y())
+
+    wait_until_settled(qtbot, state, timeout)

@@ -9,7 +9,7 @@ import soundfile as sf
 
 pytest.importorskip("pytestqt")
 
-from tests.qt_helpers import mouse_drag, widget_point  # noqa: E402
+from tests.qt_helpers import mouse_drag, wait_for_layout, wait_until_settled, widget_point  # noqa: E402
 
 pytestmark = pytest.mark.qt
 
@@ -154,8 +154,8 @@ def test_clicking_and_dragging_on_the_map_sets_the_direction_at_the_playhead(win
     view = window.map_view
     window.direction_tabs.setCurrentWidget(view)
     qtbot.waitExposed(view)
-    qtbot.wait(200)  # pyqtgraph finishes its layout lazily: positions are valid after it
     vb = view.plot.getPlotItem().getViewBox()
+    wait_for_layout(qtbot, view.plot, vb)  # pyqtgraph lays out lazily: pixel positions are valid after it
     qtbot.mouseClick(
         view.plot.viewport(), Qt.MouseButton.LeftButton, pos=widget_point(view.plot, vb, 60.0, 20.0)
     )
@@ -307,10 +307,10 @@ def test_clicking_the_sphere_sets_the_direction_while_editing(window, qtbot):
     view = window.direction_view
     window.direction_tabs.setCurrentWidget(view)
     qtbot.waitExposed(view)
-    qtbot.wait(200)
+    native = view.canvas.native
+    wait_until_settled(qtbot, lambda: (native.width(), native.height()))
     window.session.set_editing(True)
     event = _select_and_seek(window, 4, 2.05)
-    native = view.canvas.native
     x, y = native.width() // 2, native.height() // 3
     target = view.direction_at(x, y)
     assert target is not None

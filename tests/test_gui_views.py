@@ -254,7 +254,7 @@ def test_the_sphere_shows_the_energy_as_a_heat_layer(qtbot, tmp_path, monkeypatc
 def test_the_overview_strip_marks_and_moves_the_visible_range(window, qtbot):
     strip = window.overview_strip
     window.spectrogram_view.plot.setXRange(1.0, 2.0, padding=0)
-    qtbot.wait(50)
+    qtbot.waitUntil(lambda: strip.region.getRegion()[0] == pytest.approx(1.0, abs=0.01), timeout=10000)
     lo, hi = strip.region.getRegion()
     assert lo == pytest.approx(1.0, abs=0.01) and hi == pytest.approx(2.0, abs=0.01)
     assert window.session.view_range == pytest.approx((1.0, 2.0), abs=0.01)

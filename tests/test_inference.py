@@ -91,7 +91,14 @@ def test_chunked_features_equal_whole_file_features(tmp_path, fmt, sr):
         assert got.shape == whole.shape
         np.testing.assert_allclose(got, whole, atol=1e-4, rtol=0)  # 48 kHz: streamed vs whole resampling
         if sr == 24000:
-            np.testing.assert_array_equal(got, whole)
+            # The same samples, so the same values up to float32 rounding: the streamed chunks and
+            # the whole file run the float32 mel projection on matrices of different shapes, and
+            # BLAS sums them in a processor-dependent order. A mel band sums at most 52 positive
+            # terms: relative error <= 2 * 52 * 2**-24 (6e-6, 2.7e-5 dB), plus one float32 ulp of
+            # the output (7.6e-6 at 100 dB). A real defect (a shifted frame, a wrong peak) moves
+            # log-mel by whole dB.
+            np.testing.assert_allclose(got[:4], whole[:4], atol=1e-4, rtol=0)  # dB
+            np.testing.assert_allclose(got[4:], whole[4:], atol=1e-6, rtol=0)  # |IV|, |GCC| <= 1
 
 
 def test_chunked_prediction_equals_whole(model, tmp_path):
