@@ -467,9 +467,7 @@ class AnnotationController(QObject):
         if not (self._autosave_due and self.modified and recording):
             return None
         try:
-            path = write_autosave(
-                self.autosave_dir, recording, self.session.annotation, self.session.classes.name
-            )
+            path = write_autosave(self.autosave_dir, recording, self.session.annotation, self.session.classes)
         except SeldError as err:
             self.message.emit(f"autosave failed: {err}")
             return None
@@ -482,29 +480,84 @@ class AnnotationController(QObject):
 
         recording = self._recording_path()
         if recording:
-            remove_autosave(self.autosave_dir, recording, self.session.annotation.path)
+            kept = remove_autosave(self.autosave_dir, recording, self.session.annotation.path)
+            for path in kept:
+                log.warning("a damaged autosave was kept aside as %s", path)
+            if kept:
+                self.message.emit(f"a damaged autosave was not deleted: it is kept as {kept[0]}")
 
     def pending_restore(self):
-        """Autosaves a crash left behind (newest first), and messages for damaged ones."""
+        """Autosaves a crash left behind (newest first), and a message for each damaged one.
+
+        Never raises: a damaged file is a message naming it (and is left where it is).
+        """
         from core.autosave import pending_autosaves
 
-        return pending_autosaves(self.autosave_dir)
+        try:
+            found, damaged = pending_autosaves(self.autosave_dir)
+        except Exception as err:  # noqa: BLE001 - the start-up must go on whatever the folder holds
+            log.exception("cannot look for autosaves in %s", self.autosave_dir)
+            return [], [f"{self.autosave_dir}: cannot look for autosaves ({type(err).__name__}: {err})"]
+        damaged = [f"{m} (the file is left as it is)" for m in damaged]
+        for m in damaged:
+            log.warning("damaged autosave: %s", m)
+        return found, damaged
 
-    def restore(self, saved) -> None:
-        """Put a restored autosave's events into the session as unsaved changes."""
+    def restore(self, saved) -> bool:
+        """Put a restored autosave's events into the session as unsaved changes.
+
+        When the autosave had events that were refused (damaged), the file is first kept
+        aside under a name nothing deletes (``core.autosave.keep_aside``) and a dialog lists
+        the refused events and that name; if it cannot be kept aside nothing is restored, so
+        that no autosave of the restored events can replace it. ``False`` when not restored.
+        """
+        from core.annotation_checks import validate
+        from core.autosave import keep_aside
         from core.classes import get_class_set
         from core.errors import SeldError
+        from seldgui.errors import show_error
 
-        try:
-            self.session.set_classes(get_class_set(saved.classes))
-        except SeldError:
-            pass
+        kept = None
+        if saved.n_refused:
+            try:
+                kept = keep_aside(saved.path)
+            except SeldError as err:
+                show_error(
+                    self.window,
+                    "Autosave not restored",
+                    f"{saved.n_refused} of its {saved.n_events} events are damaged, and the file could "
+                    f"not be kept aside before restoring the others:\n{err}\n\nIt is left as it is.",
+                )
+                return False
+        classes = saved.class_set
+        if classes is None:
+            try:
+                classes = get_class_set(saved.classes)
+            except SeldError:
+                classes = None
+        if classes is not None:
+            self.session.set_classes(classes)
         self.session.set_annotation(saved.annotation)
         self.mark_restored()
         age = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.saved_at))
-        self.message.emit(
-            f"restored {len(saved.annotation)} events autosaved at {age}; save them to keep them"
-        )
+        text = f"restored {len(saved.annotation)} events autosaved at {age}; save them to keep them"
+        problems = validate(self.session.annotation, self.session.classes, self._n_frames())
+        if problems:
+            ids = {i for p in problems for i in p.ids}
+            self.session.set_selection(ids)
+            text += f" ({len(problems)} problem(s) to fix before saving; the events are selected)"
+        self.message.emit(text)
+        if kept is not None:
+            self.autosave_now()  # the restored events are autosaved again at once
+            listed = "\n".join(f"• {m}" for m in saved.refused[:12])
+            more = f"\n... and {saved.n_refused - 12} more" if saved.n_refused > 12 else ""
+            show_error(
+                self.window,
+                "Some autosaved events were not restored",
+                f"{saved.n_refused} of the {saved.n_events} events in {saved.path.name} are damaged and "
+                f"were not restored:\n{listed}{more}\n\nThe whole autosave is kept as {kept}.",
+            )
+        return True
 
     # ------------------------------------------------------------------ actions
     def build_actions(self, parent: QWidget) -> dict[str, QAction]:

@@ -368,8 +368,11 @@ class MainWindow(QMainWindow):
         from core.autosave import remove_autosave
 
         found, damaged = self.annotation.pending_restore()
-        for message in damaged:
-            self.status_label.setText(f"ignored a damaged autosave: {message}")
+        if damaged:  # all of them in the tooltip (and the log), none hidden behind the next
+            n = len(damaged)
+            many = f"{n} damaged autosaves (hover to see all), first" if n > 1 else "a damaged autosave"
+            self.status_label.setText(f"ignored {many}: {damaged[0]}")
+            self.status_label.setToolTip("\n".join(damaged))
         if not found:
             return False
         saved = found[0]
@@ -394,9 +397,16 @@ class MainWindow(QMainWindow):
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Restore unsaved labels?")
+        refused = ""
+        if saved.n_refused:
+            refused = (
+                f" {saved.n_refused} damaged event{'s' if saved.n_refused != 1 else ''} of the file "
+                "cannot be restored; the file is kept aside unchanged."
+            )
+            box.setDetailedText("\n".join(saved.refused))
         box.setText(
             f"SELD Studio closed with unsaved labels for {Path(saved.recording).name} "
-            f"({len(saved.annotation)} events, autosaved {when}). Restore them?"
+            f"({len(saved.annotation)} events, autosaved {when}).{refused} Restore them?"
         )
         restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
         discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)

@@ -184,6 +184,8 @@ def test_a_save_killed_midway_leaves_the_previous_file_intact(tmp_path):
     assert target.read_text() == "1,0,0,0,0\n"
     leftovers = [p for p in tmp_path.iterdir() if p != target]
     assert leftovers and all(p.name != target.name for p in leftovers)
+    write_labels(parse_labels("3,0,0,0,0\n"), target)  # the next save removes the killed one's leftover
+    assert target.read_text() == "3,0,0,0,0\n" and [p.name for p in tmp_path.iterdir()] == ["labels.csv"]
 
 
 # --------------------------------------------------------------------------- edits
@@ -402,6 +404,23 @@ def test_validation_names_the_events_at_fault():
     assert "ends after the recording" in by_ids[(6,)]
     assert len(problems) == 5
     assert any("needs a distance" in p.message for p in validate(doc, DCASE2020, fmt="dcase2024"))
+
+
+def test_validation_refuses_infinite_and_nan_distances_and_directions():
+    doc = Annotation(
+        [
+            AnnotationEvent(1, 2, 0, 0, 5, (Keyframe(0, 0.0, 0.0, float("inf")),)),
+            AnnotationEvent(2, 2, 1, 0, 5, (Keyframe(0, 0.0, 0.0, float("nan")),)),
+            AnnotationEvent(3, 2, 2, 0, 5, (Keyframe(0, float("nan"), 0.0, 1.0),)),
+            AnnotationEvent(4, 2, 3, 0, 5, (Keyframe(0, 10.0, 0.0, 0.0),)),
+        ]
+    )
+    by_ids = {p.ids: p.message for p in validate(doc, DCASE2020, fmt="dcase2024")}
+    assert by_ids == {
+        (1,): "crash at 0.0-0.5 s (track 0): impossible distance inf",
+        (2,): "crash at 0.0-0.5 s (track 1): impossible distance nan",
+        (3,): "crash at 0.0-0.5 s (track 2): direction (nan, 0) at 0.0 s is out of range",
+    }
 
 
 # --------------------------------------------------------------------------- autosave

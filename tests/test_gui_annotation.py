@@ -448,3 +448,109 @@ def test_shift_drag_selects_the_events_a_rectangle_touches(window):
     mouse_drag(plot, vb, [(0.5, 0.2), (1.5, 3.0)], modifiers=Qt.KeyboardModifier.ShiftModifier)
     assert window.session.selected_ids == {e.id for e in window.session.annotation.events if e.cls == 1}
     assert not window.lanes_view.band.isVisible()
+
+
+# --------------------------------------------------------------------------- damaged autosaves at start
+
+
+def _corpus_into(folder, keep_good: bool):
+    """The damaged-autosave corpus (tests/fuzz/autosave) copied into ``folder``."""
+    import json
+
+    from core.autosave import SUFFIX
+    from tests.test_autosave_recovery import CORPUS_DIR, GOOD, PARTIAL
+
+    folder.mkdir(parents=True, exist_ok=True)
+    here = json.dumps(str(folder))[1:-1].encode()
+    skipped = set() if keep_good else set(GOOD) | set(PARTIAL)
+    for p in CORPUS_DIR.iterdir():
+        if p.name[: -len(SUFFIX)] not in skipped:
+            (folder / p.name).write_bytes(p.read_bytes().replace(b"@DIR@", here))
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_a_folder_of_damaged_autosaves_never_stops_the_start(qtbot, monkeypatch, tmp_path):
+    from core.autosave import SUFFIX
+
+    win = _open_window(qtbot, monkeypatch, None)
+    win.annotation.autosave_dir = tmp_path / "index"
+    before = _corpus_into(win.annotation.autosave_dir, keep_good=False)
+    asked = []
+    assert not win.offer_restore(lambda saved: asked.append(saved) or "restore")
+    assert asked == []  # nothing trustworthy to offer
+    shown, every = win.status_label.text(), win.status_label.toolTip().split("\n")
+    assert shown.startswith(f"ignored {len(every)} damaged autosaves (hover to see all), first: ")
+    assert len(every) > 40 and all(m.startswith(str(win.annotation.autosave_dir)) for m in every)
+    assert SUFFIX in shown and shown.endswith("(the file is left as it is)")
+    assert not win.offer_restore()  # the real dialog path too (nothing to ask)
+    # with good autosaves among the damaged ones, the newest good one is offered; nothing is deleted
+    before = _corpus_into(win.annotation.autosave_dir, keep_good=True)
+    assert not win.offer_restore(lambda saved: asked.append(saved) or "later")
+    assert [a.path.name for a in asked] == [f"chain_target{SUFFIX}"]
+    assert {p.name: p.read_bytes() for p in win.annotation.autosave_dir.iterdir()} == before
+
+
+def _partly_damaged_autosave(tmp_path):
+    """An autosave of the 4 s test recording with two good events and two damaged ones."""
+    import json
+
+    from core.annotation import Annotation, AnnotationEvent, Keyframe
+    from core.autosave import write_autosave
+    from core.classes import DCASE2020
+
+    audio = _make_recording(tmp_path)
+    index = tmp_path / "index"
+    doc = Annotation(
+        [
+            AnnotationEvent(1, 3, 0, 5, 15, (Keyframe(5, 40.0, 10.0), Keyframe(14, 80.0, 0.0))),
+            AnnotationEvent(2, 6, 1, 20, 30, (Keyframe(22, -30.0, 5.0),)),
+        ]
+    )
+    doc.path = str(tmp_path / "metadata_dev" / "scene.csv")
+    sidecar = write_autosave(index, audio, doc, DCASE2020)
+    data = json.loads(sidecar.read_text())
+    data["events"] += [
+        {"id": 7, "class": 99, "track": 0, "start": 0, "end": 5, "keyframes": [[0, 0.0, 0.0, None]]},
+        {"id": 8, "class": 2, "track": 0, "start": 35, "end": 45, "keyframes": [[35, 0.0, 0.0, None]]},
+    ]
+    sidecar.write_text(json.dumps(data, indent=1))
+    return audio, index, sidecar, doc
+
+
+def test_a_partly_damaged_autosave_restores_the_good_events_and_keeps_the_file(qtbot, monkeypatch, tmp_path):
+    from core.autosave import KEPT_INFIX, read_autosave
+
+    audio, index, sidecar, doc = _partly_damaged_autosave(tmp_path)
+    original = sidecar.read_bytes()
+    errors = []
+    win = _open_window(qtbot, monkeypatch, None, errors)
+    win.annotation.autosave_dir = index
+    assert win.offer_restore(lambda saved: "restore")
+    qtbot.waitUntil(lambda: len(win.session.annotation) == 2 and win.isWindowModified(), timeout=10000)
+    assert win.session.annotation.snapshot() == doc.snapshot()
+    (kept,) = [p for p in sidecar.parent.iterdir() if KEPT_INFIX in p.name]
+    assert kept.read_bytes() == original  # everything the file held, refused events included
+    title, message = errors[-1]
+    assert title == "Some autosaved events were not restored"
+    assert "2 of the 4 events in scene.seld-autosave.json are damaged" in message
+    assert "event #3 (id 7): class 99" in message and "class index 99 is not in dcase2020" in message
+    assert "event #4 (id 8): crash at 3.5-4.5 s (track 0): ends after the recording (4.0 s)" in message
+    assert f"kept as {kept}" in message
+    again = read_autosave(sidecar)  # the restored events are autosaved again at once
+    assert again.n_refused == 0 and again.annotation.snapshot() == doc.snapshot()
+    assert win.annotation.save(tmp_path / "restored.csv", "dcase2020")
+    assert not sidecar.exists() and kept.read_bytes() == original  # saving never deletes the kept file
+    assert win.offer_restore(lambda saved: "restore") is False
+
+
+def test_discarding_a_partly_damaged_autosave_keeps_it_aside(qtbot, monkeypatch, tmp_path):
+    from core.autosave import KEPT_INFIX
+
+    audio, index, sidecar, doc = _partly_damaged_autosave(tmp_path)
+    original = sidecar.read_bytes()
+    win = _open_window(qtbot, monkeypatch, None)
+    win.annotation.autosave_dir = index
+    assert not win.offer_restore(lambda saved: "discard")
+    assert not sidecar.exists() and list(index.iterdir()) == []
+    (kept,) = [p for p in sidecar.parent.iterdir() if KEPT_INFIX in p.name]
+    assert kept.read_bytes() == original
