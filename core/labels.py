@@ -19,7 +19,11 @@ LABEL_HOP_S = 0.1
 
 @dataclass(frozen=True)
 class LabelRow:
-    """One row of a DCASE SELD metadata file: one active source in one 100 ms frame."""
+    """One row of a DCASE SELD metadata file: one active source in one 100 ms frame.
+
+    ``line`` is the 1-based line the row was read from (``None`` for rows made in memory);
+    it is only used in messages and takes no part in comparisons.
+    """
 
     frame: int
     cls: int
@@ -28,6 +32,7 @@ class LabelRow:
     elevation: float
     distance: float | None = None
     xyz: tuple[float, float, float] | None = None
+    line: int | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -26,6 +26,10 @@ Typical use::
     scores = scorer.result()
     print(scores.ER, scores.F, scores.LE, scores.LR, scores.SELD)
 
+Class indices are bounded by the class count (by default the metric's: 14 for
+``dcase2020``, 13 for ``dcase2022``) and nothing is allocated by the size of a frame
+index: only segments that hold rows are visited.
+
 The module is GUI-free and prints nothing.
 """
 
@@ -40,7 +44,7 @@ from scipy.optimize import linear_sum_assignment
 
 from core.classes import ClassSet
 from core.dcase_csv import xyz_to_azel
-from core.errors import SeldError
+from core.errors import LabelError, SeldError
 from core.labels import LabelRow, LabelTable
 
 METRICS: tuple[str, ...] = ("dcase2020", "dcase2022")
@@ -60,9 +64,12 @@ DEFAULT_N_FRAMES = 600
 EPS: float = float(np.finfo(np.float64).eps)
 """The ``eps`` of the official code, guarding every division."""
 
-MIN_CLASSES: dict[str, int] = {"dcase2020": 14, "dcase2022": 13}
-"""Smallest class count assumed when none is given: TAU-NIGENS 2020 has 14 classes,
-STARSS22/23 has 13. A larger class index seen in the labels raises the count."""
+DEFAULT_CLASSES: dict[str, int] = {"dcase2020": 14, "dcase2022": 13}
+"""Class count scored when none is given: TAU-NIGENS 2020 has 14 classes, STARSS22/23 has
+13. A class index outside it is an error (give the class count or set to score more)."""
+
+MAX_CLASSES = 10_000
+"""The largest class count a scorer accepts (the counters are arrays of this length)."""
 
 # cls -> frame -> (k, 2) array of [azimuth, elevation] in radians, frames ascending,
 # rows of a frame in file order.
@@ -106,27 +113,42 @@ def _cost_matrix(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- segmentation
 
 
-def _segments(table: LabelTable, n_frames: int) -> list[_Segment]:
-    """Group the rows of ``table`` by segment, class and frame.
+def _n_segments(n_frames: int) -> int:
+    """Segments of a clip of ``n_frames`` label frames: ``ceil(n_frames / 10)``."""
+    return -(-n_frames // SEGMENT_FRAMES)
 
-    Rows at frames outside ``[0, n_frames)`` are ignored. Frames are visited in
+
+def _segments(table: LabelTable, n_frames: int) -> tuple[dict[int, _Segment], int]:
+    """Group the rows of ``table`` by segment, class and frame; count the rows past the clip.
+
+    Only segments that hold a row are returned (by segment index): an empty segment
+    counts nothing but itself, so nothing is allocated by the clip length or by the
+    largest frame index. Rows at frames outside ``[0, n_frames)`` are ignored; the
+    second value is the number of rows at or past ``n_frames``. Frames are visited in
     ascending order and the rows of one frame and class keep their file order (the
     track column is not used), as in the official ``segment_labels``.
     """
-    n_seg = -(-n_frames // SEGMENT_FRAMES)
-    grouped: list[dict[int, dict[int, list[tuple[float, float]]]]] = [{} for _ in range(n_seg)]
+    grouped: dict[int, dict[int, dict[int, list[tuple[float, float]]]]] = {}
+    past = 0
     for row in sorted(table.rows, key=lambda r: r.frame):  # stable: file order within a frame
         if row.frame < 0 or row.frame >= n_frames:
+            past += row.frame >= n_frames
             continue
-        seg = grouped[row.frame // SEGMENT_FRAMES]
+        seg = grouped.setdefault(row.frame // SEGMENT_FRAMES, {})
         seg.setdefault(row.cls, {}).setdefault(row.frame, []).append((row.azimuth, row.elevation))
-    return [
-        {
+    segments = {
+        index: {
             cls: {frame: np.array(doas, dtype=np.float64) * np.pi / 180 for frame, doas in frames.items()}
             for cls, frames in seg.items()
         }
-        for seg in grouped
-    ]
+        for index, seg in grouped.items()
+    }
+    return segments, past
+
+
+def _paired(ref: dict[int, _Segment], pred: dict[int, _Segment]) -> list[tuple[_Segment, _Segment]]:
+    """``(reference, prediction)`` of every segment that holds a row, segments ascending."""
+    return [(ref.get(i, {}), pred.get(i, {})) for i in sorted(ref.keys() | pred.keys())]
 
 
 # --------------------------------------------------------------------------- counting
@@ -160,16 +182,6 @@ class _Tally:
             setattr(self, name, np.zeros(self.n_classes, dtype=np.int64))
         self.de_sum = np.zeros(self.n_classes, dtype=np.float64)
 
-    def grow(self, n_classes: int) -> None:
-        """Pad the per-class counters with zeros up to ``n_classes`` classes."""
-        if n_classes <= self.n_classes:
-            return
-        extra = n_classes - self.n_classes
-        for name in (*self._INT_FIELDS, "de_sum"):
-            arr = getattr(self, name)
-            setattr(self, name, np.concatenate([arr, np.zeros(extra, dtype=arr.dtype)]))
-        self.n_classes = n_classes
-
     def add_de(self, cls: int, value: float) -> None:
         """Record one localization error term (a segment average), in scoring order."""
         self.de_sum[cls] += value
@@ -177,11 +189,10 @@ class _Tally:
         self.de_log.append((cls, value))
 
     def merge(self, other: _Tally) -> None:
-        """Add ``other``'s counts; its error terms are replayed in order (official sums)."""
-        self.grow(other.n_classes)
-        n = other.n_classes
+        """Add ``other``'s counts (same class count); its error terms are replayed in order
+        (official sums)."""
         for name in self._INT_FIELDS:
-            getattr(self, name)[:n] += getattr(other, name)
+            getattr(self, name)[:] += getattr(other, name)
         for cls, value in other.de_log:
             self.de_sum[cls] += value
             self.de_total += value
@@ -191,9 +202,10 @@ class _Tally:
         self.n_segments += other.n_segments
 
 
-def _count_dcase2020(ref: list[_Segment], pred: list[_Segment], tally: _Tally, thr: float) -> None:
-    """Official DCASE 2020 counting: one decision per class and segment."""
-    for gt_seg, pr_seg in zip(ref, pred, strict=True):
+def _count_dcase2020(pairs: list[tuple[_Segment, _Segment]], tally: _Tally, thr: float) -> None:
+    """Official DCASE 2020 counting: one decision per class and segment (non-empty segments;
+    an empty one adds nothing)."""
+    for gt_seg, pr_seg in pairs:
         loc_fp = loc_fn = 0
         for cls in sorted(gt_seg.keys() | pr_seg.keys()):
             in_gt = cls in gt_seg
@@ -240,16 +252,15 @@ def _count_dcase2020(ref: list[_Segment], pred: list[_Segment], tally: _Tally, t
         tally.S += min(loc_fp, loc_fn)
         tally.D += max(0, loc_fn - loc_fp)
         tally.I += max(0, loc_fp - loc_fn)
-        tally.n_segments += 1
 
 
-def _count_dcase2022(ref: list[_Segment], pred: list[_Segment], tally: _Tally, thr: float) -> None:
+def _count_dcase2022(pairs: list[tuple[_Segment, _Segment]], tally: _Tally, thr: float) -> None:
     """Official DCASE 2022/2023 counting: per reference track, Hungarian association.
 
     The "track" of a reference row is its position among the rows of its class in the
     frame (file order), as in the official code; the track column of the file is unused.
     """
-    for gt_seg, pr_seg in zip(ref, pred, strict=True):
+    for gt_seg, pr_seg in pairs:
         loc_fp = loc_fn = 0
         for cls in sorted(gt_seg.keys() | pr_seg.keys()):
             in_gt = cls in gt_seg
@@ -301,7 +312,6 @@ def _count_dcase2022(ref: list[_Segment], pred: list[_Segment], tally: _Tally, t
         tally.S += min(loc_fp, loc_fn)
         tally.D += max(0, loc_fn - loc_fp)
         tally.I += max(0, loc_fp - loc_fn)
-        tally.n_segments += 1
 
 
 _COUNTERS = {"dcase2020": _count_dcase2020, "dcase2022": _count_dcase2022}
@@ -359,11 +369,19 @@ class _Scores(_Metrics):
 
 @dataclass(frozen=True, kw_only=True)
 class FileScores(_Scores):
-    """Scores of one file alone (the metric's formulas applied to that file's counts)."""
+    """Scores of one file alone (the metric's formulas applied to that file's counts).
+
+    ``n_frames`` is the clip length the file was scored with; ``ref_past_clip`` and
+    ``pred_past_clip`` count the reference and predicted rows at or past it (not scored);
+    ``last_frame`` is the largest frame index of either table (-1 when both are empty).
+    """
 
     name: str
     n_frames: int
     n_segments: int
+    ref_past_clip: int = 0
+    pred_past_clip: int = 0
+    last_frame: int = -1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -513,18 +531,22 @@ class SeldScorer:
     metric:
         ``"dcase2020"`` (default) or ``"dcase2022"``.
     n_classes:
-        A :class:`~core.classes.ClassSet` (its size and names), a class count, or
-        ``None`` to infer it: the largest class index seen in any reference or prediction
-        plus one, and at least :data:`MIN_CLASSES` (14 for ``dcase2020``, 13 for
-        ``dcase2022``). With an explicit count a label with a class index outside it is an
-        error. The count only affects the per-class table for ``dcase2020``; for
-        ``dcase2022`` it also sets the classes the macro averages run over.
+        A :class:`~core.classes.ClassSet` (its size and names), a class count (at most
+        :data:`MAX_CLASSES`), or ``None`` for the metric's own count
+        (:data:`DEFAULT_CLASSES`: 14 for ``dcase2020``, 13 for ``dcase2022``). A label with a
+        class index outside it is an error (a :class:`~core.errors.LabelError` naming the
+        file and, for rows read from a file, the line). The count only affects the
+        per-class table for ``dcase2020``; for ``dcase2022`` it also sets the classes the
+        macro averages run over.
     n_frames:
         Default clip length in label frames for :meth:`update`; ``None`` means 600
         (:data:`DEFAULT_N_FRAMES`) for ``dcase2020`` and the official rule for
         ``dcase2022`` (see :meth:`update`).
     doa_threshold:
         Location threshold in degrees (20 in DCASE).
+
+    Nothing is allocated by the size of a frame index: only the segments that hold rows
+    cost time or memory, and empty segments are counted.
     """
 
     def __init__(
@@ -536,23 +558,24 @@ class SeldScorer:
     ) -> None:
         self.metric = _check_metric(metric)
         self.class_names: tuple[str, ...] = ()
-        self.fixed_classes: int | None
+        self.n_classes: int
         if isinstance(n_classes, ClassSet):
-            self.fixed_classes = len(n_classes)
+            self.n_classes = len(n_classes)
             self.class_names = tuple(n_classes.names)
         elif n_classes is None:
-            self.fixed_classes = None
+            self.n_classes = DEFAULT_CLASSES[self.metric]
         else:
             if isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer) or n_classes < 1:
                 raise SeldError(f"the number of classes must be a positive integer, not {n_classes!r}")
-            self.fixed_classes = int(n_classes)
+            self.n_classes = int(n_classes)
+        if self.n_classes > MAX_CLASSES:
+            raise SeldError(f"the number of classes must be at most {MAX_CLASSES}, not {self.n_classes}")
         if n_frames is not None:
             _check_frames(n_frames)
         self.n_frames = n_frames
         self.doa_threshold = float(doa_threshold)
-        start = self.fixed_classes if self.fixed_classes is not None else MIN_CLASSES[self.metric]
-        self._total = _Tally(start)
-        self._files: list[tuple[str, int, _Tally]] = []
+        self._total = _Tally(self.n_classes)
+        self._files: list[tuple[str, int, _Tally, tuple[int, int, int]]] = []
 
     @property
     def n_files(self) -> int:
@@ -577,20 +600,19 @@ class SeldScorer:
         last = max(r.frame for r in ref.rows)
         return max(0, -(-last // SEGMENT_FRAMES)) * SEGMENT_FRAMES
 
-    def _check_classes(self, table: LabelTable, what: str, name: str) -> int:
-        """Largest class index in ``table`` (-1 if empty); refuses out-of-range classes."""
-        top = -1
+    def _check_classes(self, table: LabelTable, what: str, name: str) -> None:
+        """Refuse a row whose class index is outside ``[0, n_classes)``, with file and line."""
         for row in table.rows:
-            if row.cls < 0 or (self.fixed_classes is not None and row.cls >= self.fixed_classes):
-                limit = f"0-{self.fixed_classes - 1}" if self.fixed_classes is not None else ">= 0"
-                where = table.path or name or what
-                raise SeldError(
-                    f"class index {row.cls} at frame {row.frame} is outside the scored classes ({limit}); "
-                    "give the right class set or class count",
-                    where,
-                )
-            top = max(top, row.cls)
-        return top
+            if 0 <= row.cls < self.n_classes:
+                continue
+            where = table.path or name or what
+            at = "" if row.line is not None else f" (frame {row.frame})"
+            raise LabelError(
+                f"class {row.cls}{at} is outside the {self.n_classes} scored classes (0-{self.n_classes - 1}); "
+                "give the right class set or class count",
+                where,
+                row.line,
+            )
 
     def update(
         self, ref: LabelTable, pred: LabelTable, n_frames: int | None = None, name: str = ""
@@ -598,29 +620,35 @@ class SeldScorer:
         """Add one file: its reference labels ``ref`` and the system output ``pred``.
 
         ``n_frames`` is the clip length in label frames (100 ms), known from the
-        recording; rows at or past it are ignored and the clip is cut into
-        ``ceil(n_frames / 10)`` segments. Returns the file's own scores.
+        recording; rows at or past it are not scored (the returned :class:`FileScores`
+        counts them) and the clip is cut into ``ceil(n_frames / 10)`` segments. Returns
+        the file's own scores.
         """
         name = name or ref.path or pred.path or f"file{len(self._files) + 1}"
-        top = max(self._check_classes(ref, "reference", name), self._check_classes(pred, "prediction", name))
+        self._check_classes(ref, "reference", name)
+        self._check_classes(pred, "prediction", name)
         frames = self.clip_frames(ref, n_frames)
-        n_cls = (
-            self.fixed_classes if self.fixed_classes is not None else max(MIN_CLASSES[self.metric], top + 1)
-        )
-        tally = _Tally(n_cls)
-        _COUNTERS[self.metric](_segments(ref, frames), _segments(pred, frames), tally, self.doa_threshold)
+        tally = _Tally(self.n_classes)
+        ref_segs, ref_past = _segments(ref, frames)
+        pred_segs, pred_past = _segments(pred, frames)
+        _COUNTERS[self.metric](_paired(ref_segs, pred_segs), tally, self.doa_threshold)
+        tally.n_segments += _n_segments(frames)
         self._total.merge(tally)
         tally.de_log = []
-        self._files.append((name, frames, tally))
-        return self._file_scores(name, frames, tally, self._total.n_classes)
+        last = max((r.frame for t in (ref, pred) for r in t.rows), default=-1)
+        extra = (ref_past, pred_past, last)
+        self._files.append((name, frames, tally, extra))
+        return self._file_scores(name, frames, tally, extra)
 
-    def _file_scores(self, name: str, frames: int, tally: _Tally, n_classes: int) -> FileScores:
-        tally.grow(n_classes)
+    def _file_scores(self, name: str, frames: int, tally: _Tally, extra: tuple[int, int, int]) -> FileScores:
         er, f, le, lr, seld = _overall(self.metric, tally)
         return FileScores(
             name=name,
             n_frames=frames,
             n_segments=tally.n_segments,
+            ref_past_clip=extra[0],
+            pred_past_clip=extra[1],
+            last_frame=extra[2],
             ER=er,
             F=f,
             LE=le,
@@ -646,7 +674,7 @@ class SeldScorer:
             SELD=seld,
             **_counter_fields(total),
             per_class=_per_class(self.metric, total, self.class_names),
-            per_file=tuple(self._file_scores(n, fr, t, total.n_classes) for n, fr, t in self._files),
+            per_file=tuple(self._file_scores(*item) for item in self._files),
         )
 
 

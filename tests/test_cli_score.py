@@ -50,11 +50,51 @@ def test_two_files_json(tmp_path, capsys):
 def test_cartesian_prediction_file(tmp_path, capsys):
     # prediction at (x, y, z) = (0, 1, 0), i.e. azimuth 90, for a reference at 80 deg: error 10 deg.
     # ER 0, F 1, LE 10, LR 1, SELD = 10/180/4.
+    # Every row also reads as polar with distance (0 deg, 1 deg, distance 0), so the format is named.
     ref = write(tmp_path / "ref.csv", block(2, range(10), 80))
     pred = write(tmp_path / "pred.csv", [f"{f},2,0,0.0,1.0,0.0" for f in range(10)])
-    data, _ = run_json(capsys, str(ref), str(pred))
+    data, _ = run_json(capsys, str(ref), str(pred), "--pred-format", "dcase2020-xyz")
     assert (data["ER"], data["F"], data["LE"], data["LR"]) == pytest.approx((0, 1, 10, 1), abs=TOL)
     assert data["SELD"] == pytest.approx(10 / 180 / 4, abs=TOL)
+    # a negative z settles the format without the option: (0, 0.8, -0.6) is azimuth 90, elevation -36.87;
+    # distance to (80, 0): arccos(cos(36.87) cos(10)) = 38.1 deg > 20 -> FN: ER 1, F 0, LR 1.
+    write(pred, [f"{f},2,0,0,0.8,-0.6" for f in range(10)])
+    data, _ = run_json(capsys, str(ref), str(pred))
+    expected_le = math.degrees(math.acos(0.8 * math.cos(math.radians(10))))
+    assert (data["ER"], data["F"], data["LE"], data["LR"]) == pytest.approx((1, 0, expected_le, 1), abs=1e-6)
+
+
+def test_ambiguous_six_columns_are_refused_with_the_option_to_name(tmp_path, capsys):
+    # The tester's case: a Cartesian prediction (all z >= 0) used to be read as polar with distance
+    # when one row had a zero vector (SELD 0.55, exit 0). Now: refused at that row.
+    ref = write(tmp_path / "ref.csv", block(2, range(10), 80))
+    rows = [f"{f},2,0,0.0,1.0,0.0" for f in range(10)]
+    pred = write(tmp_path / "pred.csv", rows)
+    assert main(["score", str(ref), str(pred)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"seld: error: {pred}, line 1: the 6 columns read both as Cartesian x,y,z")
+    assert "--pred-format dcase2020-xyz or --pred-format dcase2024" in err
+    rows[4] = "4,2,0,0,0,0"
+    write(pred, rows)
+    assert main(["score", str(ref), str(pred)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"seld: error: {pred}, line 5: the (x, y, z) vector has zero length")
+    assert "Traceback" not in err
+    # --label-format sets both sides: a 5-column reference does not fit dcase2020-xyz
+    rows[4] = "4,2,0,0,1,0"
+    write(pred, rows)
+    assert main(["score", str(ref), str(pred), "--label-format", "dcase2020-xyz"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"seld: error: {ref}, line 1: found 5 columns but format 'dcase2020-xyz'")
+    assert "--ref-format and --pred-format set one side" in err
+    # two 6-column files: --label-format is enough
+    ref6 = write(tmp_path / "ref6.csv", [f"{f},2,0,0,1,0" for f in range(10)])
+    data, _ = run_json(capsys, str(ref6), str(pred), "--label-format", "dcase2020-xyz")
+    assert data["SELD"] == pytest.approx(0, abs=TOL)
+    # read as polar instead (azimuth 0, elevation 1, distance 0) the same files also agree
+    data, _ = run_json(capsys, str(ref6), str(pred), "--label-format", "dcase2024")
+    assert data["SELD"] == pytest.approx(0, abs=TOL)
 
 
 def test_folders_matched_by_name_with_warnings(tmp_path, capsys):
@@ -148,7 +188,91 @@ def test_class_outside_the_class_count_is_an_error(tmp_path, capsys):
     ref = write(tmp_path / "ref.csv", block(5, range(10), 0))
     assert main(["score", str(ref), str(ref), "--classes", "3"]) == 2
     err = capsys.readouterr().err
-    assert "seld: error:" in err and "class" in err and "ref.csv" in err
+    assert err.startswith(
+        f"seld: error: {ref}, line 1: class '5' is outside the 3 scored classes (0-2); check --classes"
+    )
+
+
+def test_class_index_past_the_metric_set_is_refused_without_classes(tmp_path, capsys):
+    # The tester's case: class 99 in a prediction used to make 100 classes and move the dcase2022 SELD
+    # (here from 0.6362 to 0.7531). Now it is refused with file and line unless --classes widens the set.
+    lines = block(1, range(100), 30) + block(4, range(20, 60), -60)
+    ref = write(tmp_path / "ref.csv", lines)
+    pred = write(tmp_path / "pred.csv", [*lines[:50], "5,99,0,0,0", *lines[50:]])
+    assert main(["score", str(ref), str(pred), "--metric", "dcase2022"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"seld: error: {pred}, line 51: class '99' is outside the 13 scored classes (0-12); --metric dcase2022 "
+        "scores 13 classes unless --classes gives a class count or set (dcase2020, dcase2021, starss)\n"
+    )
+    for big in ("2147483647", "2147483648"):  # under and over the index limit: no allocation either way
+        write(pred, [*lines, f"5,{big},0,0,0"])
+        assert main(["score", str(ref), str(pred)]) == 2
+        assert f"line 141: class '{big}'" in capsys.readouterr().err
+    # widened on purpose: 100 classes, class 99 is an insertion
+    write(pred, [*lines[:50], "5,99,0,0,0", *lines[50:]])
+    data, _ = run_json(capsys, str(ref), str(pred), "--metric", "dcase2022", "--classes", "100")
+    assert data["n_classes"] == 100 and data["I"] == 1
+    assert main(["score", str(ref), str(pred), "--classes", "99999999"]) == 2
+    assert "at most 10000" in capsys.readouterr().err
+
+
+def test_huge_frame_indices_are_scored_without_allocating(tmp_path, capsys):
+    # dcase2022 clip length from the last reference frame 2**31 - 1: 214748365 segments, instant.
+    ref = write(tmp_path / "ref.csv", [*block(0, range(10), 0), "2147483647,0,0,0,0"])
+    pred = write(tmp_path / "pred.csv", block(0, range(10), 0))
+    data, err = run_json(capsys, str(ref), str(pred), "--metric", "dcase2022")
+    assert data["n_segments"] == 214748365 and data["Nref"] == 2 and data["TP"] == 1 and err == ""
+    # frame 1e8 is a multiple of 10: the official rule leaves it out, and says so
+    write(ref, [*block(0, range(10), 0), "100000000,0,0,0,0"])
+    data, err = run_json(capsys, str(ref), str(pred), "--metric", "dcase2022")
+    assert data["n_segments"] == 10_000_000 and data["Nref"] == 1
+    assert "1 reference row at or past the clip end (frame 100000000" in err
+    assert "--frames 100000001 scores every row here" in err
+
+
+def test_rows_past_the_clip_are_counted_in_a_warning(tmp_path, capsys):
+    # The tester's case: events only at frames 650-900 against an empty prediction scored ER 0 silently.
+    ref = write(tmp_path / "ref.csv", block(3, range(650, 901), 10))
+    pred = write(tmp_path / "pred.csv", [])
+    data, err = run_json(capsys, str(ref), str(pred))
+    assert data["Nref"] == 0 and data["per_file"][0]["ref_past_clip"] == 251
+    assert err == (
+        "seld score: warning: ref.csv: 251 reference rows at or past the clip end (frame 600; the last row is at "
+        "frame 900) are not scored\n"
+        "seld score: warning: dcase2020 clips are 600 frames (60 s) unless --frames says otherwise; if the clips "
+        "are longer, give --frames N (--frames 901 scores every row here)\n"
+    )
+    data, err = run_json(capsys, str(ref), str(pred), "--frames", "901")
+    assert data["ER"] == pytest.approx(1, abs=TOL) and data["Nref"] == 26 and err == ""
+
+
+def test_past_clip_warnings_are_summarised_for_many_files(tmp_path, capsys):
+    for i in range(12):
+        write(tmp_path / "ref" / f"f{i:02d}.csv", block(1, range(10), 0))
+        write(tmp_path / "pred" / f"f{i:02d}.csv", [*block(1, range(10), 0), "600,1,0,0,0", "605,1,0,0,0"])
+    data, err = run_json(capsys, str(tmp_path / "ref"), str(tmp_path / "pred"))
+    assert data["SELD"] == pytest.approx(0, abs=TOL)
+    lines = err.splitlines()
+    assert len(lines) == 12
+    assert lines[0] == (
+        "seld score: warning: f00.csv: 2 prediction rows at or past the clip end (frame 600; the last row is at "
+        "frame 605) are not scored"
+    )
+    assert (
+        lines[10]
+        == "seld score: warning: ... and 2 more files with rows past the clip end (0 reference, 4 prediction rows)"
+    )
+    assert "--frames 606" in lines[11]
+
+
+def test_long_fields_are_cut_in_errors(tmp_path, capsys):
+    ref = write(tmp_path / "ref.csv", block(0, range(10), 0))
+    pred = write(tmp_path / "pred.csv", ["0,0,0," + "9" * 10_000 + "x,0"])
+    assert main(["score", str(ref), str(pred)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"seld: error: {pred}, line 1: azimuth '{'9' * 40}'… (10001 characters) is not a number\n"
 
 
 def test_empty_reference_folder_is_an_error(tmp_path, capsys):

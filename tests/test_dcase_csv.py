@@ -9,8 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core import dcase_csv
 from core.classes import DCASE2020, DCASE2021, STARSS23, custom, get_class_set
-from core.dcase_csv import FORMATS, format_labels, parse_labels, read_labels, write_labels
+from core.dcase_csv import (
+    FORMATS,
+    AmbiguousFormatError,
+    ClassIndexError,
+    ColumnCountError,
+    format_labels,
+    parse_labels,
+    read_labels,
+    write_labels,
+)
 from core.errors import LabelError, SeldError
 from core.labels import LabelRow, LabelTable
 
@@ -77,20 +87,25 @@ def test_polar_values_are_written_compactly():
 
 
 def test_cartesian_rows_get_dcase_angles_and_keep_xyz():
-    table = parse_labels("4,2,1,0,-0.5,0.5\n4,3,0,-1,0,0\n")
+    # the negative z of the first row settles the format (no polar distance is negative)
+    table = parse_labels("4,2,1,0,-0.5,-0.5\n4,3,0,-1,0,0\n")
     assert table.fmt == "dcase2020-xyz"
     first, second = table.rows
-    assert first.xyz == (0.0, -0.5, 0.5)
+    assert first.xyz == (0.0, -0.5, -0.5)
     assert first.azimuth == np.arctan2(-0.5, 0.0) * 180 / np.pi == -90.0
-    assert first.elevation == pytest.approx(45.0, abs=1e-12)
+    assert first.elevation == pytest.approx(-45.0, abs=1e-12)
     assert (second.azimuth, second.elevation) == (180.0, 0.0)
+    assert (first.line, second.line) == (1, 2)
 
 
 def test_polar_written_as_cartesian_and_back():
     table = LabelTable([LabelRow(0, 1, 0, 90.0, 0.0), LabelRow(1, 1, 0, 0.0, 45.0)])
     text = format_labels(table, fmt="dcase2020-xyz")
     assert text == "0,1,0,0,1,0\n1,1,0,0.70710678,0,0.70710678\n"
-    back = parse_labels(text)
+    # no z is negative and every value is within [-1, 1]: polar with distance fits too
+    with pytest.raises(AmbiguousFormatError):
+        parse_labels(text)
+    back = parse_labels(text, fmt="dcase2020-xyz")
     assert back.fmt == "dcase2020-xyz"
     assert [(r.azimuth, r.elevation) for r in back] == [(90.0, 0.0), (0.0, pytest.approx(45.0))]
 
@@ -119,22 +134,105 @@ def test_detection_by_column_count():
     assert len(parse_labels("\n\n  \n")) == 0
 
 
-def test_six_columns_are_decided_by_content():
-    cartesian = "1,2,0,0.6,0,0.8\n2,2,0,-1,0,0\n"
-    t = parse_labels(cartesian)
+def test_six_columns_cartesian_when_a_row_has_a_negative_z():
+    # every row fits Cartesian (values in [-1, 1], non-zero), the last cannot be polar (distance < 0)
+    t = parse_labels("1,2,0,0.6,0,0.8\n2,2,0,-1,0,0\n3,2,0,0.1,0.2,-0.3\n")
     assert t.fmt == "dcase2020-xyz" and t.rows[0].xyz == (0.6, 0.0, 0.8) and t.rows[0].distance is None
-    # One row whose triple cannot be a unit vector makes the whole file polar with distance.
-    polar = cartesian + "3,2,0,30,-10,150\n"
-    t = parse_labels(polar)
+    # model outputs need not be unit vectors: (1, 1, -1) has norm 1.73 and still fits
+    assert parse_labels("1,2,0,1,1,-1\n").rows[0].xyz == (1.0, 1.0, -1.0)
+    # printing error within CARTESIAN_TOL (1e-3) is tolerated
+    assert parse_labels("1,2,0,1.0005,0,-0.0001\n").fmt == "dcase2020-xyz"
+
+
+def test_six_columns_polar_when_no_row_fits_cartesian():
+    t = parse_labels("3,2,0,30,-10,150\n4,2,0,0,0,0\n5,2,0,0.5,0,250\n")
     assert t.fmt == "dcase2024"
-    assert [(r.azimuth, r.elevation, r.distance) for r in t][2] == (30.0, -10.0, 150.0)
-    assert t.rows[0].xyz is None and t.rows[0].distance == 0.8
-    # A zero triple is no direction, so it reads as polar (azimuth 0, elevation 0, distance 0).
-    assert parse_labels("1,2,0,0,0,0\n").fmt == "dcase2024"
-    # The override settles the ambiguity either way.
-    forced = parse_labels(cartesian, fmt="dcase2024")
+    assert [(r.azimuth, r.elevation, r.distance) for r in t] == [
+        (30.0, -10.0, 150.0),
+        (0.0, 0.0, 0.0),  # a zero triple is no Cartesian row, but a valid polar one
+        (0.5, 0.0, 250.0),
+    ]
+    assert t.rows[0].xyz is None
+
+
+def test_six_columns_that_fit_both_are_refused_as_ambiguous():
+    text = "1,2,0,0.6,0,0.8\n\n2,2,0,-1,0,0\n"
+    with pytest.raises(AmbiguousFormatError) as err:
+        parse_labels(text, path="a.csv")
+    assert err.value.line == 1 and err.value.candidates == ("dcase2020-xyz", "dcase2024")
+    message = str(err.value)
+    assert message.startswith("a.csv, line 1: the 6 columns read both as Cartesian")
+    assert "fmt='dcase2020-xyz' or fmt='dcase2024'" in message and "--label-format" in message
+    # unit vectors are no exception: a polar row "0,0,1" (front, distance 1) is a unit vector too
+    with pytest.raises(AmbiguousFormatError):
+        parse_labels("5,1,0,0,0,1\n")
+    # the format settles it either way
+    forced = parse_labels(text, fmt="dcase2024")
     assert forced.fmt == "dcase2024" and forced.rows[0].azimuth == 0.6 and forced.rows[0].distance == 0.8
-    with pytest.raises(LabelError, match="line 3: the \\(x, y, z\\) vector has zero length"):
+    assert parse_labels(text, fmt="dcase2020-xyz").rows[1].xyz == (-1.0, 0.0, 0.0)
+
+
+def _cartesian_lines(n: int, z: float = 0.0) -> list[str]:
+    return [f"{f},1,0,{np.cos(f / 10):.6f},{np.sin(f / 10):.6f},{z}" for f in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "problem"),
+    [
+        ("0,0,0", "the (x, y, z) vector has zero length"),
+        ("1.02,0,0", "x '1.02' is outside [-1, 1]"),
+        ("0,0.5,1.5", "z '1.5' is outside [-1, 1]"),
+        ("360,0,0", "x '360' is outside [-1, 1]"),
+    ],
+)
+def test_a_cartesian_file_with_one_bad_row_is_refused_at_that_row(bad_row, problem):
+    # No z is negative, so every other row also fits polar; one row out of the unit box, or a zero
+    # vector, must not turn the file polar (the reader used to do so silently).
+    lines = _cartesian_lines(30)
+    lines[11] = "11,1,0," + bad_row
+    with pytest.raises(LabelError) as err:
+        parse_labels("\n".join(lines) + "\n", path="p.csv")
+    assert not isinstance(err.value, AmbiguousFormatError)
+    assert err.value.line == 12
+    assert str(err.value).startswith(f"p.csv, line 12: {problem} (6 columns taken as Cartesian dcase2020-xyz")
+    assert "29 of 30 rows fit" in str(err.value)
+
+
+def test_a_negative_z_is_not_reported_as_a_negative_distance():
+    # The tester's case: Cartesian rows, a valid negative z on line 21 and a broken row on line 71.
+    # The file is Cartesian (most rows fit it), so the error is at line 71, column x.
+    lines = _cartesian_lines(80, z=0.25)
+    lines[20] = "20,1,0,0.5,0.5,-0.7"
+    lines[70] = "70,1,0,2,0,0.3"
+    with pytest.raises(
+        LabelError, match=r"^c\.csv, line 71: x '2' is outside \[-1, 1\] \(6 columns taken as Cartesian"
+    ):
+        parse_labels("\n".join(lines) + "\n", path="c.csv")
+    # a polar file with a negative distance on line 21: distance, line 21
+    polar = [f"{f},1,0,{f - 40},10,{100 + f}" for f in range(80)]
+    polar[20] = "20,1,0,-20,10,-150"
+    with pytest.raises(
+        LabelError, match=r"^d\.csv, line 21: distance '-150' is negative \(6 columns taken as polar"
+    ):
+        parse_labels("\n".join(polar) + "\n", path="d.csv")
+
+
+def test_a_polar_file_with_a_row_that_reads_cartesian_too_is_ambiguous_there():
+    text = "0,1,0,30,10,150\n1,1,0,0.5,0.5,0.5\n2,1,0,40,10,160\n"
+    with pytest.raises(AmbiguousFormatError) as err:
+        parse_labels(text, path="m.csv")
+    assert err.value.line == 2 and "2 of the 3 rows hold values outside [-1, 1]" in str(err.value)
+    assert parse_labels(text, fmt="dcase2024").rows[1].distance == 0.5
+
+
+def test_cartesian_values_are_range_checked_when_the_format_is_given():
+    with pytest.raises(LabelError, match=r"^y\.csv, line 1: x '360' is outside \[-1, 1\]$"):
+        parse_labels("0,1,0,360,0,0\n", fmt="dcase2020-xyz", path="y.csv")
+    with pytest.raises(LabelError, match=r"x\.csv, line 2: y '-1.5' is outside \[-1, 1\]$"):
+        parse_labels("0,1,0,1,0,0,100\n1,1,0,0,-1.5,0,100\n", path="x.csv")
+    with pytest.raises(LabelError, match=r"^z\.csv, line 1: the \(x, y, z\) vector has zero length$"):
+        parse_labels("0,1,0,0,0,0,100\n", path="z.csv")
+    with pytest.raises(LabelError, match=r"^z\.csv, line 3: the \(x, y, z\) vector has zero length$"):
         parse_labels("1,2,0,0.6,0,0.8\n\n1,2,0,0,0,0\n", fmt="dcase2020-xyz", path="z.csv")
 
 
@@ -168,7 +266,7 @@ def test_rows_keep_file_order_and_nothing_is_dropped():
 # ----------------------------------------------------------------------------- validation
 
 BAD = [
-    # (text, fmt, classes, expected message after "bad.csv, line N: ")
+    # (text, fmt, classes, line, expected message after "bad.csv, line N: ")
     (
         "0,1,0,10,20\n0,1,0,10,20,30\n",
         None,
@@ -177,6 +275,7 @@ BAD = [
         "found 6 columns but line 1 has 5; every row of a label file must have the same columns",
     ),
     ("0,1,0,10\n", None, None, 1, "found 4 columns; a DCASE SELD label row has 5, 6 or 7"),
+    ("0\n", None, None, 1, "found 1 column; a DCASE SELD label row has 5, 6 or 7"),
     (
         "frame,class,track,azimuth,elevation\n",
         None,
@@ -187,48 +286,95 @@ BAD = [
     ("0,1,0,10,20\n1,1,0,ten,20\n", "dcase2020", None, 2, "azimuth 'ten' is not a number"),
     ("0,1,0,10,20\n1,1,0,,20\n", "dcase2020", None, 2, "azimuth is empty"),
     ("0,1,0,nan,20\n", None, None, 1, "azimuth 'nan' is not a finite number"),
+    ("0,1,0,10,-Infinity\n", None, None, 1, "elevation '-Infinity' is not a finite number"),
     ("0,1,0,0.5,inf,0\n", None, None, 1, "column 5 'inf' is not a finite number"),
+    ("0,1,0,1e400,0\n", None, None, 1, "azimuth '1e400' is too large (not a finite number)"),
+    ("0,1_0,0,10,20\n", None, None, 1, "class '1_0' is not a number"),
+    ("0,1,0,0x10,20\n", None, None, 1, "azimuth '0x10' is not a number"),
+    ("0,\u0661,0,10,20\n", None, None, 1, "class '\u0661' is not a number"),  # an Arabic-Indic one
     ("0,1,0,10,20\n1.5,1,0,10,20\n", None, None, 2, "frame '1.5' is not an integer"),
     ("0,1.5,0,10,20\n", None, None, 1, "class '1.5' is not an integer"),
     ("0,1,0.5,10,20\n", None, None, 1, "track '0.5' is not an integer"),
-    ("0,1,0,10,20\n\n-1,1,0,10,20\n", None, None, 3, "frame -1 is negative"),
-    ("0,-2,0,10,20\n", None, None, 1, "class -2 is negative"),
-    ("0,1,-1,10,20\n", None, None, 1, "track -1 is negative"),
-    ("0,14,0,10,20\n", None, DCASE2020, 1, "class 14 is outside the class set 'dcase2020' (0-13)"),
-    ("0,13,0,10,20\n", None, "starss", 1, "class 13 is outside the class set 'starss23' (0-12)"),
-    ("0,1,0,10,20\n1,1,0,180.5,20\n", None, None, 2, "azimuth 180.5 is outside [-180, 180] degrees"),
-    ("0,1,0,-181,20\n", None, None, 1, "azimuth -181 is outside [-180, 180] degrees"),
-    ("0,1,0,10,-90.01\n", None, None, 1, "elevation -90.01 is outside [-90, 90] degrees"),
-    ("0,1,0,10,20,-3\n", None, None, 1, "distance -3 is negative"),
-    ("0,1,0,0.6,0,0.8,-1\n", None, None, 1, "distance -1 is negative"),
+    ("0,1,0,10,20\n\n-1,1,0,10,20\n", None, None, 3, "frame '-1' is negative"),
+    ("0,-2,0,10,20\n", None, None, 1, "class '-2' is negative"),
+    ("0,1,-1,10,20\n", None, None, 1, "track '-1' is negative"),
+    ("0,14,0,10,20\n", None, DCASE2020, 1, "class '14' is outside the class set 'dcase2020' (0-13)"),
+    ("0,13,0,10,20\n", None, "starss", 1, "class '13' is outside the class set 'starss23' (0-12)"),
+    ("0,1,0,10,20\n3,99,0,10,20\n", None, 14, 2, "class '99' is outside the 14 scored classes (0-13)"),
+    ("0,1,0,10,20\n1,1,0,180.5,20\n", None, None, 2, "azimuth '180.5' is outside [-180, 180] degrees"),
+    ("0,1,0,-181,20\n", None, None, 1, "azimuth '-181' is outside [-180, 180] degrees"),
+    ("0,1,0,10,-90.01\n", None, None, 1, "elevation '-90.01' is outside [-90, 90] degrees"),
+    ("0,1,0,10,20,-3\n", None, None, 1, "distance '-3' is negative (6 columns taken as polar dcase2024"),
+    ("0,1,0,0.6,0,0.8,-1\n", None, None, 1, "distance '-1' is negative"),
     ("0,1,0,0,0,0,100\n", None, None, 1, "the (x, y, z) vector has zero length"),
-    ("4294967296,1,0,10,20\n", None, None, 1, "frame 4294967296 is too large"),
+    ("0,1,0,0.5,0,0,100\n1,1,0,1.2,0,0,100\n", None, None, 2, "x '1.2' is outside [-1, 1]"),
+    (
+        "4294967296,1,0,10,20\n",
+        None,
+        None,
+        1,
+        "frame '4294967296' is too large (indices are below 2147483648)",
+    ),
+    ("0,2147483648,0,10,20\n", None, None, 1, "class '2147483648' is too large"),
+    ("0,1,0,10,20\n" + "1,1,0," + "7" * 10_000 + "x,0\n", None, None, 2, "azimuth '7777777777"),
 ]
 
 
 @pytest.mark.parametrize(("text", "fmt", "classes", "line", "problem"), BAD)
 def test_validation_errors_name_file_and_line(tmp_path, text, fmt, classes, line, problem):
     path = tmp_path / "bad.csv"
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(LabelError) as err:
         read_labels(path, fmt=fmt, classes=classes)
     message = str(err.value)
-    assert message.startswith(f"{path}, line {line}: "), message
-    assert problem in message, message
+    assert message.startswith(f"{path}, line {line}: {problem}"), message
     assert err.value.line == line and err.value.path == os.fspath(path)
+    assert len(message) < len(os.fspath(path)) + 400  # a 10,000-character field is never echoed whole
+
+
+def test_long_fields_are_cut_in_messages():
+    with pytest.raises(LabelError) as err:
+        parse_labels("0,1,0," + "7" * 10_000 + "x,0\n", path="l.csv")
+    assert str(err.value) == "l.csv, line 1: azimuth '" + "7" * 40 + "'… (10001 characters) is not a number"
+
+
+def test_class_errors_are_class_index_errors():
+    with pytest.raises(ClassIndexError, match="class '20' is outside the 13 scored classes"):
+        parse_labels("0,20,0,10,20\n", classes=13)
+    with pytest.raises(LabelError, match="class count must be a positive integer"):
+        parse_labels("0,1,0,10,20\n", classes=0)
+    assert len(parse_labels("0,12,0,10,20\n", classes=13)) == 1
 
 
 def test_first_bad_line_in_file_order_is_reported():
     # Line 2 breaks a later rule (elevation) than line 3 (frame); line 2 is still reported first.
     text = "0,1,0,10,20\n1,1,0,10,95\n-1,1,0,10,20\n"
-    with pytest.raises(LabelError, match=r"^x\.csv, line 2: elevation 95"):
+    with pytest.raises(LabelError, match=r"^x\.csv, line 2: elevation '95'"):
         parse_labels(text, path="x.csv")
+    # within a row, the first column that breaks a rule is named
+    with pytest.raises(LabelError, match=r"^x\.csv, line 1: class '-1' is negative"):
+        parse_labels("0,-1,0,500,95\n", path="x.csv")
 
 
 def test_negative_class_is_an_error_without_a_class_set_but_large_is_fine():
     assert parse_labels("0,40,0,10,20\n").rows[0].cls == 40
-    with pytest.raises(LabelError, match="class -1 is negative"):
+    with pytest.raises(LabelError, match="class '-1' is negative"):
         parse_labels("0,-1,0,10,20\n")
+
+
+def test_line_ends_and_rows_remember_their_lines():
+    for text in ("0,1,0,10,20\r\n\r\n1,1,0,11,20\r\n", "0,1,0,10,20\r\r1,1,0,11,20\r"):
+        t = parse_labels(text)
+        assert [(r.frame, r.line) for r in t] == [(0, 1), (1, 3)]
+    with pytest.raises(LabelError, match=r"^c\.csv, line 3: azimuth 'x' is not a number"):
+        parse_labels("0,1,0,10,20\r1,1,0,10,20\r2,1,0,x,20\r", path="c.csv")
+    # the line takes no part in comparisons
+    assert parse_labels("\n0,1,0,10,20\n").rows == parse_labels("0,1,0,10,20\n").rows
+
+
+def test_negative_zero_is_zero():
+    row = parse_labels("-0,-0,-0,-0,-0\n").rows[0]
+    assert (row.frame, row.cls, row.track, row.azimuth) == (0, 0, 0, 0.0)
 
 
 def test_missing_and_binary_files(tmp_path):
@@ -238,6 +384,33 @@ def test_missing_and_binary_files(tmp_path):
     binary.write_bytes(b"0,1,0,10,20\n\xff\xfe\x00\x01")
     with pytest.raises(LabelError, match=r"line 2: not a text file"):
         read_labels(binary)
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes("0,1,0,10,20\n".encode("utf-16"))
+    with pytest.raises(LabelError, match=r"line 1: the file is UTF-16 text"):
+        read_labels(utf16)
+    with pytest.raises(LabelError, match="is a folder"):
+        read_labels(tmp_path)
+
+
+def test_devices_pipes_and_huge_files_are_refused_without_reading(tmp_path, monkeypatch):
+    with pytest.raises(LabelError, match="is not a regular file"):
+        read_labels("/dev/zero")
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(LabelError, match="is not a regular file"):
+        read_labels(fifo)  # opening a pipe with no writer would block
+    big = tmp_path / "big.csv"
+    big.write_text("0,1,0,10,20\n" * 100)
+    monkeypatch.setattr(dcase_csv, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(LabelError, match="is larger than"):
+        read_labels(big)
+
+
+def test_column_count_errors_have_their_own_type():
+    with pytest.raises(ColumnCountError):
+        parse_labels("0,1,0,10,20\n", fmt="dcase2024")
+    with pytest.raises(ColumnCountError):
+        parse_labels("0,1,0,10,20\n1,1,0,10\n")
 
 
 # ----------------------------------------------------------------------------- atomic writes
@@ -376,5 +549,5 @@ def test_real_tau2021_file():
     assert max(np.bincount(frames)) == 3
     # The 14-class 2020 set also accepts it; a 9-class custom set does not.
     assert len(read_labels(TAU2021_CSV, classes=DCASE2020)) == 1052
-    with pytest.raises(LabelError, match=r"fold1_room1_mix001\.csv, line \d+: class 11 is outside"):
+    with pytest.raises(LabelError, match=r"fold1_room1_mix001\.csv, line \d+: class '11' is outside"):
         read_labels(TAU2021_CSV, classes=custom([f"c{i}" for i in range(9)]))

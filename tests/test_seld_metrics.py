@@ -9,14 +9,18 @@ angular distance is simply the azimuth difference.
 from __future__ import annotations
 
 import math
+import time
+import tracemalloc
 
 import numpy as np
 import pytest
 
 from core.classes import STARSS23
-from core.errors import SeldError
+from core.dcase_csv import parse_labels
+from core.errors import LabelError, SeldError
 from core.labels import LabelRow, LabelTable
 from core.seld_metrics import (
+    MAX_CLASSES,
     SeldScorer,
     angular_distance,
     score_arrays,
@@ -176,11 +180,18 @@ def test_rows_past_the_clip_are_ignored():
     s = score_tables([(ref, pred)])
     check(s, ER=0, F=1, LE=0, LR=1, SELD=0)
     assert s.n_segments == 60
+    # ... but counted, for the warning of seld score
+    f = s.per_file[0]
+    assert (f.ref_past_clip, f.pred_past_clip, f.last_frame, f.n_frames) == (1, 0, 650, 600)
     # 700 frames: 70 segments; class 5 is a miss: Nref 2, TP 1, D 1 -> ER 1/2;
     # P = 1, R = 1/2 -> F = 2/3; LE 0; LR 2/3; SELD = (1/2 + 1/3 + 0 + 1/3)/4 = 0.291666...
     s = score_tables([(ref, pred)], n_frames=700)
     check(s, ER=0.5, F=2 / 3, LE=0, LR=2 / 3, SELD=(0.5 + 2 / 3) / 4)
     assert s.n_segments == 70
+    assert (s.per_file[0].ref_past_clip, s.per_file[0].pred_past_clip) == (0, 0)
+    # prediction rows past the clip are counted too (frames 600 and 601: 2 rows)
+    s = score_tables([(ref, table(rows(0, range(10), 0), rows(0, [600, 601], 0)))])
+    assert (s.per_file[0].ref_past_clip, s.per_file[0].pred_past_clip) == (1, 2)
 
 
 def test_frame_at_the_clip_length_is_ignored():
@@ -210,13 +221,29 @@ def test_per_class_breakdown_2020():
     assert (c4.Nref, c4.Nsys, c4.TP, c4.FP, c4.FN) == (1, 1, 0, 1, 1)
 
 
-def test_class_count_is_inferred_and_checked():
+def test_class_count_defaults_to_the_metric_and_is_checked():
+    # No silent widening: a class index outside the metric's 14 (dcase2020) or 13 (dcase2022)
+    # classes is refused; a class count widens the set.
     ref = table(rows(20, range(10), 0))
-    s = score_tables([(ref, ref)])
+    with pytest.raises(
+        LabelError, match=r"^file1: class 20 \(frame 0\) is outside the 14 scored classes \(0-13\)"
+    ):
+        score_tables([(ref, ref)])
+    s = score_tables([(ref, ref)], n_classes=21)
     assert s.n_classes == 21 and s.per_class[20].TP == 1
     assert score_tables([(table(rows(0, [0], 0)), LabelTable())]).n_classes == 14
-    with pytest.raises(SeldError, match="class index 20"):
-        score_tables([(ref, ref)], n_classes=14)
+    assert score_tables([(table(rows(0, [0], 0)), LabelTable())], metric="dcase2022").n_classes == 13
+    # rows read from a file are refused with the file and the line
+    pred = parse_labels("0,1,0,0,0\n\n5,13,0,0,0\n", path="p.csv")
+    with pytest.raises(LabelError) as err:
+        score_tables([(table(rows(1, [0], 0)), pred)], metric="dcase2022")
+    assert str(err.value).startswith("p.csv, line 3: class 13 is outside the 13 scored classes (0-12)")
+    assert err.value.line == 3
+    # the class count is bounded, so nothing is allocated by a class index
+    with pytest.raises(SeldError, match=f"at most {MAX_CLASSES}"):
+        SeldScorer(n_classes=2**31)
+    with pytest.raises(LabelError, match="class 2147483647"):
+        score_tables([(ref, table(rows(2**31 - 1, [0], 0)))], n_classes=21)
 
 
 def test_cartesian_prediction_equals_polar_twin(tmp_path):
@@ -303,6 +330,29 @@ def test_dcase2022_absent_classes_enter_the_macro_mean():
     assert s.n_classes == 13
     assert s.SELD == pytest.approx(12 * 0.75 / 13, abs=TOL)
     assert s.F == pytest.approx(1 / 13, abs=TOL)
+
+
+def test_huge_frame_indices_cost_nothing():
+    # dcase2022's clip runs to the last reference frame: frame 2**31 - 1 makes a clip of
+    # 2147483650 frames (214748365 segments). Only the two segments with rows are visited.
+    # class 0: segment 0 matched exactly (TP), the last segment a reference only (FN, D 1):
+    # ER = 1/2; F_0 = 1 / (1 + 0.5 * 1) = 2/3, LE_0 = 0, LR_0 = 1/2 -> SELD_0 = (1/2 + 1/3 + 0 + 1/2)/4;
+    # the 12 absent classes: (1/2 + 1 + 1 + 1)/4 = 0.875 each.
+    ref = table(rows(0, range(10), 0), rows(0, [2**31 - 1], 0))
+    pred = table(rows(0, range(10), 0))
+    tracemalloc.start()
+    start = time.perf_counter()
+    s = score_tables([(ref, pred)], metric="dcase2022")
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert s.n_segments == 214748365 and s.per_file[0].n_frames == 2147483650
+    seld0 = (0.5 + 1 / 3 + 0 + 0.5) / 4
+    check(s, ER=0.5, F=(2 / 3) / 13, LE=12 * 180 / 13, LR=0.5 / 13, SELD=(seld0 + 12 * 0.875) / 13)
+    assert elapsed < 2.0 and peak < 5 * 2**20, (elapsed, peak)
+    # dcase2020 with an explicit huge clip length: same, no allocation by it
+    s = score_tables([(ref, pred)], n_frames=2**40)
+    assert s.n_segments == 2**40 // 10 + 1 and s.Nref == 2 and s.TP == 1
 
 
 def test_dcase2022_default_clip_length_follows_the_official_rule():

@@ -100,7 +100,7 @@ def test_frame_targets_edge_cases():
 
 def test_cartesian_rows_give_the_same_targets_as_polar():
     polar = parse_labels("0,0,0,45,0\n1,1,0,-135,30\n")
-    cart = parse_labels(format_labels(polar, fmt="dcase2020-xyz"))
+    cart = parse_labels(format_labels(polar, fmt="dcase2020-xyz"), fmt="dcase2020-xyz")  # no z < 0: named
     assert cart.fmt == "dcase2020-xyz"
     for a, b in zip(frame_targets(polar, 2, C), frame_targets(cart, 2, C), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-7)

@@ -3,7 +3,13 @@
 REF and PRED are two label files or two folders. Folders are searched recursively for
 ``*.csv`` files, which are paired by file name; a reference without a prediction is scored
 against an empty prediction and a prediction without a reference is ignored (both with a
-warning on stderr). The counting rules are in ``docs/METRICS.md``.
+warning on stderr). Rows at or past the clip length are not scored and are counted in a
+warning. The counting rules are in ``docs/METRICS.md``.
+
+Label files are refused, never guessed at: a class index outside the scored classes (the
+metric's 14 or 13 unless ``--classes`` says otherwise), a 6-column file whose format its
+rows do not settle (``--label-format``, ``--ref-format``, ``--pred-format``), or any malformed
+row ends with ``seld: error: <file>, line N: <problem>`` and exit status 2.
 """
 
 from __future__ import annotations
@@ -15,8 +21,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.errors import SeldError
-from core.seld_metrics import DEFAULT_METRIC, DEFAULT_N_FRAMES, METRICS, SeldScores
+from core.dcase_csv import FORMATS
+from core.errors import LabelError, SeldError
+from core.seld_metrics import (
+    DEFAULT_CLASSES,
+    DEFAULT_METRIC,
+    DEFAULT_N_FRAMES,
+    MAX_CLASSES,
+    METRICS,
+    SeldScores,
+)
 
 CSV_COLUMNS = (
     "scope", "name", "ER", "F", "LE", "LR", "SELD",
@@ -34,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "label CSVs: location-sensitive error rate ER and F-score F (20 degree threshold), "
         "class-sensitive localization error LE and recall LR, and SELD = mean(ER, 1-F, LE/180, 1-LR), "
         "over 1 s segments. REF and PRED are two files or two folders (CSV files paired by name; "
-        "sub-folders are searched). Predictions may be polar (5 columns) or Cartesian (6 columns).",
+        "sub-folders are searched). Predictions may be polar (5 columns) or Cartesian (6 columns); "
+        "a 6-column file is read as Cartesian or as polar with distance only when its rows settle it.",
     )
     p.add_argument("ref", type=Path, metavar="REF", help="reference label CSV, or a folder of them")
     p.add_argument("pred", type=Path, metavar="PRED", help="predicted label CSV, or a folder of them")
@@ -50,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=_frames_arg,
         default=None,
         metavar="N",
-        help=f"clip length in 100 ms label frames; rows at or past it are ignored (default: "
+        help=f"clip length in 100 ms label frames; rows at or past it are not scored (a warning counts them) (default: "
         f"{DEFAULT_N_FRAMES} for dcase2020; for dcase2022 the official rule, the last reference frame "
         "rounded up to whole seconds)",
     )
@@ -58,8 +73,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--classes",
         default=None,
         metavar="SET|N",
-        help="class set (dcase2020, dcase2021, starss) or number of classes; default: inferred from the "
-        "labels, at least 14 (dcase2020) or 13 (dcase2022)",
+        help="class set (dcase2020, dcase2021, starss) or number of classes; a class index outside it is "
+        f"an error (default: {DEFAULT_CLASSES['dcase2020']} classes for dcase2020, "
+        f"{DEFAULT_CLASSES['dcase2022']} for dcase2022)",
+    )
+    fmt_names = tuple(FORMATS)
+    p.add_argument(
+        "--label-format",
+        choices=fmt_names,
+        default=None,
+        metavar="FMT",
+        help=f"format of the REF and PRED label files ({', '.join(fmt_names)}); default: by the column "
+        "count, and for 6 columns by the rows (Cartesian x,y,z or polar with distance; ambiguous files "
+        "are refused)",
+    )
+    p.add_argument(
+        "--ref-format",
+        choices=fmt_names,
+        default=None,
+        metavar="FMT",
+        help="format of the REF files alone (overrides --label-format)",
+    )
+    p.add_argument(
+        "--pred-format",
+        choices=fmt_names,
+        default=None,
+        metavar="FMT",
+        help="format of the PRED files alone (overrides --label-format), e.g. dcase2020-xyz for "
+        "Cartesian predictions beside polar references",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument(
@@ -91,10 +132,12 @@ def _class_arg(value: str | None) -> Any:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         count = int(text)
         if count < 1:
             raise SeldError("--classes: the number of classes must be at least 1")
+        if count > MAX_CLASSES:
+            raise SeldError(f"--classes: the number of classes must be at most {MAX_CLASSES}")
         return count
     from core.classes import get_class_set
 
@@ -147,26 +190,117 @@ def pair_files(ref: Path, pred: Path) -> list[tuple[str, Path, Path | None]]:
     return pairs
 
 
+def _read(
+    path: Path,
+    side: str,
+    fmt: str | None,
+    shared_fmt: bool,
+    classes: Any,
+    default_classes: bool,
+    metric: str,
+) -> Any:
+    """Read one label file for scoring; refusals get the command line's advice."""
+    from core.dcase_csv import AmbiguousFormatError, ClassIndexError, ColumnCountError, read_labels
+
+    option = "--ref-format" if side == "REF" else "--pred-format"
+    try:
+        return read_labels(path, fmt=fmt, classes=classes)
+    except AmbiguousFormatError as err:
+        names = " or ".join(f"{option} {c}" for c in err.candidates)
+        raise LabelError(
+            f"{err.reason}; name the format with {names} (--label-format sets REF and PRED)",
+            err.path,
+            err.line,
+        ) from None
+    except ClassIndexError as err:
+        if default_classes:
+            advice = (
+                f"--metric {metric} scores {classes} classes unless --classes gives a class count or set "
+                "(dcase2020, dcase2021, starss)"
+            )
+        else:
+            advice = "check --classes"
+        raise LabelError(f"{err.problem}; {advice}", err.path, err.line) from None
+    except ColumnCountError as err:
+        if not shared_fmt:
+            raise
+        raise LabelError(
+            f"{err.problem} (--label-format applies to REF and PRED; --ref-format and --pred-format set one side)",
+            err.path,
+            err.line,
+        ) from None
+
+
 def score_paths(
     ref: Path,
     pred: Path,
     metric: str = DEFAULT_METRIC,
     classes: Any = None,
     n_frames: int | None = None,
+    label_format: str | None = None,
+    ref_format: str | None = None,
+    pred_format: str | None = None,
 ) -> SeldScores:
-    """Read and score REF against PRED (two files or two folders); see :func:`pair_files`."""
-    from core.classes import ClassSet
-    from core.dcase_csv import read_labels
+    """Read and score REF against PRED (two files or two folders); see :func:`pair_files`.
+
+    ``classes``: a class set or count (``None``: the metric's, 14 or 13); a class index
+    outside it is refused with file and line. ``label_format`` is the format of every
+    file; ``ref_format`` / ``pred_format`` override it for one side (``None``: detected).
+    """
     from core.labels import LabelTable
     from core.seld_metrics import SeldScorer
 
-    class_set = classes if isinstance(classes, ClassSet) else None
     scorer = SeldScorer(metric, n_classes=classes, n_frames=n_frames)
+    bound = classes if classes is not None else scorer.n_classes
+
+    def read(path: Path, side: str, own_format: str | None) -> Any:
+        shared = own_format is None and label_format is not None
+        return _read(path, side, own_format or label_format, shared, bound, classes is None, scorer.metric)
+
     for name, ref_path, pred_path in pair_files(ref, pred):
-        ref_table = read_labels(ref_path, classes=class_set)
-        pred_table = read_labels(pred_path, classes=class_set) if pred_path is not None else LabelTable()
+        ref_table = read(ref_path, "REF", ref_format)
+        pred_table = read(pred_path, "PRED", pred_format) if pred_path is not None else LabelTable()
         scorer.update(ref_table, pred_table, name=name)
     return scorer.result()
+
+
+def past_clip_warnings(scores: SeldScores, frames_given: bool, limit: int = 10) -> list[str]:
+    """Warning lines about rows at or past the clip length (not scored), with a ``--frames`` hint."""
+    late = [f for f in scores.per_file if f.ref_past_clip or f.pred_past_clip]
+    if not late:
+        return []
+
+    def rows(n: int, what: str) -> str:
+        return f"{n} {what} row{'s' if n != 1 else ''}"
+
+    lines = []
+    for f in late[:limit]:
+        parts = [
+            rows(n, w) for n, w in ((f.ref_past_clip, "reference"), (f.pred_past_clip, "prediction")) if n
+        ]
+        lines.append(
+            f"{f.name}: {' and '.join(parts)} at or past the clip end (frame {f.n_frames}; the last row is at "
+            f"frame {f.last_frame}) {'is' if sum((f.ref_past_clip, f.pred_past_clip)) == 1 else 'are'} not scored"
+        )
+    if len(late) > limit:
+        rest = late[limit:]
+        lines.append(
+            f"... and {len(rest)} more files with rows past the clip end "
+            f"({sum(f.ref_past_clip for f in rest)} reference, {sum(f.pred_past_clip for f in rest)} prediction rows)"
+        )
+    needed = max(f.last_frame for f in late) + 1
+    if frames_given:
+        rule = "the clip length is --frames"
+    elif scores.metric == "dcase2020":
+        rule = f"dcase2020 clips are {DEFAULT_N_FRAMES} frames (60 s) unless --frames says otherwise"
+    else:
+        rule = (
+            "the dcase2022 clip ends at the last reference frame rounded up to whole seconds (official rule)"
+        )
+    lines.append(
+        f"{rule}; if the clips are longer, give --frames N (--frames {needed} scores every row here)"
+    )
+    return lines
 
 
 def _json_object(scores: SeldScores) -> dict[str, Any]:
@@ -236,7 +370,18 @@ def format_report(scores: SeldScores) -> str:
 
 def run(args: argparse.Namespace) -> int:
     classes = _class_arg(args.classes)
-    scores = score_paths(args.ref, args.pred, metric=args.metric, classes=classes, n_frames=args.frames)
+    scores = score_paths(
+        args.ref,
+        args.pred,
+        metric=args.metric,
+        classes=classes,
+        n_frames=args.frames,
+        label_format=args.label_format,
+        ref_format=args.ref_format,
+        pred_format=args.pred_format,
+    )
+    for line in past_clip_warnings(scores, frames_given=args.frames is not None):
+        _warn(line)
     if args.csv is not None:
         write_csv_report(scores, args.csv)
     if args.json:
