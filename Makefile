@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # The CPU build of torch, pinned: a bare `torch` requirement pulls a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: run test install clean-venv lint bench
+.PHONY: run test test-portability install clean-venv lint bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,24 @@ test: $(STAMP)
 		echo "make test: no xvfb-run or DISPLAY set; Qt platform $${QT_QPA_PLATFORM:-offscreen}"; \
 		QT_QPA_PLATFORM=$${QT_QPA_PLATFORM:-offscreen} $(PY) -m pytest $(PYTEST_ARGS); \
 	fi
+
+# The suite as other x86-64 processors run it, each time in a random test order: numpy's
+# OpenBLAS and torch's kernels (ATen, oneDNN, MKL) held to what an AVX-512 (SkylakeX), an AVX2
+# (Haswell), an AVX (Sandybridge) and an SSE-only (Prescott) machine would use. Results that
+# are equal only by the accident of one processor's rounding fail here. Slow: four suites.
+PORTABILITY = \
+	"OPENBLAS_CORETYPE=SkylakeX ATEN_CPU_CAPABILITY=avx512 ONEDNN_MAX_CPU_ISA=AVX512_CORE MKL_ENABLE_INSTRUCTIONS=AVX512" \
+	"OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2" \
+	"OPENBLAS_CORETYPE=Sandybridge ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=AVX MKL_ENABLE_INSTRUCTIONS=AVX" \
+	"OPENBLAS_CORETYPE=Prescott ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2"
+
+test-portability: $(STAMP)
+	@for cfg in $(PORTABILITY); do \
+		case "$$cfg" in *SkylakeX*) grep -qw avx512f /proc/cpuinfo 2>/dev/null || \
+			{ echo "== make test-portability: no AVX-512 here, skipped: $$cfg"; continue; } ;; esac; \
+		echo "== make test-portability: $$cfg"; \
+		env $$cfg $(MAKE) --no-print-directory test PYTEST_ARGS="-q --random-order $(PYTEST_ARGS)" || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check core seldgui tests benchmarks

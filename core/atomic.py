@@ -159,6 +159,25 @@ def _replace(tmp: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
+def _replacing(path: str | os.PathLike[str]) -> Iterator[tuple[int, Path]]:
+    """A new temporary file beside ``path``: ``(open descriptor, its path)``. The block writes it
+    and closes the descriptor; when the block ends normally the file replaces ``path``, on any
+    exception it is removed and ``path`` is left untouched. Stale temporaries go first."""
+    target = Path(path)
+    folder = target.parent
+    remove_stale_temporaries(target)
+    fd, tmp = _create_temp(folder, target.name)
+    try:
+        yield fd, tmp
+        _replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_folder(folder)
+
+
+@contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str = "utf-8") -> Iterator[IO]:
     """Open a temporary file beside ``path``; when the block ends normally it replaces ``path``.
 
@@ -168,11 +187,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str = "
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open mode must be 'w' or 'wb', not {mode!r}")
-    target = Path(path)
-    folder = target.parent
-    remove_stale_temporaries(target)
-    fd, tmp = _create_temp(folder, target.name)
-    try:
+    with _replacing(path) as (fd, _tmp):
         if mode == "wb":
             handle = os.fdopen(fd, "wb")
         else:
@@ -181,12 +196,6 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str = "
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        _replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(folder)
 
 
 @contextlib.contextmanager
@@ -199,24 +208,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     The name follows this module's pattern, so a killed writer's leftover is cleaned up
     by the next write like any other.
     """
-    target = Path(path)
-    folder = target.parent
-    remove_stale_temporaries(target)
-    fd, tmp = _create_temp(folder, target.name)
-    os.close(fd)
-    try:
+    with _replacing(path) as (fd, tmp):
+        os.close(fd)
         yield tmp
         fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-        _replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(folder)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
