@@ -7,7 +7,8 @@ A run folder holds:
   F, LE, LR, SELD, learning rate, seconds);
 * ``best.safetensors``: the model package with the lowest validation SELD error so far;
 * ``last.safetensors`` + ``last.state.{safetensors,json}``: where the run stands, for an
-  exact resume (weights, optimizer, random generators, loop position);
+  exact resume (weights, optimizer, random generators, loop position), and
+  ``last.prev.*``, the checkpoint before it (:mod:`core.checkpoint`);
 * ``scaler.json`` (the feature scaler fitted on the training folds) and ``train.log``.
 
 Every random choice is a function of the seed: the batches of an epoch come from
@@ -18,6 +19,14 @@ and resumed therefore ends with exactly the weights of an uninterrupted run.
 Stopping: SIGINT/SIGTERM or a file named ``STOP`` in the run folder makes the loop stop
 after the current step and write ``last``; the STOP file is then removed, so that
 ``--resume`` goes on. Under torchrun every rank stops at the same step.
+
+Kills (SIGKILL, the out-of-memory killer): the checkpoint is the truth. Each checkpoint records the
+metrics rows up to its step and its best snapshot; the best snapshot is written only after
+the checkpoint that knows it. A resume takes the newest complete checkpoint (``last``, else
+``last.prev``), rewrites ``metrics.csv`` and ``test_metrics.csv`` to exactly its rows and
+writes ``best.safetensors`` again when the run was killed before writing it. A run killed
+before its first checkpoint starts again from the beginning (``--resume``, or a new start
+with the same configuration). ``docs/TRAINING.md`` states the rules.
 """
 
 from __future__ import annotations
@@ -40,7 +49,16 @@ import torch.distributed as dist
 from torch import nn
 
 from core.atomic import atomic_write_text
-from core.checkpoint import LoopState, load_training_state, save_training_state
+from core.checkpoint import (
+    PREVIOUS,
+    Checkpoint,
+    LoopState,
+    has_checkpoint,
+    kill_point,
+    latest_checkpoint,
+    restore_training_state,
+    save_checkpoint,
+)
 from core.classes import get_class_set
 from core.config import TrainConfig
 from core.dataset import discover, select_folds
@@ -51,13 +69,16 @@ from core.feature_cache import FeatureCache, fit_scaler
 from core.features import FEATURE_CHANNELS, FeatureScaler
 from core.losses import LossConfig, seld_loss
 from core.model import build_model
-from core.package import make_meta, save_package
+from core.package import make_meta, read_package_meta, save_package
 from core.training_data import BatchSpecSampler, SegmentSampler, SpecAugment, TrainSegments, make_loader
 
 log = logging.getLogger("seld.train")
 
 METRICS_COLUMNS = ("epoch", "step", "train_loss", "val_loss", "ER", "F", "LE", "LR", "SELD", "lr", "seconds")
+METRICS_FILES = ("metrics.csv", "test_metrics.csv")
+"""The per-evaluation files: their rows are recorded in every checkpoint and agree with it."""
 STOP_FILE = "STOP"
+BEST_FILE = "best.safetensors"
 
 EventFn = Callable[[dict[str, Any]], None]
 
@@ -138,6 +159,10 @@ class Trainer:
     ``"end"``, ``"message"``) on the main rank: the CLI prints them as JSON lines or draws a
     progress bar. ``max_steps`` stops (cleanly, writing ``last``) after that many optimizer
     steps of the whole run, which is what a test uses to interrupt a run.
+
+    ``resume=True`` continues from the newest complete checkpoint, or starts the run again
+    from the beginning when it never completed one; ``resume=False`` refuses a folder that
+    holds a checkpoint (see :meth:`_check_run_dir` for the exact rules).
     """
 
     def __init__(
@@ -156,6 +181,15 @@ class Trainer:
         self.max_steps = max_steps
         self.dist = DistInfo()
         self.stop = _StopFlag(self.run_dir)
+        # the per-evaluation rows (as written in the CSV files), recorded in every checkpoint
+        self._rows: dict[str, list[list[str]]] = {name: [] for name in METRICS_FILES}
+        self._best_metrics: dict[str, Any] | None = None  # the best snapshot's package metrics
+        self._best_pending = False  # a new best, written once a checkpoint knows it
+        self._checkpoint: Checkpoint | None = None  # the checkpoint a resume starts from
+        self._passed_over: list[str] = []  # why newer checkpoint sets could not be used
+        self._restart: str | None = None  # why a run without checkpoint starts again
+        self._rotate = False  # last.* is complete: keep it as last.prev.* at the next save
+        self._saved_at: tuple[int, int, int] | None = None  # position of the last checkpoint written
 
     # ------------------------------------------------------------------ helpers
     def _emit(self, event: str, **fields: Any) -> None:
@@ -170,17 +204,51 @@ class Trainer:
             self._emit("message", text=message)
 
     def _check_run_dir(self) -> None:
-        has_run = (self.run_dir / "config.json").exists()
+        """A new run, a restart or a resume.
+
+        * ``--resume`` needs ``config.json`` (the saved configuration wins over the one
+          given). It continues from the newest complete checkpoint (``last``, else
+          ``last.prev``); with none ever completed (killed in its first epoch) it starts
+          the run again from the beginning.
+        * A new start refuses a folder holding a checkpoint. A folder whose run never
+          completed a checkpoint is started again when the configuration is the same, and
+          refused (with what to do) when it differs.
+        """
+        config_path = self.run_dir / "config.json"
         if self.resume:
-            if not (self.run_dir / "last.state.json").exists():
-                raise SeldError("there is no run to resume here (no last.state.json)", self.run_dir)
-            saved = TrainConfig.load(self.run_dir / "config.json")
+            if not config_path.exists():
+                raise SeldError(
+                    "there is no run to resume here (no config.json); if a run was stopped before it "
+                    "wrote its configuration, start it again without --resume",
+                    self.run_dir,
+                )
+            saved = TrainConfig.load(config_path)
             if saved.to_dict() != self.config.to_dict():
                 self.config = saved  # the saved configuration wins on resume
-        elif has_run:
-            raise SeldError(
-                "this run folder already holds a run; pass --resume to continue it or choose another folder",
-                self.run_dir,
+            self._checkpoint, self._passed_over = latest_checkpoint(self.run_dir)
+            if self._checkpoint is None:
+                self.resume = False
+                self._restart = (
+                    "no checkpoint was written yet (the run was stopped in its first epoch): "
+                    "starting it again from the beginning"
+                )
+        elif config_path.exists():
+            if has_checkpoint(self.run_dir):
+                raise SeldError(
+                    "this run folder already holds a run; pass --resume to continue it or choose another "
+                    "folder",
+                    self.run_dir,
+                )
+            if TrainConfig.load(config_path).to_dict() != self.config.to_dict():
+                raise SeldError(
+                    "this run folder holds a run that was stopped before its first checkpoint, with "
+                    "another configuration; pass --resume to start that run again from the beginning "
+                    "with its own configuration (config.json), or choose another folder",
+                    self.run_dir,
+                )
+            self._restart = (
+                "this folder holds a run with the same configuration that was stopped before its first "
+                "checkpoint: starting it again from the beginning"
             )
 
     # ------------------------------------------------------------------ setup
@@ -200,6 +268,7 @@ class Trainer:
 
             def progress(done: int, total: int, name: str) -> None:
                 self._emit("features", done=done, total=total, name=name)
+                kill_point("features")
 
             self.cache.ensure(all_items, c.fmt, progress=progress)
         if self.dist.enabled:
@@ -263,26 +332,172 @@ class Trainer:
         )
 
     def _save_last(self, loop: LoopState) -> None:
+        """Write the ``last`` checkpoint (keeping the previous one), then a new best snapshot.
+
+        The best snapshot comes after the checkpoint that records it, so that
+        ``best.safetensors`` is never newer than the newest checkpoint; a resume writes it
+        again when the run was killed in between (:meth:`_agree_best`).
+        """
         if not self.dist.is_main:
             return
-        save_package(self.run_dir / "last.safetensors", self.model, self._package_meta(None))
-        save_training_state(
-            self.run_dir / "last",
+        run = {
+            "columns": list(METRICS_COLUMNS),
+            "metrics": {name: rows for name, rows in self._rows.items() if rows},
+            "best_metrics": self._best_metrics,
+        }
+        save_checkpoint(
+            self.run_dir,
+            lambda path: save_package(path, self.model, self._package_meta(None)),
             self.optimizer,
             loop,
             self.grad_scaler,
-            weights=self.run_dir / "last.safetensors",
+            run=run,
+            rotate=self._rotate,
         )
+        self._rotate = True
+        self._saved_at = (loop.epoch, loop.batch_in_epoch, loop.step)
+        kill_point("save.state")
+        if self._best_pending:
+            kill_point("save.best_pending")
+            save_package(self.run_dir / BEST_FILE, self.model, self._package_meta(self._best_metrics))
+            self._best_pending = False
+            kill_point("save.best")
+
+    @staticmethod
+    def _csv_text(rows: list[list[str]]) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(METRICS_COLUMNS)
+        writer.writerows(rows)
+        return buf.getvalue()
 
     def _append_metrics(self, row: dict[str, Any], name: str = "metrics.csv") -> None:
+        self._rows[name].append([str(row.get(k, "")) for k in METRICS_COLUMNS])
+        atomic_write_text(self.run_dir / name, self._csv_text(self._rows[name]))
+
+    # ------------------------------------------------------------------ resume and restart
+    def _resume_from(self, checkpoint: Checkpoint) -> LoopState:
+        """Load a checkpoint; make the metrics files and the best snapshot agree with it."""
+        from safetensors.torch import load_file
+
+        from core.package import apply_weights
+
+        apply_weights(self.model, load_file(str(checkpoint.weights)), str(checkpoint.weights))
+        loop = restore_training_state(checkpoint, self.optimizer, self.grad_scaler)
+        if checkpoint.name == PREVIOUS:
+            self._log(
+                f"{'; '.join(self._passed_over)}; going on from the previous checkpoint ({PREVIOUS}.*, "
+                f"epoch {loop.epoch}, step {loop.step})"
+            )
+        else:  # last.* is complete: the next save keeps it as last.prev.*
+            self._rotate = True
+            self._saved_at = (loop.epoch, loop.batch_in_epoch, loop.step)
+        run = checkpoint.run
+        if run is not None:
+            columns = run["columns"]  # checked by read_checkpoint
+            for name in METRICS_FILES:
+                rows = run.get("metrics", {}).get(name, [])
+                by_name = [dict(zip(columns, row, strict=True)) for row in rows]
+                self._rows[name] = [[str(r.get(k, "")) for k in METRICS_COLUMNS] for r in by_name]
+            self._best_metrics = run.get("best_metrics")
+        else:  # a checkpoint written before rows were recorded: keep the files' rows up to its step
+            self._rows = {name: self._rows_up_to(name, loop.step) for name in METRICS_FILES}
+            self._adopt_best(loop)
+        if self.dist.is_main:
+            for name in METRICS_FILES:
+                self._agree_metrics_file(name, loop.step)
+            if run is not None:
+                self._agree_best(loop)
+        self._log(f"resumed at epoch {loop.epoch}, batch {loop.batch_in_epoch}, step {loop.step}")
+        return loop
+
+    def _rows_up_to(self, name: str, step: int) -> list[list[str]]:
+        """The rows of a metrics file with step <= ``step``, each step once (first occurrence)."""
         path = self.run_dir / name
-        old = path.read_text(encoding="utf-8") if path.exists() else ""
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=METRICS_COLUMNS, lineterminator="\n")
-        if not old:
-            writer.writeheader()
-        writer.writerow({k: row.get(k, "") for k in METRICS_COLUMNS})
-        atomic_write_text(path, old + buf.getvalue())
+        if not path.exists():
+            return []
+        rows: list[list[str]] = []
+        seen: set[int] = set()
+        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is not None and tuple(header) != METRICS_COLUMNS:
+                raise SeldError(
+                    f"unexpected columns {','.join(header)}; the file cannot be made to agree with the "
+                    "run's checkpoint",
+                    path,
+                )
+            try:
+                for row in reader:
+                    try:
+                        row_step = int(row[1])
+                    except (IndexError, ValueError):
+                        continue  # a torn or foreign line: the checkpoint's rows are what counts
+                    if len(row) == len(METRICS_COLUMNS) and row_step <= step and row_step not in seen:
+                        seen.add(row_step)
+                        rows.append(row)
+            except csv.Error as err:
+                raise SeldError(
+                    f"cannot be read as CSV ({err}); the rows up to the run's checkpoint cannot be kept", path
+                ) from None
+        return rows
+
+    def _agree_metrics_file(self, name: str, step: int) -> None:
+        """Rewrite a metrics file to exactly the checkpoint's rows (atomically) when it differs."""
+        path = self.run_dir / name
+        rows = self._rows[name]
+        want = self._csv_text(rows) if rows else None
+        have = path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
+        if have == want:
+            return
+        if want is None:
+            path.unlink(missing_ok=True)
+        else:
+            atomic_write_text(path, want)
+        held = max(0, len(have.splitlines()) - 1) if have else 0
+        self._log(
+            f"{name} held {held} row(s); rewritten to the checkpoint's {len(rows)} row(s) (up to step {step})"
+        )
+
+    def _adopt_best(self, loop: LoopState) -> None:
+        """A checkpoint of format version 1 did not record its best snapshot: take the file's when it is older."""
+        path = self.run_dir / BEST_FILE
+        step = _package_step(path)
+        if step is not None and step <= loop.step and loop.best_seld != float("inf"):
+            loop.best_step = step
+            self._best_metrics = read_package_meta(path).metrics
+
+    def _agree_best(self, loop: LoopState) -> None:
+        """Make ``best.safetensors`` the snapshot the checkpoint records as best."""
+        path = self.run_dir / BEST_FILE
+        if loop.best_step < 0:
+            if loop.best_seld == float("inf") and path.exists():
+                path.unlink()
+                self._log(f"{BEST_FILE} removed: the checkpoint knows no evaluation it came from")
+            return  # (a best of unknown step: from a checkpoint of format version 1, kept as it is)
+        if _package_step(path) == loop.best_step:
+            return
+        if loop.best_step == loop.step and self._best_metrics is not None:
+            # the checkpoint's weights are the best snapshot's: the run was killed before writing it
+            save_package(path, self.model, self._package_meta(self._best_metrics))
+            self._log(
+                f"{BEST_FILE} written again from the checkpoint (epoch {loop.best_epoch}, step {loop.step})"
+            )
+        else:
+            self._log(
+                f"warning: {BEST_FILE} is not the snapshot the checkpoint records as best (epoch "
+                f"{loop.best_epoch}, step {loop.best_step}) and cannot be rebuilt from it; it will be "
+                "replaced at the next better evaluation"
+            )
+
+    def _discard_stopped_attempt(self, why: str) -> None:
+        """A run that never completed a checkpoint starts again: drop the files of its evaluations."""
+        removed = [name for name in (*METRICS_FILES, BEST_FILE) if (self.run_dir / name).exists()]
+        for name in removed:
+            (self.run_dir / name).unlink()
+        if removed:
+            why += f"; removed {', '.join(removed)} of the stopped attempt"
+        self._log(why)
 
     # ------------------------------------------------------------------ run
     def run(self) -> dict[str, Any]:
@@ -305,18 +520,11 @@ class Trainer:
         self._build()
         loop = LoopState()
         if self.resume:
-            from safetensors.torch import load_file
-
-            from core.package import apply_weights
-
-            apply_weights(self.model, load_file(str(self.run_dir / "last.safetensors")))
-            loop = load_training_state(
-                self.run_dir / "last",
-                self.optimizer,
-                self.grad_scaler,
-                weights=self.run_dir / "last.safetensors",
-            )
-            self._log(f"resumed at epoch {loop.epoch}, batch {loop.batch_in_epoch}, step {loop.step}")
+            assert self._checkpoint is not None
+            loop = self._resume_from(self._checkpoint)
+            self._checkpoint = None  # its tensors are loaded; free them
+        elif self._restart and self.dist.is_main:
+            self._discard_stopped_attempt(self._restart)
         self.stop.install()
         try:
             return self._loop(loop)
@@ -422,6 +630,7 @@ class Trainer:
                     lr=lr,
                     samples_per_s=n_batches * x.shape[0] * self.dist.world_size / max(elapsed, 1e-9),
                 )
+                kill_point("step")
                 if self._should_stop(loop):
                     stopped = True
                     break
@@ -439,7 +648,8 @@ class Trainer:
             self._save_last(loop)
         loop.elapsed_s = time.perf_counter() - t_start
         self._sync_buffers()
-        self._save_last(loop)
+        if self._saved_at != (loop.epoch, loop.batch_in_epoch, loop.step):  # else last is this position
+            self._save_last(loop)
         finished = loop.epoch >= c.optim.epochs
         summary: dict[str, Any] = {
             "finished": finished,
@@ -472,22 +682,25 @@ class Trainer:
         }
         self._append_metrics(row)
         self._emit("eval", **row)
+        kill_point("eval.val")
         if self.config.optim.eval_test_every_time and self.test_items:
             # curves only: model selection never looks at the test folds
             test = self._evaluate(self.test_items)
             test_row = {**row, **test.row("val_loss")}
             self._append_metrics(test_row, "test_metrics.csv")
             self._emit("eval_test", **test_row)
+        kill_point("eval")
         if result.scores.SELD < loop.best_seld:
             loop.best_seld = float(result.scores.SELD)
             loop.best_epoch = loop.epoch
-            metrics = {
+            loop.best_step = loop.step
+            self._best_metrics = {
                 "epoch": loop.epoch,
                 "step": loop.step,
                 "split": "validation",
-                **result.row("val_loss"),
+                **{k: float(v) for k, v in result.row("val_loss").items()},
             }
-            save_package(self.run_dir / "best.safetensors", self.model, self._package_meta(metrics))
+            self._best_pending = True  # written by _save_last, after the checkpoint that records it
 
     def _evaluate(self, items, model: nn.Module | None = None) -> EvalResult:
         return evaluate(
@@ -506,9 +719,21 @@ class Trainer:
     def _test_best(self) -> dict[str, float]:
         from core.package import load_package
 
-        best = self.run_dir / "best.safetensors"
+        best = self.run_dir / BEST_FILE
         model = load_package(best, device=self.device).model if best.exists() else self.model
         result = self._evaluate(self.test_items, model)
         row = {"split": "test", **result.row()}
         self._emit("test", **row)
         return row
+
+
+def _package_step(path: Path) -> int | None:
+    """The training step recorded in a model package's metrics (``None``: no file or no step)."""
+    if not path.exists():
+        return None
+    try:
+        metrics = read_package_meta(path).metrics or {}
+    except SeldError:
+        return None
+    step = metrics.get("step")
+    return step if isinstance(step, int) else None

@@ -1,8 +1,15 @@
-"""Training: the loss falls and the model overfits; exact resume; clean stop; DDP on gloo; CLI."""
+"""Training: the loss falls and the model overfits; exact resume; clean stop; DDP on gloo; CLI.
+
+The run folder after a kill (what a SIGKILL at each moment leaves, built by hand here; the
+real kills are in ``test_training_kills.py``): the metrics files and the best snapshot are
+made to agree with the checkpoint, an incomplete ``last`` falls back to ``last.prev``, and a
+run without checkpoint starts again.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -12,10 +19,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from core.cli import main as cli_main
 from core.config import TrainConfig
 from core.errors import SeldError
 from core.evaluation import evaluate
 from core.model import build_model
+from core.package import read_package_meta
 from core.trainer import Trainer, learning_rate
 from tests.fixtures_data import make_tiny_dataset
 
@@ -220,9 +229,179 @@ def test_cli_train_prints_one_json_object_per_event(tiny, tmp_path):
 
 def test_a_checkpoint_whose_files_do_not_belong_together_is_refused(tiny, tmp_path):
     c = _small_config(tiny, epochs=2, steps_per_epoch=2)
-    Trainer(c, tmp_path / "a", max_steps=2).run()
+    Trainer(c, tmp_path / "a", max_steps=2).run()  # one checkpoint: no last.prev.* yet
+    assert not (tmp_path / "a" / "last.prev.state.json").exists()
     Trainer(c, tmp_path / "b", max_steps=3).run()
-    # as if a run was killed after writing its weights but before its state
+    # files that do not belong together with no previous checkpoint to fall back to (not what a
+    # kill leaves: a damaged folder)
     (tmp_path / "a" / "last.safetensors").write_bytes((tmp_path / "b" / "last.safetensors").read_bytes())
-    with pytest.raises(SeldError, match="inconsistent"):
+    with pytest.raises(
+        SeldError, match=r"no checkpoint of this run can be used \(last\.\*: the checkpoint is inconsistent"
+    ):
         Trainer(c, tmp_path / "a", resume=True).run()
+    with pytest.raises(SeldError, match="delete the last.\\* and last.prev.\\* files and run with --resume"):
+        Trainer(c, tmp_path / "a", resume=True).run()
+
+
+# ---------------------------------------------------------------- what kills leave behind
+@pytest.fixture(scope="module")
+def reference(tiny, tmp_path_factory):
+    """An uninterrupted run of ``_small_config``: 3 epochs of 3 steps, evaluated at steps 3, 6, 9."""
+    run = tmp_path_factory.mktemp("reference") / "run"
+    Trainer(_small_config(tiny), run).run()
+    assert [r[1] for r in _rows(run / "metrics.csv")] == ["3", "6", "9"]
+    return run
+
+
+def _rows(path) -> list[list[str]]:
+    """A metrics file's data rows without the wall-clock ``seconds`` column."""
+    lines = path.read_text().splitlines()
+    assert lines[0] == "epoch,step,train_loss,val_loss,ER,F,LE,LR,SELD,lr,seconds"
+    return [line.split(",")[:-1] for line in lines[1:]]
+
+
+def _assert_same_run(run, reference) -> None:
+    """Bit-identical final and best weights, and the same metrics rows, as the uninterrupted run."""
+    for name in ("last.safetensors", "best.safetensors"):
+        a, b = _weights(reference / name), _weights(run / name)
+        assert a.keys() == b.keys()
+        for key in a:
+            assert torch.equal(a[key], b[key]), (name, key)
+    assert _rows(run / "metrics.csv") == _rows(reference / "metrics.csv")
+    best, best_ref = (
+        read_package_meta(run / "best.safetensors"),
+        read_package_meta(reference / "best.safetensors"),
+    )
+    assert best.metrics == best_ref.metrics
+
+
+def _messages(events) -> list[str]:
+    return [e["text"] for e in events if e["event"] == "message"]
+
+
+def test_an_incomplete_last_checkpoint_falls_back_to_the_previous_one(tiny, reference, tmp_path):
+    c = _small_config(tiny)
+    run = tmp_path / "run"
+    Trainer(c, run, max_steps=6).run()  # checkpoints after steps 3 (now last.prev.*) and 6 (last.*)
+    assert json.loads((run / "last.prev.state.json").read_text())["loop"]["step"] == 3
+    assert json.loads((run / "last.state.json").read_text())["loop"]["step"] == 6
+    # killed while writing the next checkpoint: the new weights are in, the state files are not
+    shutil.copy(reference / "last.safetensors", run / "last.safetensors")
+    events: list[dict] = []
+    summary = Trainer(c, run, resume=True, on_event=events.append).run()
+    messages = _messages(events)
+    assert (
+        "last.*: the checkpoint is inconsistent: last.safetensors does not belong to this state (the run "
+        "was probably killed while saving); going on from the previous checkpoint (last.prev.*, epoch 1, step 3)"
+    ) in messages
+    # the step 6 row belonged to the lost checkpoint: it went before training went on
+    assert "metrics.csv held 2 row(s); rewritten to the checkpoint's 1 row(s) (up to step 3)" in messages
+    assert "resumed at epoch 1, batch 0, step 3" in messages
+    assert summary["finished"] and summary["step"] == 9
+    _assert_same_run(run, reference)
+
+
+@pytest.mark.parametrize("best_file", ["missing", "newer"])
+def test_resume_rewrites_metrics_and_best_to_agree_with_the_checkpoint(tiny, reference, tmp_path, best_file):
+    c = _small_config(tiny)
+    run = tmp_path / "run"
+    Trainer(c, run, max_steps=3).run()  # one checkpoint, after step 3, whose evaluation is the best
+    at_checkpoint = (run / "metrics.csv").read_text()
+    # killed between the evaluation after step 6 and its checkpoint, twice: that row is in the file
+    # twice; and killed between the checkpoint and the best snapshot (missing), or the best file
+    # is a later one (newer)
+    row6 = (reference / "metrics.csv").read_text().splitlines()[2]
+    (run / "metrics.csv").write_text(at_checkpoint + row6 + "\n" + row6 + "\n")
+    if best_file == "missing":
+        (run / "best.safetensors").unlink()
+    else:
+        shutil.copy(reference / "best.safetensors", run / "best.safetensors")
+        assert read_package_meta(run / "best.safetensors").metrics["step"] == 9
+    seen = {}
+
+    def on_event(ev):
+        if ev["event"] == "start":  # before any new row: the files agree with the checkpoint
+            seen["metrics"] = (run / "metrics.csv").read_text()
+            seen["best"] = read_package_meta(run / "best.safetensors").metrics
+            seen["best_weights"] = _weights(run / "best.safetensors")
+            seen["last_weights"] = _weights(run / "last.safetensors")  # the step 3 checkpoint
+
+    events: list[dict] = []
+    Trainer(c, run, resume=True, on_event=lambda ev: (events.append(ev), on_event(ev))).run()
+    assert seen["metrics"] == at_checkpoint
+    assert seen["best"]["step"] == 3 and seen["best"]["SELD"] == float(
+        at_checkpoint.splitlines()[1].split(",")[8]
+    )
+    last_at_3 = seen["last_weights"]
+    assert all(torch.equal(seen["best_weights"][k], last_at_3[k]) for k in last_at_3)
+    messages = _messages(events)
+    assert "metrics.csv held 3 row(s); rewritten to the checkpoint's 1 row(s) (up to step 3)" in messages
+    assert "best.safetensors written again from the checkpoint (epoch 1, step 3)" in messages
+    _assert_same_run(run, reference)
+
+
+@pytest.mark.parametrize("resume", [True, False])
+def test_a_run_killed_before_its_first_checkpoint_starts_again(tiny, reference, tmp_path, resume):
+    c = _small_config(tiny)
+    run = tmp_path / "run"
+    run.mkdir()
+    # what a kill after the first evaluation, before the first checkpoint leaves
+    for name in ("config.json", "scaler.json", "best.safetensors"):
+        shutil.copy(reference / name, run / name)
+    (run / "metrics.csv").write_text(
+        "\n".join((reference / "metrics.csv").read_text().splitlines()[:2]) + "\n"
+    )
+    if not resume:
+        with pytest.raises(
+            SeldError,
+            match="stopped before its first checkpoint, with another configuration; "
+            "pass --resume to start that run again",
+        ):
+            Trainer(_small_config(tiny, lr=1e-3), run).run()
+    events: list[dict] = []
+    summary = Trainer(c, run, resume=resume, on_event=events.append).run()
+    why = (
+        "no checkpoint was written yet (the run was stopped in its first epoch): starting it again from the beginning"
+        if resume
+        else "this folder holds a run with the same configuration that was stopped before its first checkpoint: "
+        "starting it again from the beginning"
+    )
+    assert why + "; removed metrics.csv, best.safetensors of the stopped attempt" in _messages(events)
+    assert summary["finished"] and summary["step"] == 9
+    _assert_same_run(run, reference)
+
+
+def test_a_checkpoint_of_an_earlier_version_still_truncates_the_metrics(tiny, reference, tmp_path):
+    c = _small_config(tiny)
+    run = tmp_path / "run"
+    Trainer(c, run, max_steps=3).run()
+    at_checkpoint = (run / "metrics.csv").read_text()
+    best_metrics = read_package_meta(run / "best.safetensors").metrics
+    state = json.loads((run / "last.state.json").read_text())
+    del state["run"], state["loop"]["best_step"]  # format version 1 recorded neither
+    state["format_version"] = 1
+    (run / "last.state.json").write_text(json.dumps(state))
+    rows = (reference / "metrics.csv").read_text().splitlines()
+    (run / "metrics.csv").write_text(at_checkpoint + rows[1] + "\n" + rows[2] + "\n")
+    seen = {}
+
+    def on_event(ev):
+        if ev["event"] == "start":
+            seen["metrics"] = (run / "metrics.csv").read_text()
+
+    Trainer(c, run, resume=True, on_event=on_event, max_steps=4).run()
+    assert seen["metrics"] == at_checkpoint  # the repeated step 3 row and the step 6 row are gone
+    # the next checkpoint records the rows and the best snapshot it took over from the file
+    state = json.loads((run / "last.state.json").read_text())
+    assert state["format_version"] == 2 and state["loop"]["step"] == 4 and state["loop"]["best_step"] == 3
+    assert state["run"]["best_metrics"] == best_metrics
+    assert state["run"]["metrics"] == {"metrics.csv": [r.split(",") for r in at_checkpoint.splitlines()[1:]]}
+    Trainer(c, run, resume=True).run()
+    _assert_same_run(run, reference)
+
+
+def test_resume_without_a_run_says_what_to_do(tmp_path, capsys):
+    assert cli_main(["train", "--out", str(tmp_path / "nothing"), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "there is no run to resume here (no config.json)" in err
+    assert "start it again without --resume" in err

@@ -69,7 +69,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
     p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     p.add_argument("--max-steps", type=int, help="stop cleanly (writing last) after this many steps in all")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its newest complete checkpoint (or from the beginning when it "
+        "was stopped before its first one), with the run's own configuration",
+    )
     p.add_argument(
         "--init",
         dest="init_from",
@@ -171,7 +176,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.resume:
         if not (args.out / "config.json").exists():
-            raise SeldError("there is no run to resume here (no config.json)", args.out)
+            raise SeldError(
+                "there is no run to resume here (no config.json); if a run was stopped before it wrote "
+                "its configuration, start it again without --resume",
+                args.out,
+            )
         config = TrainConfig.load(args.out / "config.json")
     else:
         config = build_config(args)
