@@ -24,6 +24,13 @@ Conventions
   expects, so upsampling it would silently give a wrong (band-limited) result.
 * Times are in seconds; sample indices of the block reader are at 24 kHz, counted
   from the start of the file.
+* Nothing is allocated by a header's claim: a WAV's data chunk size is checked against the
+  file, a compressed file's claimed length is checked by seeking to its last frame when it
+  is opened, and whole files are decoded chunk by chunk into a buffer that grows with what
+  really decodes.
+* Samples of a SELD recording (:func:`load_recording`, :func:`iter_blocks`) must be finite
+  and within :data:`MAX_SAMPLE_MAGNITUDE` (1000, i.e. 60 dB above full scale ±1.0); see
+  there for why.
 
 Every problem with a file raises :class:`~core.errors.AudioError` whose message is
 ``"<file>: <problem>"``. Invalid argument values (a negative time, an unknown
@@ -58,6 +65,7 @@ __all__ = [
     "FOA_CHANNELS",
     "FORMATS",
     "MAX_RATE",
+    "MAX_SAMPLE_MAGNITUDE",
     "MIC_CAPSULES_DEG",
     "MIC_CHANNELS",
     "MIC_RADIUS_M",
@@ -68,6 +76,7 @@ __all__ = [
     "AudioInfo",
     "Recording",
     "ambix_to_fuma",
+    "check_recording",
     "fuma_to_ambix",
     "infer_format",
     "iter_blocks",
@@ -92,6 +101,16 @@ SELD_CHANNELS = 4
 """Channel count of a SELD recording (FOA W,Y,Z,X or MIC M1..M4)."""
 FORMATS: tuple[str, ...] = ("foa", "mic")
 """Recording formats."""
+MAX_SAMPLE_MAGNITUDE = 1000.0
+"""Largest accepted ``|sample|`` of a SELD recording (float files; integer PCM never exceeds 1.0).
+
+Full scale is ±1.0. A float file may go beyond it (headroom, physical units such as pascals:
+140 dB SPL is 200 Pa), but not by more than 60 dB: a value beyond ±1000 is not a recording
+at any plausible level but a file written in the wrong units (integer sample values stored
+as float, ±32767 or ±2**31) or garbage. Such values are refused rather than analysed: the
+features' float32 arithmetic overflows beyond about ±7e6 (the intensity vectors silently
+become 0, and NaN from about ±4e16), and even below that the log-mel levels would be tens
+of dB away from anything a model was trained on."""
 
 _CHANNELS_HINT = "a SELD recording needs 4 (FOA W,Y,Z,X or MIC M1..M4)"
 # Extra input read before/after a streamed segment so the resampler's filter sees the
@@ -99,6 +118,11 @@ _CHANNELS_HINT = "a SELD recording needs 4 (FOA W,Y,Z,X or MIC M1..M4)"
 _STREAM_MARGIN_S = 0.02
 # Frames decoded per read call (~0.34 s at 48 kHz): bounds the memory of streamed reads.
 _CHUNK_FRAMES = 16384
+# libsndfile's frame count when a header does not state the length (FLAC total samples 0).
+_UNKNOWN_FRAMES = 2**62
+# A whole-file read allocates the claimed length up front only up to this many bytes (or 16
+# times the file's size, if more); beyond that the buffer grows with what really decodes.
+_TRUSTED_ALLOCATION = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -242,8 +266,18 @@ def _open(p: str) -> sf.SoundFile:
         raise AudioError(problem, p) from None
 
 
-def _wav_declared_frames(p: str) -> int | None:
-    """Frame count the WAV/RF64 header's data chunk declares, or None if unknown."""
+# Bytes per sample of the libsndfile subtypes whose WAV frames have a fixed size.
+_SAMPLE_BYTES = {
+    "PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8, "ULAW": 1, "ALAW": 1,
+}  # fmt: skip
+
+
+def _wav_declared_frames(p: str, frame_bytes: int | None = None) -> int | None:
+    """Frame count the WAV/RF64 header's data chunk declares, or None if unknown.
+
+    ``frame_bytes`` is the size of a frame as libsndfile decodes it (channels times the
+    sample width of its subtype); without it the header's block align is used.
+    """
     with open(p, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         head = fh.read(12)
@@ -266,37 +300,123 @@ def _wav_declared_frames(p: str) -> int | None:
                 declared = csize
                 if head[:4] == b"RF64" and csize == 0xFFFFFFFF and ds64_data is not None:
                     declared = ds64_data
-                if declared in (0, 0xFFFFFFFF) or block_align == 0:
+                width = frame_bytes or block_align
+                if declared in (0, 0xFFFFFFFF) or width == 0:
                     return None  # streaming writers leave the size unset
-                return declared // block_align
+                return declared // width
             pos += 8 + csize + (csize & 1)
     return None
 
 
+_W64_DATA = b"data" + bytes.fromhex("f3acd3118cd100c04f8edb8a")  # as libsndfile writes it
+
+
+def _other_declared_frames(p: str, container: str, frame_bytes: int | None) -> int | None:
+    """Frame count the header of an AIFF, AU or W64 file declares (libsndfile clamps its own
+    count to the file's size, so a truncated file would otherwise pass unnoticed), or None."""
+    with open(p, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(24)
+        if container == "AU" and head[:4] == b".snd" and len(head) >= 12 and frame_bytes:
+            declared = struct.unpack(">I", head[8:12])[0]
+            return None if declared == 0xFFFFFFFF else declared // frame_bytes
+        if container == "AIFF" and head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+            pos = 12
+            while pos + 8 <= size:
+                fh.seek(pos)
+                cid, csize = struct.unpack(">4sI", fh.read(8))
+                if cid == b"COMM":
+                    body = fh.read(6)
+                    return struct.unpack(">I", body[2:6])[0] if len(body) == 6 else None
+                pos += 8 + csize + (csize & 1)
+        if container == "W64" and frame_bytes:
+            pos = 40  # after the riff and wave GUIDs and the file size
+            while pos + 24 <= size:
+                fh.seek(pos)
+                guid, csize = fh.read(16), struct.unpack("<Q", fh.read(8))[0]
+                if guid == _W64_DATA:
+                    return max(0, csize - 24) // frame_bytes
+                if csize < 24:
+                    return None
+                pos += (csize + 7) // 8 * 8
+    return None
+
+
+def _duration_text(seconds: float) -> str:
+    """``"1.000 s"``, or hours for the absurd lengths a corrupt header may claim."""
+    if seconds < 1e6:
+        return f"{seconds:.3f} s"
+    return f"{seconds / 3600:.4g} hours"
+
+
+def _claimed_length_reachable(f: sf.SoundFile, frames: int) -> bool:
+    """Whether the last frame a header claims can be sought to and decoded (then rewinds)."""
+    try:
+        f.seek(frames - 1)
+        ok = len(f.read(1, dtype="float32", always_2d=True)) == 1
+        f.seek(0)
+    except (sf.SoundFileError, RuntimeError, ValueError):
+        return False
+    return ok
+
+
 def _open_checked(path: str | os.PathLike[str]) -> tuple[sf.SoundFile, AudioInfo]:
-    """Open a file after all container-level checks; the caller closes it."""
+    """Open a file after all container-level checks; the caller closes it.
+
+    The header's length is never taken on trust: a WAV's data chunk must fit in the file,
+    a length that is not stated is refused, and for other containers (FLAC, OGG, ...) the
+    claimed last frame must be reachable.
+    """
     p = _check_file(path)
     f = _open(p)
+    try:
+        info = _checked_info(f, p)
+    except BaseException:
+        f.close()
+        raise
+    return f, info
+
+
+def _checked_info(f: sf.SoundFile, p: str) -> AudioInfo:
+    sr = int(f.samplerate)
+    if sr <= 0:  # libsndfile refuses these itself; never divide by it
+        raise AudioError(f"has an invalid sample rate of {sr} Hz in its header", p)
     info = AudioInfo(
         path=p,
-        sample_rate=int(f.samplerate),
+        sample_rate=sr,
         channels=int(f.channels),
         frames=int(f.frames),
-        duration_s=f.frames / f.samplerate,
+        duration_s=f.frames / sr,
         subtype=str(f.subtype),
         container=str(f.format),
     )
-    if info.container in ("WAV", "WAVEX", "RF64"):
-        declared = _wav_declared_frames(p)
+    if info.frames >= _UNKNOWN_FRAMES:
+        raise AudioError(
+            f"its {info.container} header does not state the length of the audio (as some streaming "
+            "encoders write it); SELD Studio needs the length to read a file in blocks; re-encode it "
+            "to a regular file (for example with `flac -f` or `ffmpeg -i IN OUT.flac`)",
+            p,
+        )
+    width = _SAMPLE_BYTES.get(info.subtype)
+    frame_bytes = width * info.channels if width else None
+    if info.container in ("WAV", "WAVEX", "RF64", "AIFF", "AU", "W64"):
+        if info.container in ("AIFF", "AU", "W64"):
+            declared = _other_declared_frames(p, info.container, frame_bytes)
+        else:
+            declared = _wav_declared_frames(p, frame_bytes)
         if declared is not None and declared > info.frames:
-            f.close()
-            sr = info.sample_rate
             raise AudioError(
-                f"is truncated: its header declares {declared} frames ({declared / sr:.3f} s) but the "
-                f"file holds only {info.frames} frames ({info.frames / sr:.3f} s)",
+                f"is truncated: its header declares {declared} frames ({_duration_text(declared / sr)}) but the "
+                f"file holds only {info.frames} frames ({_duration_text(info.frames / sr)})",
                 p,
             )
-    return f, info
+    elif info.frames > 0 and not _claimed_length_reachable(f, info.frames):
+        raise AudioError(
+            f"is truncated or its header is corrupt: its {info.container} header declares {info.frames} frames "
+            f"({_duration_text(info.duration_s)}) but the audio ends before that",
+            p,
+        )
+    return info
 
 
 def _require_audio(info: AudioInfo) -> None:
@@ -338,6 +458,44 @@ def _check_finite(x: np.ndarray, start_frame: int, sr: int, path: str, whole: bo
     )
 
 
+_PEAK_ROWS = 1 << 18  # frames per slice when measuring the peak of a whole file (bounded temporaries)
+
+
+def _peak(x: np.ndarray) -> float:
+    """``max |x|`` of a (frames, channels) array, NaN if it holds a NaN; in slices of bounded memory."""
+    peak = 0.0
+    for r in range(0, len(x), _PEAK_ROWS):
+        part = x[r : r + _PEAK_ROWS]
+        if part.size:
+            m = float(np.max(np.abs(part)))  # NaN when the slice holds one
+            if not m <= peak:
+                peak = m
+                if m != m:
+                    return m
+    return peak
+
+
+def _check_samples(
+    x: np.ndarray, start_frame: int, sr: int, path: str, whole: bool, bound: float = MAX_SAMPLE_MAGNITUDE
+) -> None:
+    """Refuse NaN/Inf samples and (for SELD recordings) samples beyond ``±bound``."""
+    if _peak(x) <= bound:
+        return
+    _check_finite(x, start_frame, sr, path, whole)
+    over = np.abs(x) > bound
+    n_over = int(over.sum())
+    row = int(np.flatnonzero(over.any(axis=1))[0])
+    ch = int(np.flatnonzero(over[row])[0])
+    noun = "sample" if n_over == 1 else "samples"
+    raise AudioError(
+        f"has {n_over} {noun} beyond ±{bound:g}; the first is {float(x[row, ch]):.4g} at "
+        f"{(start_frame + row) / sr:.3f} s (channel {ch + 1}). Full scale is ±1.0 and a recording is "
+        f"refused beyond ±{bound:g} (60 dB above full scale): such values are not a recording but a file "
+        "in the wrong units (integer sample values stored as float?) or damaged; rescale it to ±1.0",
+        path,
+    )
+
+
 def _read(f: sf.SoundFile, n: int, pos: int, info: AudioInfo, out: np.ndarray | None = None) -> np.ndarray:
     """Read exactly ``n`` frames at frame ``pos`` as float32 (n, channels), or raise.
 
@@ -354,25 +512,39 @@ def _read(f: sf.SoundFile, n: int, pos: int, info: AudioInfo, out: np.ndarray | 
         detail = detail.removeprefix("Error : ")
         raise AudioError(
             f"is truncated or corrupt: decoding failed between {pos / sr:.3f} s and "
-            f"{(pos + n) / sr:.3f} s of {info.duration_s:.3f} s (libsndfile: {detail})",
+            f"{(pos + n) / sr:.3f} s of {_duration_text(info.duration_s)} (libsndfile: {detail})",
             info.path,
         ) from None
     if len(x) < n:
         got = pos + len(x)
         raise AudioError(
             f"is truncated: only {got} of {info.frames} frames ({got / sr:.3f} s of "
-            f"{info.duration_s:.3f} s) could be read",
+            f"{_duration_text(info.duration_s)}) could be read",
             info.path,
         )
     return x
 
 
-def _read_all(f: sf.SoundFile, info: AudioInfo) -> np.ndarray:
-    """The whole file as float32 (frames, channels), decoded chunk by chunk, NaN/Inf refused."""
-    x = np.empty((info.frames, info.channels), dtype=np.float32)
-    for pos in range(0, info.frames, _CHUNK_FRAMES):
-        _read(f, min(_CHUNK_FRAMES, info.frames - pos), pos, info, out=x[pos : pos + _CHUNK_FRAMES])
-    _check_finite(x, 0, info.sample_rate, info.path, whole=True)
+def _read_all(f: sf.SoundFile, info: AudioInfo, bound: float) -> np.ndarray:
+    """The whole file as float32 (frames, channels), decoded chunk by chunk; bad samples refused.
+
+    The buffer is allocated for the claimed length only up to a size plausible for the
+    file (:data:`_TRUSTED_ALLOCATION`, or 16 times the file's size); beyond that it grows
+    (doubling) with what really decodes, so a header that lies never allocates by its claim.
+    """
+    nch, claim = info.channels, info.frames
+    trusted = max(_TRUSTED_ALLOCATION, 16 * os.path.getsize(info.path)) // (4 * nch)
+    x = np.empty((min(claim, trusted), nch), dtype=np.float32)
+    pos = 0
+    while pos < claim:
+        n = min(_CHUNK_FRAMES, claim - pos)
+        if pos + n > len(x):
+            grown = np.empty((min(claim, max(2 * len(x), pos + n)), nch), dtype=np.float32)
+            grown[:pos] = x[:pos]
+            x = grown
+        _read(f, n, pos, info, out=x[pos : pos + n])
+        pos += n
+    _check_samples(x, 0, info.sample_rate, info.path, whole=True, bound=bound)
     return x
 
 
@@ -407,12 +579,13 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """Decode a whole file at its own rate: ``(samples float32 (C, N), sample_rate)``.
 
     Any channel count and rate; no resampling, no format. Refuses empty, truncated or
-    undecodable files and NaN/Inf samples with an :class:`AudioError`.
+    undecodable files and NaN/Inf samples with an :class:`AudioError` (no bound on the
+    magnitude of finite samples: that applies to SELD recordings only).
     """
     f, info = _open_checked(path)
     with f:
         _require_audio(info)
-        x = _read_all(f, info)
+        x = _read_all(f, info, bound=math.inf)
     return np.ascontiguousarray(x.T), info.sample_rate
 
 
@@ -433,7 +606,7 @@ def load_recording(
         _require_seld(info)
         fmt_ = resolve_format(info.path, fmt)
         _check_convention(convention, fmt_, info.path)
-        x = _read_all(f, info)
+        x = _read_all(f, info, bound=MAX_SAMPLE_MAGNITUDE)
     sr = info.sample_rate
     if sr != TARGET_RATE:
         x = soxr.resample(x, sr, TARGET_RATE, quality=RESAMPLE_QUALITY)
@@ -444,6 +617,26 @@ def load_recording(
         path=info.path,
         original_rate=sr,
     )
+
+
+def check_recording(
+    path: str | os.PathLike[str], fmt: str | None = None, convention: str = "ambix"
+) -> tuple[AudioInfo, str]:
+    """Every check of a SELD recording that needs no decoding: ``(header facts, format)``.
+
+    The file (existence, container, a header length that the file can hold), 4 channels,
+    the sample rate, at least one frame, and the format (``fmt`` or the path's). Raises
+    :class:`AudioError`; the same checks as :func:`load_recording` and :func:`iter_blocks`
+    make before reading.
+    """
+    if fmt is not None:
+        _check_fmt_arg(fmt)
+    f, info = _open_checked(path)
+    f.close()
+    _require_seld(info)
+    fmt_ = resolve_format(info.path, fmt)
+    _check_convention(convention, fmt_, info.path)
+    return info, fmt_
 
 
 def iter_blocks(
@@ -467,21 +660,15 @@ def iter_blocks(
     and the one last yielded, which the caller owns) plus one chunk.
 
     The file, its channel count, rate and format are checked when this is called (an
-    :class:`AudioError` is raised at once); decoding problems (truncation) and NaN/Inf
-    samples raise :class:`AudioError` from the iteration, as soon as the chunk holding
+    :class:`AudioError` is raised at once); decoding problems (truncation), NaN/Inf
+    samples and samples beyond :data:`MAX_SAMPLE_MAGNITUDE` raise :class:`AudioError` from the iteration, as soon as the chunk holding
     them is decoded (which may be before the block preceding them is yielded).
     """
     if not block_seconds > 0:
         raise ValueError(f"block_seconds must be positive, not {block_seconds}")
     if start_s < 0 or (stop_s is not None and stop_s < start_s):
         raise ValueError(f"need 0 <= start_s <= stop_s, got start_s={start_s}, stop_s={stop_s}")
-    if fmt is not None:
-        _check_fmt_arg(fmt)
-    f, info = _open_checked(path)
-    f.close()
-    _require_seld(info)
-    fmt_ = resolve_format(info.path, fmt)
-    _check_convention(convention, fmt_, info.path)
+    info, fmt_ = check_recording(path, fmt, convention)
     total = _resampled_length(info.frames, info.sample_rate)
     k0 = min(math.floor(start_s * TARGET_RATE + 0.5), total)
     k1 = total if stop_s is None else min(math.floor(stop_s * TARGET_RATE + 0.5), total)
@@ -517,7 +704,7 @@ def _blocks(
         while out_pos < k1 and pos_in < end_in:
             n = min(_CHUNK_FRAMES, end_in - pos_in)
             x = _read(f, n, pos_in, info)
-            _check_finite(x, pos_in, sr, p, whole=False)
+            _check_samples(x, pos_in, sr, p, whole=False)
             pos_in += n
             y = x if stream is None else stream.resample_chunk(x, last=pos_in >= end_in)
             if skip:

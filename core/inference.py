@@ -27,6 +27,13 @@ one chunk however long the file is:
 Both give the same features and outputs as processing the whole file at once (to float
 rounding). Work is reported through ``progress(done, total, stage)`` and stopped by
 ``cancel()`` (:mod:`core.progress`).
+
+The recording's format is never assumed: it is the one a caller declares (``fmt=``, the
+CLI's ``--format``, the GUI's choice, a :class:`~core.audio.Recording`'s), else the one its
+path names (a ``foa_*`` / ``mic_*`` folder), else the bundled demo recording's; a recording
+of unknown format, or of another format than the model's, is refused. No result is ever
+made of non-finite numbers: NaN or infinite features, normalised features or network
+outputs are refused with an error naming the recording or the model.
 """
 
 from __future__ import annotations
@@ -37,18 +44,19 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from core.audio import TARGET_RATE, Recording, infer_format, iter_blocks, load_recording, probe
-from core.errors import ModelError, SeldError
+from core.audio import FORMATS, TARGET_RATE, Recording, infer_format, iter_blocks, load_recording, probe
+from core.errors import AudioError, ModelError, SeldError
 from core.features import (
     AMIN,
     FEATURE_CHANNELS,
     HOP,
     N_FFT,
     N_MELS,
+    TOP_DB,
     FeatureScaler,
     extract_features,
     frame_features,
@@ -56,9 +64,11 @@ from core.features import (
     n_frames,
 )
 from core.labels import LABEL_HOP_S, LabelTable
-from core.package import PackageMeta, check_compatible
 from core.progress import CancelFn, ProgressFn, check_cancel
 from core.rotations import Rotation, chosen_rotations
+
+if TYPE_CHECKING:  # core.package imports torch; `seld features` streams without it
+    from core.package import PackageMeta
 
 SEGMENT_FRAMES = 100
 """Feature frames (20 ms) per evaluation segment: 2 s."""
@@ -256,30 +266,95 @@ class _Progress:
         check_cancel(self.cancel)
 
 
+def _first_bad(values: np.ndarray) -> tuple[int, tuple[int, ...]]:
+    """(how many values are NaN/Inf, the index of the first) of an array known to hold some."""
+    bad = ~np.isfinite(values)
+    return int(bad.sum()), tuple(int(i) for i in np.argwhere(bad)[0])
+
+
+def check_features_finite(feats: np.ndarray, source: str | None = None) -> None:
+    """Refuse features ``(C, T, 64)`` holding NaN or Inf (:class:`AudioError` naming ``source``).
+
+    The readers refuse non-finite and absurdly loud samples, so this does not happen for a
+    file; it guards every other way in (arrays, a future feature definition).
+    """
+    if np.isfinite(feats).all():
+        return
+    n, (ch, frame, band) = _first_bad(feats)
+    raise AudioError(
+        f"its features contain {n} NaN or infinite values (the first at {frame * HOP / TARGET_RATE:.2f} s, "
+        f"feature channel {ch + 1}, band {band + 1}); no result is made of them",
+        source,
+    )
+
+
+def _model_name(model: InferenceModel) -> str:
+    return str(getattr(model, "path", None) or "the model")
+
+
+def _check_outputs(
+    model: InferenceModel, batch: np.ndarray, sed: np.ndarray, doa: np.ndarray, source: str | None
+) -> None:
+    """The network's outputs must have the shapes the package declares and be finite."""
+    k = len(model.meta.classes)
+    want_sed = (batch.shape[0], batch.shape[2] // LABEL_RESOLUTION, k)
+    want_doa = (*want_sed[:2], 3 * k)
+    if tuple(np.shape(sed)) != want_sed or tuple(np.shape(doa)) != want_doa:
+        raise ModelError(
+            f"the network's outputs have shapes sed {tuple(np.shape(sed))}, doa {tuple(np.shape(doa))} but its "
+            f"metadata ({k} classes) needs {want_sed} and {want_doa}",
+            _model_name(model),
+        )
+    for name, out in (("detection (sed)", sed), ("direction (doa)", doa)):
+        if not np.isfinite(out).all():
+            n, _ = _first_bad(out)
+            on = f" on {source}" if source else ""
+            raise ModelError(
+                f"the network produced {n} NaN or infinite {name} outputs{on} (damaged weights or feature "
+                "scaler?); no result is made of them",
+                _model_name(model),
+            )
+
+
 def rotated_outputs(
     model: InferenceModel,
     feats: np.ndarray,
     rotations: tuple[Rotation, ...] = (Rotation(),),
     batch_segments: int = 16,
     tracker: _Progress | None = None,
+    source: str | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The network's ``(sed, doa)`` on raw features ``(C, T, 64)`` turned by each map, each DOA turned back.
 
     Per map: the features are turned, normalised by the model's scaler and cut into 2 s
     segments, which run in batches; the outputs are joined to ``ceil(T / 5)`` label frames
     and the DOA output is turned back by the inverse map (:mod:`core.rotations`).
+    Non-finite features (:class:`AudioError` naming ``source``, the recording), normalised
+    features or outputs, and outputs of the wrong shape (:class:`ModelError` naming the
+    model) are refused.
     """
     from core.training_data import merge_segments, segment_batches
 
+    check_features_finite(feats, source)
     n_lab = -(-feats.shape[1] // LABEL_RESOLUTION)
     outputs = []
     for rotation in rotations:
         turned = feats if rotation == Rotation() else rotation.apply_to_features(feats)
-        x = segment_batches(model.scaler.transform(turned))
+        normalised = model.scaler.transform(turned)
+        if not np.isfinite(normalised).all():
+            n, _ = _first_bad(normalised)
+            on = f" of {source}" if source else ""
+            raise ModelError(
+                f"its feature scaler turns the features{on} into {n} NaN or infinite values; no result is made "
+                "of them",
+                _model_name(model),
+            )
+        x = segment_batches(normalised)
         seds, doas = [], []
         for b0 in range(0, x.shape[0], batch_segments):
             batch = x[b0 : b0 + batch_segments]
             sed, doa = model.run(batch)
+            _check_outputs(model, batch, sed, doa, source)
             seds.append(sed)
             doas.append(doa)
             if tracker is not None:
@@ -333,18 +408,104 @@ def stream_features(
         yield f0, _chunk_features(padded, f1 - f0, fmt, peak_db)
 
 
+def file_features(
+    path: str | os.PathLike[str],
+    fmt: str,
+    *,
+    chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
+) -> np.ndarray:
+    """Unnormalised features ``(C, T, 64)`` of a whole file, read in one streamed pass.
+
+    The file is read as :func:`stream_features` reads it (:func:`core.audio.iter_blocks`,
+    chunks of whole segments with 512 samples of context, every frame computed from its own
+    samples), but in a single pass, because the caller keeps all the features anyway: the
+    log-mel levels of each chunk are stored as float32 and floored 80 dB below each
+    channel's peak once the whole file is known. Rounding to float32 is monotone, so
+    flooring after rounding gives exactly what :func:`core.features.extract_features` of the
+    whole signal gives (bit for bit). Memory: the output plus one chunk of audio; the output
+    grows with what really decodes, never by a header's claim.
+    """
+    if fmt not in FEATURE_CHANNELS:
+        raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
+    chunk_frames = SEGMENT_FRAMES * max(1, int(chunk_segments))
+    block = min(chunk_frames * HOP, READ_BLOCK_SAMPLES)
+    blocks = iter_blocks(path, block_seconds=block / TARGET_RATE, fmt=fmt)
+    out = np.empty((FEATURE_CHANNELS[fmt], 0, N_MELS), dtype=np.float32)
+    peak = np.full(4, -np.inf)
+    total = 0
+    for f0, f1, padded in _padded_chunks(blocks, chunk_frames):
+        if f1 > out.shape[1]:  # grow (doubling) with what decoded
+            grown = np.empty((out.shape[0], max(f1, 2 * out.shape[1]), N_MELS), dtype=np.float32)
+            grown[:, :f0] = out[:, :f0]
+            out = grown
+        with single_threaded_blas():
+            power, rest = frame_features(padded, f1 - f0, fmt, workers=1)
+        level = 10.0 * np.log10(np.maximum(AMIN, power))  # float64, as core.features.log_mel
+        peak = np.maximum(peak, level.reshape(4, -1).max(axis=1))
+        out[:4, f0:f1] = level
+        out[4:, f0:f1] = rest
+        total = f1
+    out = out[:, :total]
+    floor = (peak - TOP_DB).astype(np.float32)
+    np.maximum(out[:4], floor[:, None, None], out=out[:4])
+    return out
+
+
+FORMAT_NAMES = {"foa": "FOA (Ambisonics, AmbiX W,Y,Z,X)", "mic": "MIC (tetrahedral array M1..M4)"}
+_FORMAT_DETAILS = {"foa": "Ambisonics, AmbiX W,Y,Z,X", "mic": "tetrahedral array M1..M4"}
+
+
+def format_recordings(fmt: str) -> str:
+    """``"FOA recordings (Ambisonics, AmbiX W,Y,Z,X)"``: what a model of ``fmt`` expects, in words."""
+    return f"{fmt.upper()} recordings ({_FORMAT_DETAILS[fmt]})"
+
+
+def known_format(path: str | os.PathLike[str], fmt: str | None = None) -> str | None:
+    """The format of the recording at ``path`` as far as it is known, never assumed.
+
+    ``fmt`` (the user's declaration) if given, else the format a DCASE folder in the path
+    names (:func:`core.audio.infer_format`), else the bundled demo recording's; ``None``
+    when nothing says it.
+    """
+    from core.resources import bundled_recording_format
+
+    if fmt is not None:
+        return fmt
+    return infer_format(path) or bundled_recording_format(path)
+
+
+def unknown_format_message(meta: PackageMeta, how_to_declare: str = "fmt={fmt!r}") -> str:
+    """The refusal for a recording whose format nothing states.
+
+    ``how_to_declare`` is formatted with ``fmt`` (the model's): ``"--format {fmt}"`` for the CLI.
+    """
+    return (
+        "the recording format is unknown: no folder in its path is named foa/mic or starts with "
+        f"foa_/mic_ (as in DCASE foa_dev, mic_eval), and it is never assumed; the model "
+        f"({meta.describe()}) expects {format_recordings(meta.fmt)}; if this is one, declare it "
+        f"with {how_to_declare.format(fmt=meta.fmt)}"
+    )
+
+
 def _source_info(
-    source: Recording | str | os.PathLike[str], meta: PackageMeta
+    source: Recording | str | os.PathLike[str], meta: PackageMeta, fmt: str | None
 ) -> tuple[Recording | None, str | None, int]:
     """(the recording if in memory, the path if any, an estimate of its samples at 24 kHz)."""
+    from core.package import check_compatible
+
+    if fmt is not None and fmt not in FORMATS:
+        raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
     if isinstance(source, Recording):
+        if fmt is not None and fmt != source.fmt:
+            raise SeldError(f"fmt={fmt!r} was given for a recording loaded as {source.fmt!r}", source.path)
         check_compatible(meta, fmt=source.fmt, path=source.path)
         return source, source.path, source.n_samples
     path = os.fspath(source)
-    named = infer_format(path)
-    if named is not None:
-        check_compatible(meta, fmt=named, path=path)
     info = probe(path)
+    known = known_format(path, fmt)
+    if known is None:
+        raise ModelError(unknown_format_message(meta), path)
+    check_compatible(meta, fmt=known, path=path)
     estimate = math.ceil(info.frames * TARGET_RATE / info.sample_rate) if info.sample_rate else 0
     return None, path, estimate
 
@@ -357,6 +518,7 @@ def predict(
     batch_segments: int = 16,
     chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
     rotations: int | None = None,
+    fmt: str | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
 ) -> Prediction:
@@ -364,8 +526,11 @@ def predict(
 
     ``model`` is a :class:`~core.package.LoadedModel` or a :class:`~core.onnx_export.OnnxModel`.
     ``device`` moves a torch model first (``None``: leave it where it is; an ONNX model
-    keeps the device it was opened with). A file's format is the package's; a folder name
-    that says otherwise (``mic_dev`` for a FOA model) is a :class:`ModelError`.
+    keeps the device it was opened with). A file's format is ``fmt`` when given (the
+    user's declaration, which overrides the folder), else the one its folders name (else
+    the bundled demo's, FOA); a file of unknown format, or of another format than the
+    model's (``mic_dev`` for a FOA model), is refused with a :class:`ModelError` before
+    any work.
     ``progress(done, total, stage)`` reports work in units of segments per stage
     (``"features"``, ``"scanning levels"``, ``"detecting"``); ``cancel()`` returning True
     stops the work with :class:`core.progress.Cancelled`. ``rotations`` is the test-time
@@ -378,7 +543,7 @@ def predict(
         model.to(device)  # type: ignore[attr-defined]
     if batch_segments < 1:
         raise SeldError(f"batch_segments must be at least 1, not {batch_segments}")
-    rec, path, estimate = _source_info(recording_or_path, meta)
+    rec, path, estimate = _source_info(recording_or_path, meta, fmt)
     n_seg_est = max(1, -(-n_frames(max(1, estimate)) // SEGMENT_FRAMES))
     chunk_frames = SEGMENT_FRAMES * max(1, int(chunk_segments))
     whole = n_frames(max(1, estimate)) <= chunk_frames
@@ -396,7 +561,9 @@ def predict(
 
         with single_threaded_blas():
             feats = extract_features(rec.samples, meta.fmt, progress=on_features, workers=2)
-        sed, doa = average_outputs(rotated_outputs(model, feats, rotation_maps, batch_segments, tracker))
+        sed, doa = average_outputs(
+            rotated_outputs(model, feats, rotation_maps, batch_segments, tracker, path)
+        )
     else:
         tracker = _Progress(progress, cancel, (2 + n_rot) * n_seg_est)
         source: Recording | str = rec if rec is not None else path  # type: ignore[assignment]
@@ -410,7 +577,7 @@ def predict(
         for _, feats in chunks:  # chunks are whole segments, so label frames line up
             tracker.step(-(-feats.shape[1] // SEGMENT_FRAMES), "features")
             parts.append(
-                average_outputs(rotated_outputs(model, feats, rotation_maps, batch_segments, tracker))
+                average_outputs(rotated_outputs(model, feats, rotation_maps, batch_segments, tracker, path))
             )
         sed = np.concatenate([p[0] for p in parts])
         doa = np.concatenate([p[1] for p in parts])

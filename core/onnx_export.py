@@ -214,7 +214,13 @@ class OnnxModel:
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Normalised features ``(B, C, T, 64)`` float32 -> ``(sed (B, T/5, K), doa (B, T/5, 3K))``."""
         x = np.ascontiguousarray(batch, dtype=np.float32)
-        sed, doa = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: x})
+        try:
+            sed, doa = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: x})
+        except Exception as err:  # onnxruntime's own exception types: the graph does not take this input
+            text = str(err).strip()
+            raise ModelError(
+                f"the ONNX model failed on a batch of shape {x.shape} ({text[:300]})", self.path
+            ) from None
         return sed, doa
 
 

@@ -16,12 +16,15 @@ absent.
 from __future__ import annotations
 
 import importlib.resources
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 DATA_PACKAGE = "seld_resources"
 MODEL_FILES = {"foa": "foa_crnn.safetensors", "mic": "mic_crnn.safetensors"}
 DEMO_FILES = ("demo_foa.flac", "demo.flac", "demo_foa.wav", "demo.wav")
+DEMO_FORMAT = "foa"
+"""The format of the bundled demo recording (its folder, ``demo/``, does not name one)."""
 
 _CHECKOUT_RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
@@ -58,3 +61,18 @@ def bundled_model_path(fmt: str = "foa") -> Path | None:
 def demo_recording_path() -> Path | None:
     """The bundled demo recording, or ``None`` if none is installed."""
     return _find(*(f"demo/{name}" for name in DEMO_FILES))
+
+
+def bundled_recording_format(path: str | os.PathLike[str]) -> str | None:
+    """:data:`DEMO_FORMAT` when ``path`` is the bundled demo recording (the same file), else ``None``.
+
+    A recording's format is otherwise known only from a DCASE folder name or the user's
+    declaration; the demo's is known because SELD Studio ships it.
+    """
+    demo = demo_recording_path()
+    if demo is None:
+        return None
+    try:
+        return DEMO_FORMAT if os.path.samefile(path, demo) else None
+    except OSError:
+        return None

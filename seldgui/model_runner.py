@@ -95,7 +95,11 @@ class ModelRunner(QObject):
 
             model = open_model(path, device=device)
             source = rec.path if getattr(rec, "lazy", False) else rec  # long files are streamed
-            prediction = predict(model, source, rotations=rotations, progress=progress, cancel=cancel)
+            # the format the recording was opened with (the user's choice or its folder) is the
+            # declared one; predict refuses it when it is not the model's
+            prediction = predict(
+                model, source, rotations=rotations, fmt=rec.fmt, progress=progress, cancel=cancel
+            )
             return model, prediction, prediction_to_table(prediction)
 
         worker = workers.TaskWorker(task)

@@ -322,6 +322,22 @@ def test_truncated_flac(tmp_path: Path) -> None:
             pass
 
 
+@pytest.mark.parametrize(("container", "subtype"), [("AIFF", "PCM_16"), ("AU", "FLOAT"), ("W64", "PCM_24")])
+def test_truncated_aiff_au_w64(tmp_path: Path, container: str, subtype: str) -> None:
+    """libsndfile clamps these formats' frame count to the file size; the header's own count is checked."""
+    p = _write(tmp_path / "foa_dev" / f"x.{container.lower()}", _noise(4, 4800), 24000, subtype, container)
+    assert load_recording(p).samples.shape == (4, 4800)
+    raw = p.read_bytes()
+    p.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(AudioError) as exc:
+        load_recording(p)
+    assert re.fullmatch(
+        r"is truncated: its header declares 4800 frames \(0\.200 s\) but the file holds only 2\d{3} frames "
+        r"\(0\.\d{3} s\)",
+        _problem(exc, p),
+    ), exc.value.problem
+
+
 def test_empty_recording(tmp_path: Path) -> None:
     p = _write(tmp_path / "foa_dev" / "empty.wav", np.zeros((4, 0), np.float32), 24000)
     assert probe(p).frames == 0
@@ -414,6 +430,93 @@ def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         assert _problem(exc, p) == "permission denied: the file cannot be read"
     finally:
         p.chmod(0o644)
+
+
+# --------------------------------------------------------------------------- header claims, loud samples
+
+
+def _flac_claiming(path: Path, total: int, frames: int = 4800) -> Path:
+    """A valid 4-channel FLAC of ``frames`` whose STREAMINFO total-samples field says ``total``."""
+    _write(path, _noise(4, frames, scale=0.05), 24000, "PCM_16")
+    raw = bytearray(path.read_bytes())
+    assert raw[:4] == b"fLaC" and raw[4] & 0x7F == 0  # STREAMINFO is the first block
+    word = int.from_bytes(raw[18:26], "big")  # rate 20 bits, channels 3, bits 5, total samples 36
+    assert word & ((1 << 36) - 1) == frames
+    raw[18:26] = ((word & ~((1 << 36) - 1)) | total).to_bytes(8, "big")
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_an_impossible_flac_length_is_refused_before_any_allocation(tmp_path: Path) -> None:
+    p = _flac_claiming(tmp_path / "foa_dev" / "huge.flac", (1 << 36) - 1)  # 2**36 frames: 1 TiB as float32
+    for call in (probe, load_recording, read_audio, iter_blocks):
+        with pytest.raises(AudioError) as exc:
+            call(p)
+        assert _problem(exc, p) == (
+            "is truncated or its header is corrupt: its FLAC header declares 68719476735 frames "
+            "(795.4 hours) but the audio ends before that"
+        )
+    unknown = _flac_claiming(tmp_path / "foa_dev" / "unknown.flac", 0)  # 0: "not stated" (streaming encoders)
+    with pytest.raises(AudioError) as exc:
+        load_recording(unknown)
+    assert _problem(exc, unknown).startswith("its FLAC header does not state the length of the audio")
+    # a true claim is read as before
+    ok = _flac_claiming(tmp_path / "foa_dev" / "ok.flac", 4800)
+    assert probe(ok).frames == 4800 and load_recording(ok).samples.shape == (4, 4800)
+
+
+def test_whole_reads_grow_with_what_decodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond the plausible size the buffer is not allocated by the claim but grown: same samples."""
+    p = _write(tmp_path / "foa_dev" / "x.flac", _noise(4, 100_000, scale=0.1), 48000, "PCM_24")
+    ref = load_recording(p).samples
+    monkeypatch.setattr(audio, "_TRUSTED_ALLOCATION", 1000)  # 62 frames: grow 7 times
+    monkeypatch.setattr(audio.os.path, "getsize", lambda path: 1)
+    np.testing.assert_array_equal(load_recording(p).samples, ref)
+
+
+def test_a_wav_is_measured_with_the_frame_size_libsndfile_reads(tmp_path: Path) -> None:
+    """A block align that disagrees with the sample format is not mistaken for truncation."""
+    p = _write(tmp_path / "foa_dev" / "x.wav", _noise(4, 480), 24000, "PCM_16")
+    raw = bytearray(p.read_bytes())
+    assert raw[32:34] == (8).to_bytes(2, "little")  # block align of 4 x 16 bits
+    raw[32:34] = (6).to_bytes(2, "little")
+    p.write_bytes(bytes(raw))
+    assert probe(p).frames == 480 and load_recording(p).samples.shape == (4, 480)
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"), [(1.0, True), (999.5, True), (1000.0, True), (1000.5, False), (1e18, False)]
+)
+def test_float_samples_beyond_60_db_above_full_scale_are_refused(
+    tmp_path: Path, value: float, allowed: bool
+) -> None:
+    data = _noise(4, 48000, scale=0.01)
+    data[2, 36000] = -value
+    p = _write(tmp_path / "foa_dev" / "loud.wav", data, 24000, "FLOAT")
+    if allowed:
+        assert load_recording(p).samples[2, 36000] == -value
+        assert sum(b.shape[1] for _, b in iter_blocks(p)) == 48000
+        return
+    expected = f"has 1 sample beyond ±1000; the first is {-value:.4g} at 1.500 s (channel 3)"
+    with pytest.raises(AudioError) as exc:
+        load_recording(p)
+    assert _problem(exc, p).startswith(expected + ". Full scale is ±1.0")
+    with pytest.raises(AudioError) as exc:
+        list(iter_blocks(p, 0.25))
+    assert _problem(exc, p).startswith(expected)
+    x, _ = read_audio(p)  # the generic reader (synthesis clips) has no bound: only SELD recordings
+    assert x[2, 36000] == -value
+
+
+def test_int16_values_stored_as_float_are_refused(tmp_path: Path) -> None:
+    data = np.round(_noise(4, 2400, scale=0.3) * 32767)
+    p = _write(tmp_path / "mic_dev" / "ints.wav", data, 24000, "FLOAT")
+    with pytest.raises(AudioError) as exc:
+        load_recording(p)
+    problem = _problem(exc, p)
+    n_over = int((np.abs(data) > 1000).sum())
+    assert problem.startswith(f"has {n_over} samples beyond ±1000; the first is ")
+    assert "integer sample values stored as float?" in problem
 
 
 # --------------------------------------------------------------------------- real data

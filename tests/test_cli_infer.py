@@ -131,8 +131,60 @@ def test_the_bundled_model_is_found_through_resources(pkg, tmp_path, monkeypatch
     assert resources.bundled_model_path("mic") is None
     assert resources.demo_recording_path() is None
     write_scene(tmp_path / "rec.wav", 0.8)
-    assert main(["infer", str(tmp_path / "rec.wav"), "--out", str(tmp_path / "o")]) == 0
+    # no folder names the format and none is declared: the bundled model is never picked by a guess
+    assert main(["infer", str(tmp_path / "rec.wav"), "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o" / "rec.csv").exists()
+    argv = ["infer", str(tmp_path / "rec.wav"), "--format", "foa", "--out", str(tmp_path / "o")]
+    assert main(argv) == 0
     assert (tmp_path / "o" / "rec.csv").is_file()
+
+
+@pytest.fixture(scope="module")
+def mic_pkg(tmp_path_factory):
+    return tiny_package(tmp_path_factory.mktemp("mic_pkg"), fmt="mic", name="mic.safetensors")[0]
+
+
+def test_a_model_never_runs_on_a_recording_of_unknown_or_other_format(mic_pkg, tmp_path, capsys):
+    """A MIC model on a recording outside any foa_*/mic_* folder: refused unless --format says MIC."""
+    rec = tmp_path / "recordings" / "r.wav"
+    write_scene(rec, 1.0)
+    out = tmp_path / "out"
+    base = ["infer", str(rec), "--model", str(mic_pkg), "--out", str(out), "--backend", "torch"]
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"seld: error: {rec}: the recording format is unknown: no folder in its path is named"
+    )
+    assert (
+        "expects MIC recordings (tetrahedral array M1..M4); if this is one, declare it with --format mic"
+        in err
+    )
+    assert main([*base, "--format", "foa"]) == 2
+    assert (
+        f"seld: error: {rec}: the model {mic_pkg} (crnn_attention, 14 classes (dcase2020), MIC) expects MIC "
+        "recordings (tetrahedral array M1..M4) but --format says this recording is FOA (Ambisonics, AmbiX "
+        "W,Y,Z,X); use a FOA model"
+    ) in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*base, "--format", "mic"]) == 0  # the override
+    assert (out / "r.csv").is_file()
+    # --format also overrides a folder that names the other format
+    named = tmp_path / "foa_dev" / "r2.wav"
+    write_scene(named, 1.0)
+    assert main(["infer", str(named), "--model", str(mic_pkg), "--out", str(out), "--backend", "torch"]) == 2
+    assert "if the folder name is wrong, declare the format with --format mic" in capsys.readouterr().err
+    argv = ["infer", str(named), "--model", str(mic_pkg), "--out", str(out), "--format", "mic"]
+    assert main([*argv, "--backend", "torch"]) == 0
+    capsys.readouterr()
+
+
+def test_the_bundled_demo_runs_without_a_format(tmp_path, capsys):
+    demo = resources.demo_recording_path()
+    if demo is None or resources.bundled_model_path("foa") is None:
+        pytest.skip("no bundled demo recording and FOA model in this installation")
+    assert main(["infer", str(demo), "--rotations", "1", "--out", str(tmp_path)]) == 0
+    assert len(read_labels(tmp_path / f"{demo.stem}.csv")) > 0
+    capsys.readouterr()
 
 
 def test_progress_bar_on_a_terminal():

@@ -21,6 +21,7 @@ from core.inference import (
 )
 from core.package import load_package
 from core.progress import Cancelled
+from tests.feature_checks import assert_same_features
 from tests.test_package import tiny_package
 
 
@@ -90,15 +91,8 @@ def test_chunked_features_equal_whole_file_features(tmp_path, fmt, sr):
         got = np.concatenate([f for _, f in parts], axis=1)
         assert got.shape == whole.shape
         np.testing.assert_allclose(got, whole, atol=1e-4, rtol=0)  # 48 kHz: streamed vs whole resampling
-        if sr == 24000:
-            # The same samples, so the same values up to float32 rounding: the streamed chunks and
-            # the whole file run the float32 mel projection on matrices of different shapes, and
-            # BLAS sums them in a processor-dependent order. A mel band sums at most 52 positive
-            # terms: relative error <= 2 * 52 * 2**-24 (6e-6, 2.7e-5 dB), plus one float32 ulp of
-            # the output (7.6e-6 at 100 dB). A real defect (a shifted frame, a wrong peak) moves
-            # log-mel by whole dB.
-            np.testing.assert_allclose(got[:4], whole[:4], atol=1e-4, rtol=0)  # dB
-            np.testing.assert_allclose(got[4:], whole[4:], atol=1e-6, rtol=0)  # |IV|, |GCC| <= 1
+        if sr == 24000:  # the same samples: the same values up to the rounding of two paths
+            assert_same_features(got, whole)
 
 
 def test_chunked_prediction_equals_whole(model, tmp_path):
@@ -142,6 +136,91 @@ def test_format_mismatch_is_refused(model, tmp_path):
     with pytest.raises(ModelError, match="trained on FOA recordings .* but this recording is MIC") as err:
         predict(model, path)
     assert str(path) in str(err.value)
+
+
+def test_the_recording_format_is_never_assumed(model, tmp_path):
+    """Outside a foa_*/mic_* folder the caller must declare the format; the declaration overrides a folder."""
+    plain = tmp_path / "recordings" / "rec.wav"
+    write_scene(plain, 1.0)
+    with pytest.raises(ModelError) as err:
+        predict(model, plain)
+    assert str(err.value) == (
+        f"{plain}: the recording format is unknown: no folder in its path is named foa/mic or starts with "
+        "foa_/mic_ (as in DCASE foa_dev, mic_eval), and it is never assumed; the model (crnn_attention, 14 "
+        "classes (dcase2020), FOA) expects FOA recordings (Ambisonics, AmbiX W,Y,Z,X); if this is one, "
+        "declare it with fmt='foa'"
+    )
+    with pytest.raises(ModelError, match="trained on FOA recordings .* but this recording is MIC"):
+        predict(model, plain, fmt="mic")
+    declared = predict(model, plain, fmt="foa")
+    assert declared.sed.shape == (10, 14)
+    named = tmp_path / "mic_dev" / "rec.wav"  # the folder says MIC; the user says FOA: the user wins
+    named.parent.mkdir()
+    named.write_bytes(plain.read_bytes())
+    np.testing.assert_array_equal(predict(model, named, fmt="foa").sed, declared.sed)
+    rec = load_recording(plain, fmt="foa")
+    with pytest.raises(SeldError, match="fmt='mic' was given for a recording loaded as 'foa'"):
+        predict(model, rec, fmt="mic")
+    with pytest.raises(SeldError, match="unknown recording format 'ambix'"):
+        predict(model, plain, fmt="ambix")
+
+
+def test_the_bundled_demo_recording_has_a_known_format(tmp_path, monkeypatch):
+    from core import resources
+    from core.inference import known_format
+
+    demo = tmp_path / "seld_resources" / "demo" / "demo_foa.flac"
+    write_scene(demo, 0.2)
+    monkeypatch.setattr(resources, "_roots", lambda: iter([tmp_path / "seld_resources"]))
+    assert known_format(demo) == "foa"
+    assert known_format(demo, "mic") == "mic"  # a declaration still wins
+    copy = tmp_path / "elsewhere" / "demo_foa.flac"  # the same name elsewhere is not the demo
+    copy.parent.mkdir()
+    copy.write_bytes(demo.read_bytes())
+    assert known_format(copy) is None
+
+
+def test_non_finite_features_and_outputs_are_refused(model, tmp_path):
+    from core.inference import check_features_finite, rotated_outputs
+
+    feats = np.zeros((7, 120, 64), np.float32)
+    check_features_finite(feats, "rec.wav")
+    feats[5, 60, 3] = np.nan
+    with pytest.raises(SeldError) as err:
+        check_features_finite(feats, "rec.wav")
+    assert str(err.value) == (
+        "rec.wav: its features contain 1 NaN or infinite values (the first at 1.20 s, feature channel 6, "
+        "band 4); no result is made of them"
+    )
+    with pytest.raises(SeldError, match="its features contain 1 NaN"):
+        rotated_outputs(model, feats, source="rec.wav")
+
+    class Broken:  # a backend whose network gives Inf for one value
+        meta, scaler, backend, path = model.meta, model.scaler, "torch", "broken.safetensors"
+
+        def run(self, batch):
+            sed, doa = model.run(batch)
+            doa[0, 3, 7] = np.inf
+            return sed, doa
+
+    path = tmp_path / "foa" / "rec.wav"
+    write_scene(path, 1.0)
+    with pytest.raises(ModelError) as err:
+        predict(Broken(), path)
+    assert str(err.value) == (
+        f"broken.safetensors: the network produced 1 NaN or infinite direction (doa) outputs on {path} "
+        "(damaged weights or feature scaler?); no result is made of them"
+    )
+
+
+def test_file_features_equal_the_whole_file_in_one_pass(tmp_path):
+    from core.inference import file_features
+
+    path = tmp_path / "mic_dev" / "long.wav"
+    write_scene(path, 7.37, sr=48000, seed=3)
+    whole = extract_features(load_recording(path).samples, "mic")
+    for chunk_segments in (1, 2, 30):  # several chunks (seams every 2 or 4 s) and one
+        assert_same_features(file_features(path, "mic", chunk_segments=chunk_segments), whole)
 
 
 def test_prediction_to_table():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import onnx
 import pytest
@@ -91,6 +93,59 @@ def test_files_that_are_not_seld_onnx_models(tmp_path):
         OnnxModel(junk)
     with pytest.raises(ModelError, match="not found"):
         OnnxModel(tmp_path / "missing.onnx")
+
+
+def _with_meta_props(onnx_path, out, edit) -> None:
+    proto = onnx.load(onnx_path)
+    for entry in proto.metadata_props:
+        if entry.key == PACKAGE_KEY:
+            data = json.loads(entry.value)
+            edit(data)
+            entry.value = json.dumps(data, allow_nan=True)
+    out.write_bytes(proto.SerializeToString())
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (
+            lambda d: d["scaler"]["mean"][0].__setitem__(5, float("nan")),
+            "the feature scaler's 'mean' holds NaN at channel 1, band 6",
+        ),
+        (
+            lambda d: d["scaler"]["var"][6].__setitem__(0, 1e300),
+            "the feature scaler's 'var' holds 1e+300 at channel 7, band 1",
+        ),
+        (
+            lambda d: d["scaler"].update(var=[[1.0] * 64] * 6),
+            "the feature scaler's 'var' must be 7 lists of 64",
+        ),
+    ],
+)
+def test_an_onnx_file_with_a_bad_scaler_is_refused_when_opened(tmp_path, capsys, edit, problem):
+    """The metadata an .onnx file carries is checked as a package's is (before: a JSON ValueError or 0 rows)."""
+    from tests.test_inference import write_scene
+
+    path, _, _ = tiny_package(tmp_path)
+    good = export_onnx(load_package(path), tmp_path / "good.onnx")
+    bad = tmp_path / "bad.onnx"
+    _with_meta_props(good, bad, edit)
+    for open_it in (lambda: OnnxModel(bad), lambda: read_onnx_meta(bad)):
+        with pytest.raises(ModelError) as err:
+            open_it()
+        assert str(err.value).startswith(f"{bad}: malformed SELD Studio metadata: {problem}")
+    rec = tmp_path / "foa" / "r.wav"
+    write_scene(rec, 1.0)
+    assert main(["infer", str(rec), "--model", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert f"seld: error: {bad}: malformed SELD Studio metadata: " in capsys.readouterr().err
+    assert not (tmp_path / "o" / "r.csv").exists()
+
+
+def test_an_onnx_graph_that_fails_at_run_time_is_a_model_error(tmp_path):
+    path, _, _ = tiny_package(tmp_path)
+    model = OnnxModel.from_package(load_package(path))
+    with pytest.raises(ModelError, match=r"the ONNX model failed on a batch of shape \(1, 6, 100, 64\)"):
+        model.run(np.zeros((1, 6, 100, 64), np.float32))  # one feature channel short
 
 
 def test_cuda_provider_refused_when_absent(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import struct
@@ -230,9 +231,18 @@ def test_plain_safetensors_without_metadata(tmp_path, package):
         (lambda d: d.update(in_channels=10), "'in_channels' is 10"),
         (lambda d: d.update(classes=d["classes"][:3]), "n_classes 14 differs"),
         (lambda d: d.update(threshold=2), "'threshold'"),
-        (lambda d: d.update(scaler={"mean": 1}), "malformed feature scaler"),
+        (lambda d: d.update(scaler={"mean": 1}), "the feature scaler has no 'var' and no 'count'"),
         (lambda d: d.update(features={"hop": 256}), "unsupported feature settings"),
         (lambda d: d.update(format_version="1"), "'format_version'"),
+        (
+            lambda d: '{"format_version": ' + "9" * 5000 + "}",
+            "not valid JSON (Exceeds the limit (4300 digits)",
+        ),
+        (
+            lambda d: d.update(features={"hop": [480] * 100_000}),
+            "unsupported feature settings: hop is [480, 480,",
+        ),
+        (lambda d: d.update(features={"n_mels": 64.0}), "unsupported feature settings: n_mels is 64.0"),
     ],
 )
 def test_malformed_metadata(tmp_path, package, edit, match):
@@ -285,6 +295,143 @@ def test_weights_that_do_not_match_the_architecture(tmp_path, package):
         load_package(out)
     out = _with_tensors(tmp_path, package, lambda t: t["doa.fc1.bias"].fill_(float("nan")))
     with pytest.raises(ModelError, match="'doa.fc1.bias' contains NaN"):
+        load_package(out)
+
+
+def _scaler_edit(key, value, r=0, c=0):
+    return lambda d: d["scaler"][key][r].__setitem__(c, value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (_scaler_edit("mean", float("nan")), "'mean' holds NaN at channel 1, band 1"),
+        (_scaler_edit("mean", float("inf"), 3, 7), "'mean' holds an infinite value at channel 4, band 8"),
+        (_scaler_edit("mean", 1e300, 6, 63), "'mean' holds 1e+300 at channel 7, band 64"),
+        (_scaler_edit("mean", -1000.5), "'mean' holds -1000 at channel 1, band 1"),
+        (_scaler_edit("var", 1e300), "'var' holds 1e+300 at channel 1, band 1"),
+        (_scaler_edit("var", 1.5e6), "'var' holds 1.5e+06"),
+        (_scaler_edit("var", -0.5), "'var' holds -0.5"),
+        (_scaler_edit("var", 1e-300), "'var' holds 1e-300"),
+        (_scaler_edit("var", float("nan"), 2, 2), "'var' holds NaN at channel 3, band 3"),
+        (_scaler_edit("var", "2.0"), "'var' holds '2.0' at channel 1, band 1; numbers are expected"),
+        (_scaler_edit("var", True), "'var' holds True at channel 1, band 1; numbers are expected"),
+        (lambda d: d["scaler"]["mean"].pop(), "'mean' must be 7 lists of 64 numbers"),
+        (lambda d: d["scaler"]["var"][0].pop(), "'var' must be 7 lists of 64 numbers"),
+        (lambda d: d["scaler"].update(count=-3), "'count' must be a positive integer, not -3"),
+        (lambda d: d["scaler"].update(count=2.5), "'count' must be a positive integer, not 2.5"),
+    ],
+)
+def test_an_unusable_feature_scaler_is_refused_on_load(tmp_path, package, edit, problem):
+    """NaN/Inf/absurd values would give NaN (or silently flattened) features; refused by name and place."""
+    out = tmp_path / "scaler.safetensors"
+    _rewrite_meta(package[0], out, lambda d: (edit(d), json.dumps(d, allow_nan=True))[1])
+    for read in (read_package_meta, load_package):
+        with pytest.raises(ModelError) as err:
+            read(out)
+        assert str(err.value).startswith(
+            f"{out}: malformed SELD Studio metadata: the feature scaler's {problem}"
+        ), str(err.value)
+
+
+def test_the_scaler_bounds_keep_normalised_features_finite():
+    """With the bounds, any feature within ±100 normalises to a finite float32, and real scalers pass."""
+    from core.package import SCALER_MAX_ABS_MEAN, SCALER_MAX_VAR, SCALER_MIN_VAR
+
+    worst = (100 + SCALER_MAX_ABS_MEAN) / math.sqrt(SCALER_MIN_VAR)
+    assert np.isfinite(np.float32(worst)) and worst < 2e9
+    scaler = noise_scaler("mic")
+    assert np.abs(scaler.mean).max() < SCALER_MAX_ABS_MEAN / 10 and scaler.var.max() < SCALER_MAX_VAR / 100
+
+
+def test_a_corrupted_header_length_is_named(tmp_path, package):
+    path = package[0]
+    raw = path.read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    cases = {
+        "long": (
+            struct.pack("<Q", n + 10**9) + raw[8:],
+            f"its header length field says {n + 10**9} bytes but only",
+        ),
+        "short": (struct.pack("<Q", n - 100) + raw[8:], f"its {n - 100}-byte header is not valid JSON ("),
+        "limit": (struct.pack("<Q", 200 * 1024 * 1024) + raw[8:], "more than the 100 MB safetensors allows"),
+    }
+    for name, (data, problem) in cases.items():
+        out = tmp_path / f"{name}.safetensors"
+        out.write_bytes(data)
+        if name == "limit":
+            with open(out, "r+b") as fh:  # make the file long enough for the claim (sparse: no disk used)
+                fh.truncate(300 * 1024 * 1024)
+        with pytest.raises(ModelError) as err:
+            read_package_meta(out)
+        assert str(err.value).startswith(f"{out}: is a damaged safetensors file: "), str(err.value)
+        assert problem in str(err.value) and "ONNX" not in str(err.value)
+        out.unlink()
+
+
+@pytest.mark.parametrize(
+    ("head", "name", "onnx"),
+    [
+        (b"\x08\x08\x12\x07pytorch", "m.safetensors", True),  # an ONNX ModelProto: ir_version 8, producer
+        (b"\x08\x07\x3a\x10", "m.safetensors", True),  # ir_version 7, then the graph
+        (b"\x08\x03\x00\x00\x00\x00\x00\x00[", "m.safetensors", False),  # a length of 776, then not JSON
+        (b"\x08\x01\xff", "m.safetensors", False),
+        (b"\xff\xff\x00\x01", "m.onnx", True),  # the name says so
+    ],
+)
+def test_a_file_is_called_onnx_only_when_it_looks_like_one(tmp_path, head, name, onnx):
+    out = tmp_path / name
+    out.write_bytes(head + bytes(40))
+    with pytest.raises(ModelError, match="is not a SELD Studio model package") as err:
+        read_package_meta(out)
+    assert ("looks like an ONNX model" in str(err.value)) == onnx, str(err.value)
+
+
+def test_json_nested_too_deeply_is_refused_on_every_python(tmp_path, package):
+    from core.package import MAX_JSON_DEPTH
+
+    out = tmp_path / "deep.safetensors"
+    # the package object and "training" are two levels: a list nested d deep reaches level d + 2
+    for depth, refused in ((MAX_JSON_DEPTH - 2, False), (MAX_JSON_DEPTH - 1, True), (100_000, True)):
+        deep = "[" * depth + "]" * depth
+        _rewrite_meta(
+            package[0], out, lambda d, deep=deep: json.dumps(d)[:-1] + f', "training": {{"x": {deep}}}}}'
+        )
+        if refused:
+            with pytest.raises(ModelError, match="the JSON is nested too deeply"):
+                read_package_meta(out)
+        else:
+            assert read_package_meta(out).training["x"] == json.loads(deep)
+
+
+def test_a_huge_declared_model_is_checked_before_it_is_built(tmp_path, package, monkeypatch):
+    """Constructor arguments are compared with the file's tensors on the meta device: nothing allocated."""
+    import core.package as pkg
+
+    out = tmp_path / "huge.safetensors"
+    _rewrite_meta(package[0], out, lambda d: d["model_args"].update(gru_hidden=10**6))
+    built = []
+    real_build = pkg.build_from_meta
+    monkeypatch.setattr(
+        pkg, "build_from_meta", lambda *a: built.append(torch.empty(0).device) or real_build(*a)
+    )
+    with pytest.raises(
+        ModelError, match=r"'gru.weight_ih_l0' has shape \(48, 32\) but the model needs \(3000000, 32\)"
+    ):
+        load_package(out)
+    assert [d.type for d in built] == ["meta"]  # only the skeleton was built
+
+
+def test_a_truncated_or_inconsistent_tensor_section_is_named(tmp_path, package):
+    raw = package[0].read_bytes()
+    out = tmp_path / "cut.safetensors"
+    out.write_bytes(raw[:-10])
+    with pytest.raises(
+        ModelError, match=r"is a damaged safetensors file: tensor '.*' lies at bytes \d+\.\.\d+ of"
+    ):
+        load_package(out)
+    out.write_bytes(raw + b"\x00" * 16)
+    with pytest.raises(ModelError, match=r"its tensors fill \d+ bytes but the data section has \d+"):
         load_package(out)
 
 

@@ -1,4 +1,13 @@
-"""``seld features AUDIO --format foa|mic --out FILE.npy``: unnormalised DCASE 2020 features."""
+"""``seld features AUDIO --format foa|mic --out FILE.npy``: unnormalised DCASE 2020 features.
+
+The recording is read by the streaming path ``seld infer`` uses for long files
+(:func:`core.audio.iter_blocks`, chunks of whole 2 s segments with their context,
+:func:`core.inference.file_features`), so the two commands accept and refuse the same
+files with the same messages, and memory stays bounded by a chunk of audio plus the
+features themselves however long the recording is (a header that claims an impossible
+length allocates nothing). The features equal those of the whole file computed at once
+(:func:`core.features.extract_features` of :func:`core.audio.load_recording`).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.atomic import atomic_write_bytes
-from core.errors import SeldError
+from core.errors import AudioError, SeldError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,29 +41,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def recording_features(path: Path, fmt: str | None) -> tuple[np.ndarray, str]:
+    """``(features (C, T, 64) float32, format)`` of a recording, streamed (see the module docstring)."""
+    from core.audio import check_recording
+    from core.inference import check_features_finite, file_features
+
+    _, fmt_ = check_recording(path, fmt)
+    feats = file_features(path, fmt_)
+    if feats.shape[1] == 0:  # check_recording refuses empty files; a stream that yields nothing is one
+        raise AudioError("contains no audio (0 frames)", path)
+    check_features_finite(feats, str(path))
+    return feats, fmt_
+
+
 def run(args: argparse.Namespace) -> int:
-    from core.audio import load_recording
-    from core.features import extract_features
+    from core.atomic import atomic_open
 
     if args.out.suffix != ".npy":
         raise SeldError("the output file must end in .npy", args.out)
-    rec = load_recording(args.audio, fmt=args.fmt)
-    feats = extract_features(rec.samples, rec.fmt)
-    buf = _npy_bytes(feats)
+    feats, fmt = recording_features(args.audio, args.fmt)
     try:
-        atomic_write_bytes(args.out, buf)
+        with atomic_open(args.out, "wb") as fh:
+            np.save(fh, feats, allow_pickle=False)
     except OSError as err:
         raise SeldError(f"cannot write the features: {err.strerror or err}", args.out) from None
     print(
-        f"{args.out}: {rec.fmt} features {feats.shape[0]} x {feats.shape[1]} frames x {feats.shape[2]} bands",
+        f"{args.out}: {fmt} features {feats.shape[0]} x {feats.shape[1]} frames x {feats.shape[2]} bands",
         file=sys.stderr,
     )
     return 0
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    import io
-
-    bio = io.BytesIO()
-    np.save(bio, array, allow_pickle=False)
-    return bio.getvalue()

@@ -2,9 +2,14 @@
 
 Writes one DCASE 2020 label CSV (``frame,class,track,azimuth,elevation``, polar degrees)
 per recording, named ``<stem>.csv``, into ``--out`` (default: the current folder). Folders
-are searched (recursively) for ``.wav``, ``.flac`` and ``.ogg`` files. The recording
-format is the model's; a folder name that says otherwise (``mic_dev`` for a FOA model) is
-an error. Without ``--model`` the bundled model is used, when one is installed.
+are searched (recursively) for ``.wav``, ``.flac`` and ``.ogg`` files.
+
+The recordings' format is never assumed: it is ``--format`` when given (it overrides the
+folder names), else the one a DCASE folder in each path names (``foa_dev``, ``mic_eval``,
+...), else (the bundled demo recording only) the one SELD Studio knows. A recording of
+unknown format, or of another format than the model's, is refused before any work, with
+what the model expects and what is known of the recording. Without ``--model`` the
+bundled model for the recordings' format is used, when one is installed.
 """
 
 from __future__ import annotations
@@ -76,6 +81,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="PACKAGE",
         help="model package (.safetensors) or exported .onnx file; default: the bundled model",
+    )
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        choices=("foa", "mic"),
+        default=None,
+        help="the recordings' format (overrides DCASE folder names); required when no folder in a "
+        "recording's path names it (foa_dev, mic_eval, ...)",
     )
     p.add_argument("--out", type=Path, default=Path("."), metavar="DIR", help="output folder (default: .)")
     p.add_argument("--device", default="auto", metavar="auto|cpu|cuda", help="where to run (default: auto)")
@@ -158,32 +171,62 @@ def output_names(recordings: list[Path], out_dir: Path) -> list[Path]:
     return [out_dir / f"{rec.stem}.csv" for rec in recordings]
 
 
-def resolve_model_path(model: Path | None, recordings: list[Path]) -> Path:
-    """``--model`` or the bundled model for the recordings' format (FOA unless their folders say MIC)."""
+def resolve_model_path(model: Path | None, recordings: list[Path], fmt: str | None = None) -> Path:
+    """``--model``, or the bundled model for the recordings' format (``fmt``, else the first one known).
+
+    Without ``--model`` the format must be known (``--format``, a DCASE folder, or the
+    bundled demo recording): the bundled model is never picked by an assumed format.
+    """
     if model is not None:
         return model
-    from core.audio import infer_format
+    from core.inference import known_format
     from core.resources import bundled_model_path
 
-    fmt = next((f for f in (infer_format(r) for r in recordings) if f is not None), "foa")
-    path = bundled_model_path(fmt)
+    known = [known_format(r, fmt) for r in recordings]
+    chosen = next((f for f in known if f is not None), None)
+    if chosen is None:
+        raise SeldError(
+            "the recording format is unknown: no folder in its path is named foa/mic or starts with "
+            "foa_/mic_ (as in DCASE foa_dev, mic_eval), and it is never assumed; declare it with "
+            "--format foa (Ambisonics, AmbiX W,Y,Z,X) or --format mic (tetrahedral array M1..M4) and the "
+            "bundled model for that format is used",
+            recordings[0],
+        )
+    path = bundled_model_path(chosen)
     if path is None:
-        raise ModelError(f"no bundled {fmt.upper()} model is installed yet; pass --model PACKAGE")
+        raise ModelError(f"no bundled {chosen.upper()} model is installed yet; pass --model PACKAGE")
     return path
 
 
-def check_formats(meta_fmt: str, recordings: list[Path], model_path: Path) -> None:
-    """Refuse (before any work) recordings whose folder names say another format than the model's."""
-    from core.audio import infer_format
+def check_formats(meta, recordings: list[Path], model_path: Path, fmt: str | None = None) -> None:
+    """Refuse (before any work) recordings whose format is unknown or not the model's.
 
+    ``meta`` is the model's :class:`~core.package.PackageMeta`; ``fmt`` the user's
+    ``--format`` (which overrides folder names).
+    """
+    from core.audio import infer_format
+    from core.inference import FORMAT_NAMES, format_recordings, known_format, unknown_format_message
+
+    expects = f"the model {model_path} ({meta.describe()}) expects {format_recordings(meta.fmt)}"
     for rec in recordings:
+        if fmt is not None:
+            if fmt != meta.fmt:
+                raise ModelError(
+                    f"{expects} but --format says this recording is {FORMAT_NAMES[fmt]}; use a "
+                    f"{fmt.upper()} model",
+                    rec,
+                )
+            continue
         named = infer_format(rec)
-        if named is not None and named != meta_fmt:
+        if named is not None and named != meta.fmt:
             raise ModelError(
-                f"the model {model_path} was trained on {meta_fmt.upper()} recordings but this recording's "
-                f"folder says {named.upper()}; use a {named.upper()} model",
+                f"the model {model_path} was trained on {meta.fmt.upper()} recordings but this recording's "
+                f"folder says {named.upper()}; use a {named.upper()} model (or, if the folder name is wrong, "
+                f"declare the format with --format {meta.fmt})",
                 rec,
             )
+        if known_format(rec) is None:
+            raise ModelError(unknown_format_message(meta, "--format {fmt}"), rec)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -193,7 +236,8 @@ def run(args: argparse.Namespace) -> int:
 
     recordings = collect_recordings(args.inputs)
     outputs = output_names(recordings, args.out)
-    model_path = resolve_model_path(args.model, recordings)
+    fmt = getattr(args, "fmt", None)
+    model_path = resolve_model_path(args.model, recordings, fmt)
     if args.threads is not None:
         if args.threads < 1:
             raise SeldError("--threads must be at least 1")
@@ -201,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     model = open_model(model_path, backend=args.backend, device=args.device, threads=args.threads)
-    check_formats(model.meta.fmt, recordings, model_path)
+    check_formats(model.meta, recordings, model_path, fmt)
     rotations = len(chosen_rotations(model.meta, args.rotations))  # a MIC model with 16 fails before any work
     try:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -219,12 +263,12 @@ def run(args: argparse.Namespace) -> int:
         bar.start(rec.name)
         t0 = time.perf_counter()
         try:
-            pred = predict(model, rec, rotations=rotations, progress=bar)
+            pred = predict(model, rec, rotations=rotations, fmt=fmt, progress=bar)
             table = prediction_to_table(pred, args.threshold)
             write_labels(table, out, fmt="dcase2020")
         except SeldError as err:
             bar.finish()
-            print(f"seld infer: error: {err}", file=sys.stderr)
+            print(f"seld: error: {err}", file=sys.stderr)
             failures += 1
             continue
         finally:
