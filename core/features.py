@@ -57,6 +57,9 @@ GCC_LAGS = 64
 AMIN = 1e-10
 TOP_DB = 80.0
 IV_EPS = 1e-8
+MAX_SAMPLE = 1e6
+"""The largest sample magnitude the features accept: from about 7e6 the float32 intensity
+products overflow. Recordings are refused long before, at ``core.audio.MAX_SAMPLE_MAGNITUDE``."""
 DC_OFFSET = 1e-8
 """Added to every sample before the STFT, as the official extractor does (``x / 32768 + 1e-8``).
 
@@ -184,9 +187,20 @@ def _check_audio(audio: np.ndarray, n_channels: int | None = 4) -> np.ndarray:
         raise SeldError(f"audio has {audio.shape[0]} channels; the features need {n_channels}")
     if audio.shape[1] == 0:
         raise SeldError("audio is empty (0 samples)")
-    if not np.isfinite(audio).all():
-        raise SeldError("audio contains NaN or infinite samples")
+    check_sample_range(audio)
     return audio
+
+
+def check_sample_range(audio: np.ndarray) -> None:
+    """Refuse NaN, infinite and overflowing (beyond :data:`MAX_SAMPLE`) samples."""
+    lo, hi = float(np.min(audio)), float(np.max(audio))  # NaN propagates into both
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise SeldError("audio contains NaN or infinite samples")
+    if max(-lo, hi) > MAX_SAMPLE:
+        raise SeldError(
+            f"audio has samples of magnitude {max(-lo, hi):.3g}, beyond the {MAX_SAMPLE:.0e} the features can "
+            "take without overflow (full scale is 1.0)"
+        )
 
 
 def _pad(audio: np.ndarray) -> np.ndarray:
@@ -317,6 +331,7 @@ def frame_features(
     Every value depends only on its own frame, so chunks of a long file (with 512 samples of
     context on both sides) give exactly the whole file's values.
     """
+    check_sample_range(padded)
     power = np.empty((4, total, N_MELS), dtype=np.float64)
     rest = None if fmt is None else np.empty((FEATURE_CHANNELS[fmt] - 4, total, N_MELS), dtype=np.float32)
     ws = _Workspace(min(_BLOCK_FRAMES, total))

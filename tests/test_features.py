@@ -156,6 +156,10 @@ def test_features_reject_bad_input():
         extract_features(bad, "mic")
     with pytest.raises(SeldError, match="empty"):
         extract_features(np.zeros((4, 0), np.float32), "foa")
+    loud = _noise(1000) * 1e18  # finite, but the float32 intensity products would overflow to NaN
+    with pytest.raises(SeldError, match=r"magnitude \d\.?\d*e\+1[78], beyond the 1e\+06"):
+        extract_features(loud, "foa")
+    assert np.isfinite(extract_features(_noise(24000) * 1e5, "foa")).all()  # loud but safe
 
 
 def test_progress_is_reported_up_to_one():
