@@ -8,11 +8,15 @@ segments, test fold 1, validation fold 2, training folds 3-6.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from core.errors import SeldError
+from core.errors import SeldError, quote_field
+
+MAX_CONFIG_BYTES = 1 << 20
+"""A configuration file is a few hundred bytes; larger than this it is not one."""
 
 
 @dataclass
@@ -89,20 +93,129 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        return _from_dict(cls, data, "config")
+        config = _from_dict(cls, data, "config")
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Refuse values no run can use (a :class:`SeldError` naming the field), before any work.
+
+        Folds shared by training and validation or test are allowed (an overfitting check
+        does that on purpose); :meth:`shared_folds` says which, for a warning.
+        """
+        d, m, o = self.data, self.model, self.optim
+        _choice(d.fmt, ("foa", "mic"), "config.data.fmt")
+        from core.classes import get_class_set
+
+        get_class_set(d.classes)  # raises SeldError naming the unknown set
+        for name in ("train_folds", "val_folds", "test_folds"):
+            folds = getattr(d, name)
+            if any(not 1 <= f <= 10_000 for f in folds) or len(set(folds)) != len(folds):
+                raise SeldError(f"config.data.{name} must list distinct fold numbers from 1, not {folds}")
+        if not d.train_folds:
+            raise SeldError("config.data.train_folds is empty: there is nothing to train on")
+        for name in ("segment_frames", "eval_segment_frames"):
+            value = getattr(d, name)
+            if not 5 <= value <= 360_000 or value % 5:
+                raise SeldError(
+                    f"config.data.{name} must be a multiple of 5 frames (100 ms) from 5 to 360000, not {value}"
+                )
+        _int_range(d.workers, 0, 256, "config.data.workers")
+        _int_range(d.time_masks, 0, 100, "config.data.time_masks")
+        _int_range(d.time_mask_width, 0, d.segment_frames, "config.data.time_mask_width")
+        _int_range(d.freq_masks, 0, 64, "config.data.freq_masks")
+        _int_range(d.freq_mask_width, 0, 64, "config.data.freq_mask_width")
+        _choice(m.name, ("crnn_attention",), "config.model.name")
+        if len(m.conv_filters) != 6 or any(not 1 <= f <= 4096 for f in m.conv_filters):
+            raise SeldError(
+                f"config.model.conv_filters must be 6 filter counts from 1 to 4096, not {m.conv_filters}"
+            )
+        for name in ("gru_hidden", "d_k", "fc_size"):
+            _int_range(getattr(m, name), 1, 65_536, f"config.model.{name}")
+        for name in ("dropout_conv", "dropout_rnn", "dropout_fc"):
+            _float_range(getattr(m, name), 0.0, 1.0, f"config.model.{name}", high_open=True)
+        _choice(o.loss, ("homogeneous_mse", "ce_mse"), "config.optim.loss")
+        _float_range(o.w_ce, 0.0, 1e9, "config.optim.w_ce")
+        _float_range(o.w_mse, 0.0, 1e9, "config.optim.w_mse")
+        _float_range(o.lr, 0.0, 10.0, "config.optim.lr", low_open=True)
+        _float_range(o.warmup_lr, 0.0, 10.0, "config.optim.warmup_lr", low_open=True)
+        _int_range(o.warmup_epochs, 0, 10_000_000, "config.optim.warmup_epochs")
+        if any(e < 0 for e in o.decay_epochs):
+            raise SeldError(f"config.optim.decay_epochs must be epoch numbers from 0, not {o.decay_epochs}")
+        _float_range(o.decay_factor, 0.0, 1.0, "config.optim.decay_factor", low_open=True)
+        _int_range(o.batch_size, 1, 1_000_000, "config.optim.batch_size")
+        _int_range(o.epochs, 1, 10_000_000, "config.optim.epochs")
+        _int_range(o.steps_per_epoch, 0, 1_000_000_000, "config.optim.steps_per_epoch")
+        _int_range(o.eval_every, 1, 10_000_000, "config.optim.eval_every")
+        _float_range(o.grad_clip, 0.0, 1e12, "config.optim.grad_clip")
+        _int_range(self.seed, 0, 2**63 - 1, "config.seed")
+        _float_range(self.threshold, 0.0, 1.0, "config.threshold", low_open=True, high_open=True)
+        if not self.device.strip():
+            raise SeldError("config.device is empty (auto, cpu, cuda, cuda:N or mps)")
+
+    def shared_folds(self) -> list[str]:
+        """Warnings for folds that are training folds and also validation or test folds."""
+        d = self.data
+        out = []
+        for name in ("val_folds", "test_folds"):
+            shared = sorted(set(d.train_folds) & set(getattr(d, name)))
+            if shared:
+                role = "validation" if name == "val_folds" else "test"
+                out.append(
+                    f"fold(s) {shared} are training folds and also {role} folds: the {role} scores "
+                    "measure how well the model fits its training data, not how it generalises"
+                )
+        return out
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
+        p = Path(path)
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if p.is_dir():
+                raise SeldError("is a folder, not a configuration file (JSON)", path)
+            if p.stat().st_size > MAX_CONFIG_BYTES:
+                raise SeldError(f"is {p.stat().st_size} bytes: too large for a training configuration", path)
+            data = json.loads(p.read_bytes().decode("utf-8-sig"), parse_constant=_no_constant)
         except FileNotFoundError:
             raise SeldError("config file not found", path) from None
+        except OSError as err:
+            raise SeldError(f"cannot read the config file: {err.strerror or err}", path) from None
+        except UnicodeDecodeError:
+            raise SeldError("not a text file (invalid UTF-8); a configuration is JSON", path) from None
         except json.JSONDecodeError as err:
             raise SeldError(f"not valid JSON: {err.msg} at line {err.lineno}", path) from None
+        except RecursionError:
+            raise SeldError("not a configuration: its JSON is nested too deeply", path) from None
+        except ValueError as err:  # NaN / Infinity (from _no_constant)
+            raise SeldError(str(err), path) from None
         try:
             return cls.from_dict(data)
         except SeldError as err:
             raise SeldError(err.problem, path) from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number a configuration may hold")
+
+
+def _choice(value: str, allowed: tuple[str, ...], where: str) -> None:
+    if value not in allowed:
+        raise SeldError(f"{where} must be one of {', '.join(allowed)}, not {quote_field(value)}")
+
+
+def _int_range(value: int, low: int, high: int, where: str) -> None:
+    if not low <= value <= high:
+        raise SeldError(f"{where} must be an integer from {low} to {high}, not {value}")
+
+
+def _float_range(
+    value: float, low: float, high: float, where: str, low_open: bool = False, high_open: bool = False
+) -> None:
+    ok = math.isfinite(value) and (value > low if low_open else value >= low)
+    ok = ok and (value < high if high_open else value <= high)
+    if not ok:
+        span = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise SeldError(f"{where} must be a number in {span}, not {value}")
 
 
 def _from_dict(cls, data: Any, where: str):
@@ -126,24 +239,26 @@ def _from_dict(cls, data: Any, where: str):
 def _coerce(value: Any, default: Any, where: str) -> Any:
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise SeldError(f"{where} must be true or false, not {value!r}")
+            raise SeldError(f"{where} must be true or false, not {quote_field(value)}")
         return value
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise SeldError(f"{where} must be an integer, not {value!r}")
+            raise SeldError(f"{where} must be an integer, not {quote_field(value)}")
         return value
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SeldError(f"{where} must be a number, not {value!r}")
+            raise SeldError(f"{where} must be a number, not {quote_field(value)}")
         return float(value)
     if isinstance(default, str):
         if not isinstance(value, str):
-            raise SeldError(f"{where} must be a string, not {value!r}")
+            raise SeldError(f"{where} must be a string, not {quote_field(value)}")
+        if len(value) > 4096:
+            raise SeldError(f"{where} is {len(value)} characters long; at most 4096")
         return value
     if isinstance(default, list):
         if not isinstance(value, list) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in value
         ):
-            raise SeldError(f"{where} must be a list of integers, not {value!r}")
+            raise SeldError(f"{where} must be a list of integers, not {quote_field(value)}")
         return list(value)
     return value

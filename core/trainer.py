@@ -174,6 +174,7 @@ class Trainer:
         on_event: EventFn | None = None,
         max_steps: int | None = None,
     ):
+        config.validate()  # a value no run can use is refused before any work
         self.config = config
         self.run_dir = Path(run_dir)
         self.resume = resume
@@ -514,6 +515,8 @@ class Trainer:
             self.device = resolve_device(self.config.device)
         if self.dist.is_main and not self.resume:
             atomic_write_text(self.run_dir / "config.json", self.config.to_json())
+        for warning in self.config.shared_folds():
+            self._log(f"warning: {warning}")
         self._prepare_data()
         if self.dist.is_main and not self.resume:
             atomic_write_text(self.run_dir / "scaler.json", json.dumps(self.scaler.to_dict()))

@@ -88,6 +88,8 @@ def test_training_overfits_a_small_dataset(tiny, tmp_path):
     assert float(after["train_loss"]) < 0.25 * before.loss
     assert float(after["SELD"]) < 0.45 < before.scores.SELD - 0.4
     assert float(after["F"]) > 0.3 and float(after["LE"]) < 40.0
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "warning: fold(s) [1] are training folds and also validation folds" in log
 
 
 def test_resume_gives_exactly_the_weights_of_an_uninterrupted_run(tiny, tmp_path):
@@ -405,3 +407,41 @@ def test_resume_without_a_run_says_what_to_do(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "there is no run to resume here (no config.json)" in err
     assert "start it again without --resume" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "not valid JSON"),
+        ("[1, 2]", "config must be a JSON object"),
+        ("[" * 100_000, "nested too deeply"),
+        ('{"optim": {"lr": NaN}}', "NaN is not a number"),
+        ('{"optim": {"lr": 1e400}}', "config.optim.lr must be a number in (0, 10], not inf"),
+        ('{"optim": {"epochs": -5}}', "config.optim.epochs must be an integer from 1"),
+        ('{"optim": {"batch_size": 0}}', "config.optim.batch_size must be an integer from 1"),
+        ('{"optim": {"loss": "cross_entropy"}}', "config.optim.loss must be one of homogeneous_mse, ce_mse"),
+        ('{"data": {"fmt": "stereo"}}', "config.data.fmt must be one of foa, mic"),
+        ('{"data": {"classes": "nosuchset"}}', "nosuchset"),
+        ('{"data": {"train_folds": []}}', "nothing to train on"),
+        ('{"data": {"segment_frames": 33}}', "config.data.segment_frames must be a multiple of 5"),
+        ('{"model": {"conv_filters": [8, 8]}}', "config.model.conv_filters must be 6 filter counts"),
+        ('{"model": {"dropout_fc": 1.0}}', "config.model.dropout_fc must be a number in [0, 1)"),
+        ('{"threshold": 0}', "config.threshold must be a number in (0, 1)"),
+        ('{"seed": "x' + "y" * 5000 + '"}', "characters)"),
+    ],
+)
+def test_a_bad_configuration_is_refused_by_field_before_any_work(tmp_path, capsys, text, message):
+    from core.cli import main
+
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    assert (
+        main(
+            ["train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "run"), "--config", str(path)]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err.startswith(f"seld: error: {path}: ") and message in err, err
+    assert len(err) < 400 and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
