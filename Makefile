@@ -46,8 +46,10 @@ test-portability: $(STAMP)
 	@for cfg in $(PORTABILITY); do \
 		case "$$cfg" in *SkylakeX*) grep -qw avx512f /proc/cpuinfo 2>/dev/null || \
 			{ echo "== make test-portability: no AVX-512 here, skipped: $$cfg"; continue; } ;; esac; \
-		echo "== make test-portability: $$cfg"; \
-		env $$cfg $(MAKE) --no-print-directory test PYTEST_ARGS="-q --random-order $(PYTEST_ARGS)" || exit 1; \
+		seed=$$(od -An -N2 -tu2 /dev/urandom | tr -d ' '); \
+		echo "== make test-portability: $$cfg, tests in random order (--random-order-seed=$$seed)"; \
+		env $$cfg $(MAKE) --no-print-directory test \
+			PYTEST_ARGS="-q --random-order-bucket=global --random-order-seed=$$seed $(PYTEST_ARGS)" || exit 1; \
 	done
 
 lint: $(STAMP)
