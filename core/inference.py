@@ -305,15 +305,21 @@ def _check_outputs(
             f"metadata ({k} classes) needs {want_sed} and {want_doa}",
             _model_name(model),
         )
+    on = f" on {source}" if source else ""
     for name, out in (("detection (sed)", sed), ("direction (doa)", doa)):
-        if not np.isfinite(out).all():
-            n, _ = _first_bad(out)
-            on = f" on {source}" if source else ""
-            raise ModelError(
-                f"the network produced {n} NaN or infinite {name} outputs{on} (damaged weights or feature "
-                "scaler?); no result is made of them",
-                _model_name(model),
-            )
+        _refuse_non_finite(
+            out,
+            f"the network produced {{n}} NaN or infinite {name} outputs{on} (damaged weights or feature "
+            "scaler?); no result is made of them",
+            model,
+        )
+
+
+def _refuse_non_finite(values: np.ndarray, problem: str, model: InferenceModel) -> None:
+    """A :class:`ModelError` naming the model when ``values`` hold NaN/Inf (``{n}`` in ``problem``: how many)."""
+    if not np.isfinite(values).all():
+        n, _ = _first_bad(values)
+        raise ModelError(problem.format(n=n), _model_name(model))
 
 
 def rotated_outputs(
@@ -341,14 +347,12 @@ def rotated_outputs(
     for rotation in rotations:
         turned = feats if rotation == Rotation() else rotation.apply_to_features(feats)
         normalised = model.scaler.transform(turned)
-        if not np.isfinite(normalised).all():
-            n, _ = _first_bad(normalised)
-            on = f" of {source}" if source else ""
-            raise ModelError(
-                f"its feature scaler turns the features{on} into {n} NaN or infinite values; no result is made "
-                "of them",
-                _model_name(model),
-            )
+        of = f" of {source}" if source else ""
+        _refuse_non_finite(
+            normalised,
+            f"its feature scaler turns the features{of} into {{n}} NaN or infinite values; no result is made of them",
+            model,
+        )
         x = segment_batches(normalised)
         seds, doas = [], []
         for b0 in range(0, x.shape[0], batch_segments):

@@ -212,6 +212,19 @@ def test_non_finite_features_and_outputs_are_refused(model, tmp_path):
         "(damaged weights or feature scaler?); no result is made of them"
     )
 
+    import copy
+
+    class BadScaler(Broken):  # a scaler no package passes (loading refuses it): NaN in one band
+        scaler = copy.deepcopy(model.scaler)
+        run = model.run
+
+    BadScaler.scaler.mean[6, 10] = np.nan
+    with pytest.raises(ModelError) as err:
+        predict(BadScaler(), path)
+    assert str(err.value).startswith(
+        f"broken.safetensors: its feature scaler turns the features of {path} into "
+    ) and str(err.value).endswith(" NaN or infinite values; no result is made of them")
+
 
 def test_file_features_equal_the_whole_file_in_one_pass(tmp_path):
     from core.inference import file_features
