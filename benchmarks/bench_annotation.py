@@ -30,7 +30,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def make_labels(n_events: int, seed: int = 0):
-    from core.labels import LabelRow, LabelTable
+    from core.labels.table import LabelRow, LabelTable
 
     rng = np.random.default_rng(seed)
     rows = []
@@ -63,9 +63,9 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from core import annotation_edits as ed
-    from core.annotation import Annotation
-    from core.audio import Recording
+    from core.annotation import edits as ed
+    from core.annotation.document import Annotation
+    from core.io.audio import Recording
     from seldgui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -4,8 +4,8 @@ Writes a 60 s FOA and a 60 s MIC file (16-bit WAV, 24 kHz, a synthetic scene of 
 bursts and tones) into a temporary folder, then for each prints the seconds per minute of
 audio of
 
-* ``core``: ``core.features.extract_features`` (the array already loaded),
-* ``core+read``: reading the file with ``core.audio.load_recording`` plus the above,
+* ``core``: ``core.dsp.features.extract_features`` (the array already loaded),
+* ``core+read``: reading the file with ``core.io.audio.load_recording`` plus the above,
 * ``librosa``: ``tests/librosa_reference.py`` (librosa.stft per channel, np.dot with the mel
   bank, per-pair np.fft.irfft), the way the DCASE baseline computes the same features,
 
@@ -30,8 +30,8 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.audio import load_recording  # noqa: E402
-from core.features import extract_features  # noqa: E402
+from core.dsp.features import extract_features  # noqa: E402
+from core.io.audio import load_recording  # noqa: E402
 from tests.librosa_reference import reference_features  # noqa: E402
 
 TARGETS = {"foa": 0.09, "mic": 0.25}

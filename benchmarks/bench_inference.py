@@ -8,7 +8,7 @@ the ratio to torch eager measured in the same run:
 
 * ``features``: reading the file and the DCASE 2020 features alone;
 * per backend, the network alone on the 30 segments of 2 s, and the whole
-  ``core.inference.predict`` + ``prediction_to_table`` (the CLI's work per file):
+  ``core.inference.predict.predict`` + ``prediction_to_table`` (the CLI's work per file):
 
   - ``torch eager``: ``torch.no_grad``, as trained;
   - ``torch inference_mode``: the same under ``torch.inference_mode`` (what ``LoadedModel.run`` does);
@@ -21,7 +21,7 @@ Target: <= 0.25 s for the whole 60 s file. The network alone costs about 29 GFLO
 minute of audio.
 
 ``--rotations 4 8 16`` also times the whole ``predict`` on onnxruntime with those test-time
-rotation sets (``core.rotations``), with the ratio to no rotation measured in the same rounds.
+rotation sets (``core.spatial.rotations``), with the ratio to no rotation measured in the same rounds.
 
 ``--long`` also writes a one-hour recording (~690 MB) and runs ``seld infer`` on it in a
 fresh process (``--backend`` as given, default auto), printing the wall time and the peak
@@ -51,12 +51,12 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.classes import DCASE2020  # noqa: E402
-from core.features import FeatureScaler, extract_features  # noqa: E402
-from core.inference import predict, prediction_to_table, single_threaded_blas  # noqa: E402
-from core.model import ConvBlock, build_model  # noqa: E402
-from core.onnx_export import OnnxModel, onnx_bytes  # noqa: E402
-from core.package import LoadedModel, make_meta  # noqa: E402
+from core.dsp.features import FeatureScaler, extract_features  # noqa: E402
+from core.inference.predict import predict, prediction_to_table, single_threaded_blas  # noqa: E402
+from core.labels.classes import DCASE2020  # noqa: E402
+from core.nn.model import ConvBlock, build_model  # noqa: E402
+from core.packages.onnx_export import OnnxModel, onnx_bytes  # noqa: E402
+from core.packages.package import LoadedModel, make_meta  # noqa: E402
 
 TARGET_S = 0.25
 
@@ -111,7 +111,7 @@ class NoGrad(LoadedModel):
 
 def features_only(path: Path) -> np.ndarray:
     """Read the file and extract its features, as ``predict`` does (BLAS on one thread)."""
-    from core.audio import load_recording
+    from core.io.audio import load_recording
 
     with single_threaded_blas():
         return extract_features(load_recording(path).samples, "foa")
@@ -188,14 +188,14 @@ def main() -> None:
         path = folder / "foa" / "minute.wav"
         path.parent.mkdir()
         sf.write(path, synthetic_scene(60.0), 24000, subtype="PCM_16")
-        from core.audio import load_recording
+        from core.io.audio import load_recording
 
         feats = extract_features(load_recording(path).samples, "foa")
         scaler = FeatureScaler().partial_fit(feats)
         model = build_model("crnn_attention").eval()
         meta = make_meta(model, fmt="foa", classes=DCASE2020, scaler=scaler)
         if args.long:
-            from core.package import save_package
+            from core.packages.package import save_package
 
             save_package(folder / "model.safetensors", model, meta)
         segs = np.ascontiguousarray(

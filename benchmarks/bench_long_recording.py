@@ -3,9 +3,9 @@
 Writes a one-hour 4-channel FOA file (16-bit WAV, 24 kHz, about 690 MB; ``--minutes`` to
 change) into a temporary folder, then prints
 
-* the time of :func:`core.overview.quick_overview` (what the window shows first; target:
+* the time of :func:`core.dsp.overview.quick_overview` (what the window shows first; target:
   the overview of a one-hour recording within 1.5 s of opening),
-* the time of the exact max-pooled :func:`core.overview.pooled_overview` (computed in the
+* the time of the exact max-pooled :func:`core.dsp.overview.pooled_overview` (computed in the
   background) and the process's peak memory after it,
 * the time of one direction-view update at the playhead (the equirectangular map; the
   vispy sphere too when an OpenGL display exists), median of 50.
@@ -29,7 +29,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.overview import pooled_overview, quick_overview  # noqa: E402
+from core.dsp.overview import pooled_overview, quick_overview  # noqa: E402
 
 
 def write_long_file(path: Path, minutes: float) -> None:
@@ -51,9 +51,9 @@ def time_view_updates() -> None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from PySide6.QtWidgets import QApplication
 
-        from core.audio import Recording
-        from core.dcase_csv import parse_labels
-        from core.session import Session
+        from core.io.audio import Recording
+        from core.labels.dcase_csv import parse_labels
+        from core.session.session import Session
         from seldgui.views.doa_map import DoaMapView
         from seldgui.views.doa_sphere import create_direction_view
     except ImportError as err:

@@ -20,8 +20,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.losses import seld_loss  # noqa: E402
-from core.model import SeldCRNN  # noqa: E402
+from core.nn.losses import seld_loss  # noqa: E402
+from core.nn.model import SeldCRNN  # noqa: E402
 
 
 def bench(device: str, batch: int, frames: int, steps: int, amp: bool) -> tuple[float, float]:

@@ -20,7 +20,7 @@ def main() -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from core.resources import demo_recording_path
+    from core.io.resources import demo_recording_path
     from seldgui.main_window import MainWindow
 
     out = ROOT / "docs" / "images" / "main_window.png"
@@ -34,7 +34,7 @@ def main() -> int:
         print("no demo recording is bundled", file=sys.stderr)
         return 1
     window.open_path(demo, fmt="foa")
-    from core.resources import bundled_model_path
+    from core.io.resources import bundled_model_path
 
     waited = [0]
     ran = [bundled_model_path("foa") is None]  # nothing to run without a bundled model

@@ -1,7 +1,7 @@
 """Annotation in the window: the undo stack, the editing actions, saving and autosave.
 
 The :class:`AnnotationController` is the only place that turns the user's gestures into
-:mod:`core.annotation_edits` edits and pushes them on a ``QUndoStack``; the views call its
+:mod:`core.annotation.edits` edits and pushes them on a ``QUndoStack``; the views call its
 methods (``create``, ``move``, ``resize``, ``set_direction`` ...) and otherwise only observe
 the session. Each edit is wrapped by :class:`EditCommand`, a thin ``QUndoCommand`` whose
 ``redo``/``undo`` call the edit's ``apply``/``revert`` through the session; commands of one
@@ -23,10 +23,10 @@ from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from core import annotation_edits as edits
-from core.annotation_edits import Edit
-from core.labels import LABEL_HOP_S
-from core.session import Session
+from core.annotation import edits
+from core.annotation.edits import Edit
+from core.labels.table import LABEL_HOP_S
+from core.session.session import Session
 
 log = logging.getLogger("seldgui")
 
@@ -336,14 +336,14 @@ class AnnotationController(QObject):
         ``threshold`` re-thresholds the model's raw activities (only after a run in this
         window). Returns the number of events added.
         """
-        from core.events import events_from_table
+        from core.labels.events import events_from_table
 
         s = self.session
         if which == "threshold":
             if s.prediction is None:
                 self.message.emit("activity thresholds need a model run in this window")
                 return 0
-            from core.inference import prediction_to_table
+            from core.inference.predict import prediction_to_table
 
             events = events_from_table(prediction_to_table(s.prediction, threshold))
         elif which == "selected":
@@ -362,7 +362,7 @@ class AnnotationController(QObject):
 
     # ------------------------------------------------------------------ saving
     def validate(self, fmt: str | None = None) -> list:
-        from core.annotation_checks import validate
+        from core.annotation.checks import validate
 
         return validate(self.session.annotation, self.session.classes, self._n_frames(), fmt)
 
@@ -374,8 +374,8 @@ class AnnotationController(QObject):
 
     def save(self, path: Path | str | None = None, fmt: str | None = None) -> bool:
         """Validate, then write the labels atomically; ``False`` (with a dialog) when not saved."""
-        from core.dcase_csv import write_labels
-        from core.errors import SeldError
+        from core.common.errors import SeldError
+        from core.labels.dcase_csv import write_labels
         from seldgui.errors import show_error
 
         doc = self.session.annotation
@@ -460,8 +460,8 @@ class AnnotationController(QObject):
 
     def autosave_now(self) -> Path | None:
         """Write the autosave file if there are changes since the last one."""
-        from core.autosave import write_autosave
-        from core.errors import SeldError
+        from core.annotation.autosave import write_autosave
+        from core.common.errors import SeldError
 
         recording = self._recording_path()
         if not (self._autosave_due and self.modified and recording):
@@ -476,7 +476,7 @@ class AnnotationController(QObject):
         return path
 
     def _remove_autosave(self) -> None:
-        from core.autosave import remove_autosave
+        from core.annotation.autosave import remove_autosave
 
         recording = self._recording_path()
         if recording:
@@ -491,7 +491,7 @@ class AnnotationController(QObject):
 
         Never raises: a damaged file is a message naming it (and is left where it is).
         """
-        from core.autosave import pending_autosaves
+        from core.annotation.autosave import pending_autosaves
 
         try:
             found, damaged = pending_autosaves(self.autosave_dir)
@@ -507,14 +507,14 @@ class AnnotationController(QObject):
         """Put a restored autosave's events into the session as unsaved changes.
 
         When the autosave had events that were refused (damaged), the file is first kept
-        aside under a name nothing deletes (``core.autosave.keep_aside``) and a dialog lists
+        aside under a name nothing deletes (``core.annotation.autosave.keep_aside``) and a dialog lists
         the refused events and that name; if it cannot be kept aside nothing is restored, so
         that no autosave of the restored events can replace it. ``False`` when not restored.
         """
-        from core.annotation_checks import validate
-        from core.autosave import keep_aside
-        from core.classes import get_class_set
-        from core.errors import SeldError
+        from core.annotation.autosave import keep_aside
+        from core.annotation.checks import validate
+        from core.common.errors import SeldError
+        from core.labels.classes import get_class_set
         from seldgui.errors import show_error
 
         kept = None

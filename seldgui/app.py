@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.files:
         window.open_path(args.files[0], fmt=args.fmt)
     else:
-        from core.resources import demo_recording_path
+        from core.io.resources import demo_recording_path
 
         demo = demo_recording_path()
         if demo is not None:

@@ -31,7 +31,7 @@ class AcceptPredictionsDialog(QDialog):
         self.threshold.setValue(0.5)
         self.tolerance = QDoubleSpinBox()
         self.tolerance.setRange(0.0, 30.0)
-        from core.annotation_edits import PREDICTION_TOLERANCE_DEG
+        from core.annotation.edits import PREDICTION_TOLERANCE_DEG
 
         self.tolerance.setValue(PREDICTION_TOLERANCE_DEG)
         self.tolerance.setSuffix(" °")

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import annotation_edits as edits
-from core.labels import LABEL_HOP_S
-from core.session import Session
+from core.annotation import edits
+from core.labels.table import LABEL_HOP_S
+from core.session.session import Session
 
 
 def _spin(low: float, high: float, decimals: int, step: float, suffix: str) -> QDoubleSpinBox:

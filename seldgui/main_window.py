@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QToolBar,
 )
 
-from core.session import Session
+from core.session.session import Session
 from seldgui import workers
 from seldgui.annotation import AnnotationController
 from seldgui.errors import show_error
@@ -54,13 +54,14 @@ def sibling_labels(audio: Path) -> Path | None:
 
 def _load(path: Path, fmt: str | None, channel: int, kind: str):
     """Open a recording: whole, or (long ones) lazily with a quick overview to show first."""
-    from core.audio import load_recording, probe, resolve_format
-    from core.dcase_csv import read_labels
-    from core.display import channel_spectrogram, overview_spectrogram
-    from core.overview import LONG_RECORDING_S, FileRecording
+    from core.dsp.overview import LONG_RECORDING_S, overview_spectrogram
+    from core.dsp.spectrogram import channel_spectrogram
+    from core.io.audio import load_recording, probe, resolve_format
+    from core.io.recording import FileRecording
+    from core.labels.dcase_csv import read_labels
 
     labels_path = sibling_labels(path)
-    from core.annotation import Annotation
+    from core.annotation.document import Annotation
 
     # the labels are read into keyframes here too, off the GUI thread (long files take a while)
     labels = Annotation.from_table(read_labels(labels_path)) if labels_path is not None else None
@@ -365,7 +366,7 @@ class MainWindow(QMainWindow):
 
         ``choose(autosave) -> "restore" | "discard" | "later"`` decides instead of a dialog.
         """
-        from core.autosave import remove_autosave
+        from core.annotation.autosave import remove_autosave
 
         found, damaged = self.annotation.pending_restore()
         if damaged:  # all of them in the tooltip (and the log), none hidden behind the next
@@ -433,7 +434,7 @@ class MainWindow(QMainWindow):
 
     def open_folder(self, folder: Path | str) -> None:
         """Fill the file list with the folder's recordings (DCASE layouts understood)."""
-        from core.errors import SeldError
+        from core.common.errors import SeldError
 
         try:
             n = self.file_panel.set_folder(folder)
@@ -480,8 +481,8 @@ class MainWindow(QMainWindow):
 
     def open_labels(self, path: Path | str) -> None:
         """Read a DCASE label CSV as the reference; on failure the current labels stay."""
-        from core.dcase_csv import read_labels
-        from core.errors import SeldError
+        from core.common.errors import SeldError
+        from core.labels.dcase_csv import read_labels
 
         if not self.annotation.confirm_discard("open other labels"):
             return
@@ -515,7 +516,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ playback
     def _ensure_player(self):
-        from core.playback import PlaybackSignal, Player
+        from core.session.playback import PlaybackSignal, Player
 
         rec = self.session.recording
         if rec is None:
@@ -555,7 +556,7 @@ class MainWindow(QMainWindow):
             self.player.seek(seconds)  # a click while playing: continue from there
 
     def _apply_listen(self, direction) -> None:
-        from core.errors import SeldError
+        from core.common.errors import SeldError
 
         player = self.player
         if player is None:
@@ -580,7 +581,7 @@ class MainWindow(QMainWindow):
 
     def open_model(self, path: Path | str) -> None:
         """Choose the model for Run; a bad file gives a dialog and the previous model stays."""
-        from core.errors import SeldError
+        from core.common.errors import SeldError
 
         try:
             description = self.runner.set_model(path)
@@ -590,7 +591,7 @@ class MainWindow(QMainWindow):
         self.status_label.setText(f"model: {Path(path).name} ({description}); press F5 to run it")
 
     def run_model(self) -> None:
-        from core.errors import SeldError
+        from core.common.errors import SeldError
 
         self.runner.device = self.device_box.currentText()
         choice = self.rotations_box.currentText()
@@ -645,8 +646,8 @@ class MainWindow(QMainWindow):
             self.save_predictions(Path(path))
 
     def save_predictions(self, path: Path) -> None:
-        from core.dcase_csv import write_labels
-        from core.errors import SeldError
+        from core.common.errors import SeldError
+        from core.labels.dcase_csv import write_labels
 
         if self.session.predictions is None:
             return
@@ -681,11 +682,11 @@ class MainWindow(QMainWindow):
         rec = self.session.recording
         if rec is None:
             return
-        from core.display import channel_spectrogram
+        from core.dsp.spectrogram import channel_spectrogram
 
         channel, kind = self.channel_box.currentIndex(), self.kind_box.currentText()
         if getattr(rec, "lazy", False):
-            from core.display import overview_spectrogram
+            from core.dsp.overview import overview_spectrogram
 
             worker = workers.FunctionWorker(lambda: overview_spectrogram(rec.path, channel, fmt=rec.fmt))
         else:

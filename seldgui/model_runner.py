@@ -2,7 +2,7 @@
 
 The window keeps one :class:`ModelRunner`. It knows the chosen model (the bundled one by
 default, or a package / ONNX file opened or dropped) and the device, starts a
-:class:`~seldgui.workers.TaskWorker` around :func:`core.inference.predict`, and puts the
+:class:`~seldgui.workers.TaskWorker` around :func:`core.inference.predict.predict`, and puts the
 result into the session as predictions. torch and onnxruntime are imported only here,
 when a model first runs.
 """
@@ -13,14 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from core.errors import SeldError
-from core.session import Session
+from core.common.errors import SeldError
+from core.session.session import Session
 from seldgui import workers
 
 
 def available_devices() -> list[str]:
     """``["auto", "cpu", ...]`` with ``"cuda"`` when a CUDA GPU is usable (imports torch)."""
-    from core.devices import available_devices as core_devices
+    from core.packages.devices import available_devices as core_devices
 
     return ["auto", *core_devices()]
 
@@ -54,7 +54,7 @@ class ModelRunner(QObject):
         """The chosen model, else the bundled one for the recording's format."""
         if self.model_path is not None:
             return self.model_path
-        from core.resources import bundled_model_path
+        from core.io.resources import bundled_model_path
 
         rec = self.session.recording
         fmt = rec.fmt if rec is not None else "foa"
@@ -70,11 +70,11 @@ class ModelRunner(QObject):
         """Choose a model file; returns its description. Checks it can be read (no weights loaded for ONNX)."""
         path = Path(path)
         if path.suffix.lower() == ".onnx":
-            from core.onnx_export import read_onnx_meta
+            from core.packages.onnx_export import read_onnx_meta
 
             meta = read_onnx_meta(path)
         else:
-            from core.package import read_package_meta
+            from core.packages.package import read_package_meta
 
             meta = read_package_meta(path)
         self.model_path = path
@@ -91,7 +91,7 @@ class ModelRunner(QObject):
         device, rotations = self.device, self.rotations
 
         def task(progress, cancel):
-            from core.inference import open_model, predict, prediction_to_table
+            from core.inference.predict import open_model, predict, prediction_to_table
 
             model = open_model(path, device=device)
             source = rec.path if getattr(rec, "lazy", False) else rec  # long files are streamed
@@ -119,7 +119,7 @@ class ModelRunner(QObject):
     def _on_finished(self, result) -> None:
         self.worker = None
         model, prediction, table = result
-        from core.classes import custom
+        from core.labels.classes import custom
 
         meta = model.meta
         self.session.set_classes(

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.session import Session
+from core.session.session import Session
 
 
 class MetricsPanel(QWidget):
@@ -51,7 +51,7 @@ class MetricsPanel(QWidget):
         session.predictions_changed.connect(lambda _e: self.refresh())
 
     def refresh(self) -> None:
-        from core.seld_metrics import SeldScorer
+        from core.metrics.seld import SeldScorer
 
         s = self.session
         if s.reference is None or s.predictions is None or s.recording is None:
@@ -89,7 +89,7 @@ class MetricsPanel(QWidget):
         import csv
         import io
 
-        from core.atomic import atomic_write_text
+        from core.common.atomic import atomic_write_text
 
         if self.scores is None:
             return
@@ -128,7 +128,7 @@ class FileListPanel(QWidget):
         """List ``folder`` (raises SeldError); returns the number of recordings."""
         from PySide6.QtWidgets import QTreeWidgetItem
 
-        from core.browse import browse
+        from core.data.browse import browse
 
         self.entries = browse(folder)
         self.tree.clear()

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from core.errors import SeldError
+from core.common.errors import SeldError
 
 
 class _WorkerSignals(QObject):
@@ -76,7 +76,7 @@ class TaskWorker(QRunnable):
     """Runs ``fn(progress, cancel)`` in the thread pool; reports progress; can be cancelled.
 
     ``fn`` receives a ``progress(done, total, stage)`` callback and a ``cancel()`` poll
-    (the :mod:`core.progress` conventions) and raises :class:`core.progress.Cancelled`
+    (the :mod:`core.common.progress` conventions) and raises :class:`core.common.progress.Cancelled`
     when it stops early. :meth:`cancel` is called from the GUI thread.
     """
 
@@ -90,7 +90,7 @@ class TaskWorker(QRunnable):
         self._cancel = True
 
     def run(self) -> None:  # runs in a pool thread
-        from core.progress import Cancelled
+        from core.common.progress import Cancelled
 
         def call():
             try:

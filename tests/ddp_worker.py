@@ -17,8 +17,8 @@ def run_rank(rank: int, world: int, port: int, config_json: str, run_dir: str, o
     import torch.distributed as dist
     from safetensors.torch import save_file
 
-    from core.config import TrainConfig
-    from core.trainer import Trainer
+    from core.training.config import TrainConfig
+    from core.training.trainer import Trainer
 
     torch.set_num_threads(1)
     trainer = Trainer(TrainConfig.from_dict(__import__("json").loads(config_json)), run_dir)

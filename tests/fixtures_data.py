@@ -15,7 +15,7 @@ Scene of one recording (DCASE 2020 "ov1": no overlapping events, track 0):
 * each event is static at an azimuth from -180..170 and an elevation from -40..40 degrees
   (multiples of 10), rendered as a plane wave: FOA (AmbiX W, Y, Z, X, SN3D)
   ``W = s, Y = s cos(e) sin(a), Z = s sin(e), X = s cos(e) cos(a)``; MIC: capsule ``m`` at
-  ``p_m`` (:func:`core.mic_array.mic_capsule_positions`) gets ``s(t + p_m . u / c)``
+  ``p_m`` (:func:`core.spatial.mic_array.mic_capsule_positions`) gets ``s(t + p_m . u / c)``
   (``u`` the unit vector to the source, ``c`` = 343 m/s; fractional delay by an FFT phase
   shift, no sphere scattering);
 * independent white noise at :data:`NOISE_RMS` (about -54 dBFS) on every channel.
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from core.mic_array import mic_capsule_positions
+from core.spatial.mic_array import mic_capsule_positions
 
 __all__ = [
     "NOISE_RMS",

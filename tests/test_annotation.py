@@ -12,17 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import annotation_edits as ed
-from core.annotation import Annotation, AnnotationEvent, Keyframe, interpolate, keyframes_from_track
-from core.annotation_checks import validate
-from core.autosave import SUFFIX, pending_autosaves, read_autosave, remove_autosave, write_autosave
-from core.classes import DCASE2020
-from core.dcase_csv import format_labels, parse_labels, read_labels, write_labels
-from core.errors import LabelError
-from core.events import events_from_table
-from core.resources import demo_recording_path
-from core.seld_metrics import angular_distance
-from core.session import Session
+from core.annotation import edits as ed
+from core.annotation.autosave import SUFFIX, pending_autosaves, read_autosave, remove_autosave, write_autosave
+from core.annotation.checks import validate
+from core.annotation.document import Annotation, AnnotationEvent, Keyframe, interpolate, keyframes_from_track
+from core.common.errors import LabelError
+from core.io.resources import demo_recording_path
+from core.labels.classes import DCASE2020
+from core.labels.dcase_csv import format_labels, parse_labels, read_labels, write_labels
+from core.labels.events import events_from_table
+from core.metrics.seld import angular_distance
+from core.session.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 STARSS = ROOT.parent / "shared" / "data" / "real"
@@ -169,7 +169,7 @@ def test_a_save_killed_midway_leaves_the_previous_file_intact(tmp_path):
         f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from core.atomic import atomic_open
+        from core.common.atomic import atomic_open
         with atomic_open({str(target)!r}) as fh:
             fh.write("2,0,0,0,0\\n" * 1000)
             fh.flush()

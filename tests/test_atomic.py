@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from core import atomic
-from core.atomic import (
+from core.common import atomic
+from core.common.atomic import (
     STALE_AFTER_S,
     atomic_open,
     atomic_path,
@@ -67,7 +67,7 @@ def test_a_writer_killed_in_the_middle_of_a_large_write_leaves_a_temporary_the_n
         f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from core.atomic import atomic_open
+        from core.common.atomic import atomic_open
         with atomic_open({str(target)!r}, "wb") as fh:
             for _ in range(32):
                 fh.write(b"x" * (1 << 20))
@@ -96,7 +96,7 @@ def test_a_live_concurrent_writer_is_not_disturbed(tmp_path):
         f"""
         import sys
         sys.path.insert(0, {str(ROOT)!r})
-        from core.atomic import atomic_open
+        from core.common.atomic import atomic_open
         with atomic_open({str(target)!r}) as fh:
             fh.write("from the other writer\\n")
             fh.flush()

@@ -1,4 +1,4 @@
-"""Tests of core.audio / core.ambisonics / core.mic_array: reading, resampling, streaming, errors."""
+"""Tests of core.io.audio / core.spatial.ambisonics / core.spatial.mic_array: reading, resampling, streaming, errors."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pytest
 import soundfile as sf
 import soxr
 
-from core import audio
-from core.ambisonics import ambix_to_fuma, foa_plane_wave_gains, fuma_to_ambix
-from core.audio import (
+from core.common.errors import AudioError
+from core.io import audio
+from core.io.audio import (
     MIC_CAPSULES_DEG,
     MIC_RADIUS_M,
     RESAMPLE_QUALITY,
@@ -31,8 +31,8 @@ from core.audio import (
     read_segment,
     resolve_format,
 )
-from core.errors import AudioError
-from core.mic_array import mic_capsule_positions, mic_capsule_unit_vectors
+from core.spatial.ambisonics import ambix_to_fuma, foa_plane_wave_gains, fuma_to_ambix
+from core.spatial.mic_array import mic_capsule_positions, mic_capsule_unit_vectors
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 

@@ -23,10 +23,8 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import autosave
-from core.annotation import Annotation, AnnotationEvent, Keyframe
-from core.annotation_checks import event_problems
-from core.autosave import (
+from core.annotation import autosave
+from core.annotation.autosave import (
     KEPT_INFIX,
     SUFFIX,
     keep_aside,
@@ -35,8 +33,10 @@ from core.autosave import (
     remove_autosave,
     write_autosave,
 )
-from core.classes import DCASE2020, custom, get_class_set
-from core.errors import LabelError, SeldError
+from core.annotation.checks import event_problems
+from core.annotation.document import Annotation, AnnotationEvent, Keyframe
+from core.common.errors import LabelError, SeldError
+from core.labels.classes import DCASE2020, custom, get_class_set
 
 CORPUS_DIR = Path(__file__).parent / "fuzz" / "autosave"
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.browse import browse
-from core.errors import SeldError
+from core.common.errors import SeldError
+from core.data.browse import browse
 from tests.fixtures_data import make_tiny_dataset
 
 

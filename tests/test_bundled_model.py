@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.resources import bundled_model_path, demo_recording_path
+from core.io.resources import bundled_model_path, demo_recording_path
 
 MODEL = bundled_model_path("foa")
 pytestmark = pytest.mark.skipif(MODEL is None, reason="no bundled FOA model in resources/models")
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(MODEL is None, reason="no bundled FOA model in r
 
 @pytest.mark.parametrize("fmt", ["foa", "mic"])
 def test_the_bundled_model_says_what_it_is_and_how_it_scored(fmt):
-    from core.package import read_package_meta
+    from core.packages.package import read_package_meta
 
     path = bundled_model_path(fmt)
     if path is None:
@@ -35,8 +35,8 @@ def test_the_documented_recipe_reproduces_the_shipped_training_config(fmt):
     documented command would no longer make the shipped model."""
     from pathlib import Path
 
-    from core.config import TrainConfig
-    from core.package import read_package_meta
+    from core.packages.package import read_package_meta
+    from core.training.config import TrainConfig
 
     path = bundled_model_path(fmt)
     if path is None:
@@ -58,9 +58,9 @@ def test_the_documented_recipe_reproduces_the_shipped_training_config(fmt):
 
 def test_the_bundled_model_finds_the_demo_events_better_than_chance():
     """On the demo scene (not in its training data) the model must really detect and localize."""
-    from core.dcase_csv import read_labels
-    from core.inference import open_model, predict, prediction_to_table
-    from core.seld_metrics import SeldScorer
+    from core.inference.predict import open_model, predict, prediction_to_table
+    from core.labels.dcase_csv import read_labels
+    from core.metrics.seld import SeldScorer
 
     demo = demo_recording_path()
     model = open_model(MODEL)

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from core.cli import main
-from core.features import extract_features
+from core.dsp.features import extract_features
 from tests.feature_checks import assert_same_features
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,7 +72,7 @@ def test_features_are_those_of_the_whole_recording(tmp_path, fmt, sr, seconds, s
     (:func:`tests.feature_checks.assert_same_features`), not bit for bit on every processor.
     The 75 s file spans two chunks of 60 s, so the chunk seams are covered.
     """
-    from core.audio import load_recording
+    from core.io.audio import load_recording
 
     rng = np.random.default_rng(3)
     n = int(sr * seconds)

@@ -7,11 +7,11 @@ import io
 
 import pytest
 
-from core import resources
 from core.cli import main
-from core.commands.infer import ProgressBar
-from core.dcase_csv import read_labels
-from core.inference import open_model, predict, prediction_to_table
+from core.cli.infer import ProgressBar
+from core.inference.predict import open_model, predict, prediction_to_table
+from core.io import resources
+from core.labels.dcase_csv import read_labels
 from tests.test_inference import write_scene
 from tests.test_package import tiny_package
 

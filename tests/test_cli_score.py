@@ -1,4 +1,4 @@
-"""Tests of ``seld score`` (core/commands/score.py) through ``core.cli.main``.
+"""Tests of ``seld score`` (core/cli/score.py) through ``core.cli.seld.main``.
 
 Expected scores are worked out by hand in the comments (dcase2020, 600-frame clips).
 """

@@ -1,4 +1,4 @@
-"""Dataset discovery (core.dataset) and the shared tiny dataset fixture (tests/fixtures_data.py)."""
+"""Dataset discovery (core.data.dataset) and the shared tiny dataset fixture (tests/fixtures_data.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.audio import load_recording
-from core.dataset import EVAL_FOLD, DatasetItem, discover, fold_of, select_folds
-from core.dcase_csv import read_labels
-from core.errors import SeldError
-from core.mic_array import mic_capsule_positions
+from core.common.errors import SeldError
+from core.data.dataset import EVAL_FOLD, DatasetItem, discover, fold_of, select_folds
+from core.io.audio import load_recording
+from core.labels.dcase_csv import read_labels
+from core.spatial.mic_array import mic_capsule_positions
 from tests.fixtures_data import (
     NOISE_RMS,
     SPEED_OF_SOUND,

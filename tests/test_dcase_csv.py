@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import dcase_csv
-from core.classes import DCASE2020, DCASE2021, STARSS23, custom, get_class_set
-from core.dcase_csv import (
+from core.common.errors import LabelError, SeldError
+from core.labels import dcase_csv
+from core.labels.classes import DCASE2020, DCASE2021, STARSS23, custom, get_class_set
+from core.labels.dcase_csv import (
     FORMATS,
     AmbiguousFormatError,
     ClassIndexError,
@@ -21,8 +22,7 @@ from core.dcase_csv import (
     read_labels,
     write_labels,
 )
-from core.errors import LabelError, SeldError
-from core.labels import LabelRow, LabelTable
+from core.labels.table import LabelRow, LabelTable
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 STARSS22_META = REAL / "dcase_seld" / "starss22" / "metadata_dev"

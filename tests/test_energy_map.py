@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.energy_map import energy_map, foa_energy_map, mic_srp_map
-from core.errors import SeldError
-from core.mic_array import mic_capsule_positions
+from core.common.errors import SeldError
+from core.dsp.energy_map import energy_map, foa_energy_map, mic_srp_map
+from core.spatial.mic_array import mic_capsule_positions
 
 
 def _angular(a1, e1, a2, e2):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.dcase_csv import parse_labels
-from core.events import Event, active_at, events_from_table, table_from_events
-from core.labels import LabelRow, LabelTable
+from core.labels.dcase_csv import parse_labels
+from core.labels.events import Event, active_at, events_from_table, table_from_events
+from core.labels.table import LabelRow, LabelTable
 
 CSV = """\
 10,3,0,30,0
@@ -42,7 +42,7 @@ def test_events_round_trip_to_the_same_rows():
 
 
 def test_real_starss_file_round_trips(real_data):
-    from core.dcase_csv import read_labels
+    from core.labels.dcase_csv import read_labels
 
     path = next((real_data / "dcase_seld" / "starss22" / "metadata_dev" / "dev-train-sony").glob("*.csv"))
     table = read_labels(path, classes="starss")

@@ -1,4 +1,4 @@
-"""The on-disk feature cache, the training-fold scaler and label targets (core.feature_cache)."""
+"""The on-disk feature cache, the training-fold scaler and label targets (core.data.feature_cache)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import core.feature_cache as fc
-from core.audio import load_recording
-from core.dataset import DatasetItem, discover, select_folds
-from core.errors import AudioError, SeldError
-from core.feature_cache import FeatureCache, file_hash, fit_scaler, load_targets, n_label_frames
-from core.features import FeatureScaler, extract_features
-from core.progress import Cancelled
+import core.data.feature_cache as fc
+from core.common.errors import AudioError, SeldError
+from core.common.progress import Cancelled
+from core.data.dataset import DatasetItem, discover, select_folds
+from core.data.feature_cache import FeatureCache, file_hash, fit_scaler, load_targets, n_label_frames
+from core.dsp.features import FeatureScaler, extract_features
+from core.io.audio import load_recording
 from tests.fixtures_data import make_tiny_dataset, tiny_scene
 
 

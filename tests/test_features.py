@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import SeldError
-from core.features import (
+from core.common.errors import SeldError
+from core.dsp.features import (
     FeatureScaler,
     FeatureSettings,
     extract_features,

@@ -33,7 +33,7 @@ import pytest
 import soundfile as sf
 
 from core.cli import main
-from core.errors import AudioError, ModelError, SeldError
+from core.common.errors import AudioError, ModelError, SeldError
 
 FUZZ = Path(__file__).resolve().parent / "fuzz"
 AUDIO = FUZZ / "audio"
@@ -224,7 +224,7 @@ def audio_corpus() -> dict[str, bytes]:
 
 def _tiny_meta() -> dict:
     """The package JSON of the tiny valid model: one class, the scaler mean 0 and var 1."""
-    from core.features import FeatureSettings
+    from core.dsp.features import FeatureSettings
 
     args = {
         "in_channels": 7,
@@ -257,7 +257,7 @@ def _tiny_meta() -> dict:
 def _tiny_tensors() -> dict:
     import torch
 
-    from core.model import build_model
+    from core.nn.model import build_model
 
     torch.manual_seed(13)
     model = build_model("crnn_attention", in_channels=7, n_classes=1, **TINY_ARGS)
@@ -270,7 +270,7 @@ def _tiny_tensors() -> dict:
 def _package(meta: dict | str | None = None, tensors: dict | None = None, raw_meta: object = None) -> bytes:
     from safetensors.torch import save
 
-    from core.package import PACKAGE_KEY
+    from core.packages.package import PACKAGE_KEY
 
     meta = _tiny_meta() if meta is None else meta
     text = meta if isinstance(meta, str) else json.dumps(meta, allow_nan=True, separators=(",", ":"))
@@ -295,9 +295,9 @@ def _rewrite_header(raw: bytes, edit) -> bytes:
 def _onnx_with_meta(meta: dict) -> bytes:
     import onnx
 
-    from core.model import build_model
-    from core.onnx_export import onnx_bytes
-    from core.package import PACKAGE_KEY
+    from core.nn.model import build_model
+    from core.packages.onnx_export import onnx_bytes
+    from core.packages.package import PACKAGE_KEY
 
     model = build_model("crnn_attention", in_channels=7, n_classes=1, **TINY_ARGS).eval()
     proto = onnx.load_model_from_string(onnx_bytes(model))
@@ -462,7 +462,7 @@ def test_the_corpus_is_small_and_every_file_has_an_expectation():
 
 
 def test_the_valid_controls_work(tmp_path, capsys):
-    from core.inference import open_model, predict
+    from core.inference.predict import open_model, predict
 
     wav = AUDIO / VALID_AUDIO
     assert main(["features", str(wav), "--format", "foa", "--out", str(tmp_path / "f.npy")]) == 0
@@ -482,7 +482,7 @@ def test_the_valid_controls_work(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", sorted(AUDIO_CASES))
 def test_audio_is_refused_by_the_library(name):
-    from core.audio import load_recording, read_segment
+    from core.io.audio import load_recording, read_segment
 
     path = AUDIO / name
     for read in (lambda: load_recording(path, fmt="foa"), lambda: read_segment(path, 0.0, 10.0, fmt="foa")):
@@ -513,7 +513,7 @@ def test_an_impossible_flac_length_allocates_nothing(tmp_path):
     """The header claims 2**36 frames (1 TiB as float32); reading must fail before any such allocation."""
     import tracemalloc
 
-    from core.audio import probe
+    from core.io.audio import probe
 
     path = AUDIO / "flac_total_samples_huge.flac"
     tracemalloc.start()
@@ -560,15 +560,15 @@ def test_a_wav_header_written_by_the_standard_library_is_valid_control(tmp_path)
 
 
 def _load_any(path: Path, backend: str):
-    from core.inference import open_model
+    from core.inference.predict import open_model
 
     return open_model(path, backend=backend, device="cpu")
 
 
 @pytest.mark.parametrize("name", sorted(PACKAGE_CASES))
 def test_packages_are_refused_when_loaded(name):
-    from core.onnx_export import read_onnx_meta
-    from core.package import read_package_meta
+    from core.packages.onnx_export import read_onnx_meta
+    from core.packages.package import read_package_meta
 
     path = PACKAGES / name
     backends = ("onnx",) if name.endswith(".onnx") else ("torch", "onnx")
@@ -612,7 +612,7 @@ def test_a_huge_model_claim_allocates_nothing():
     architecture is checked against the file's tensors on the meta device."""
     import tracemalloc
 
-    from core.package import load_package
+    from core.packages.package import load_package
 
     tracemalloc.start()
     t0 = time.perf_counter()
@@ -627,7 +627,7 @@ def test_a_huge_model_claim_allocates_nothing():
 
 def test_ten_megabytes_of_metadata_give_a_short_message(tmp_path):
     """A 10 MB model name (in a 10 MB header) is refused without echoing it."""
-    from core.package import read_package_meta
+    from core.packages.package import read_package_meta
 
     meta = _tiny_meta()
     meta["model_name"] = ["x" * 1000] * 10_000
@@ -641,7 +641,7 @@ def test_ten_megabytes_of_metadata_give_a_short_message(tmp_path):
 
 def test_a_scaler_within_the_bounds_is_accepted(tmp_path):
     """The bounds are not too tight: a scaler at the edges of what real features give loads."""
-    from core.package import SCALER_MAX_ABS_MEAN, SCALER_MAX_VAR, SCALER_MIN_VAR, load_package
+    from core.packages.package import SCALER_MAX_ABS_MEAN, SCALER_MAX_VAR, SCALER_MIN_VAR, load_package
 
     meta = _tiny_meta()
     meta["scaler"]["mean"][0][0] = -SCALER_MAX_ABS_MEAN
@@ -655,7 +655,7 @@ def test_a_scaler_within_the_bounds_is_accepted(tmp_path):
 
 def test_nan_outputs_are_refused_not_written(tmp_path, capsys):
     """A model whose network gives NaN (here: a wrapper) must fail, never write rows."""
-    from core.inference import open_model, predict
+    from core.inference.predict import open_model, predict
 
     model = open_model(PACKAGES / VALID_PACKAGE, backend="torch", device="cpu")
     real_run = model.run
@@ -674,7 +674,7 @@ def test_nan_outputs_are_refused_not_written(tmp_path, capsys):
 
 
 def test_model_output_of_the_wrong_shape_is_refused():
-    from core.inference import open_model, predict
+    from core.inference.predict import open_model, predict
 
     model = open_model(PACKAGES / VALID_PACKAGE, backend="torch", device="cpu")
     real_run = model.run
@@ -690,8 +690,8 @@ def test_random_damage_is_refused_or_read_never_crashes(base, tmp_path):
     with a SeldError, never another exception. (2600 such cases were run when this was written.)"""
     import random
 
-    from core.audio import load_recording
-    from core.inference import open_model
+    from core.inference.predict import open_model
+    from core.io.audio import load_recording
 
     rng = random.Random(base)
     source = ((AUDIO if base.endswith((".wav", ".flac")) else PACKAGES) / base).read_bytes()

@@ -226,7 +226,7 @@ def test_save_and_reload_give_the_identical_file(window, tmp_path, qtbot):
 
 
 def test_validation_stops_a_save_and_selects_the_events_at_fault(qtbot, monkeypatch, tmp_path):
-    from core import annotation_edits as ed
+    from core.annotation import edits as ed
 
     errors = []
     window = _open_window(qtbot, monkeypatch, _make_recording(tmp_path), errors)
@@ -278,7 +278,7 @@ def test_closing_with_unsaved_changes_asks_first(window, monkeypatch):
 
 
 def test_accepting_predictions_turns_them_into_labels(window):
-    from core.dcase_csv import parse_labels
+    from core.labels.dcase_csv import parse_labels
 
     window.session.set_predictions(parse_labels("".join(f"{f},9,0,45,0\n" for f in range(30, 36))))
     added = window.annotation.accept_predictions("all")
@@ -381,7 +381,7 @@ def test_the_inspector_edits_the_selected_event(window):
 
 
 def test_accepting_predictions_above_an_activity_threshold(window):
-    from core.inference import Prediction, prediction_to_table
+    from core.inference.predict import Prediction, prediction_to_table
 
     sed = np.zeros((40, 14), np.float32)
     doa = np.zeros((40, 42), np.float32)
@@ -414,7 +414,7 @@ def test_a_stationary_event_takes_a_picked_direction_wherever_the_playhead_is(wi
     event = _select_and_seek(window, 4, 3.5)  # the class-4 event is at 2.0-2.2 s (two keyframes)
     window.session.pick_direction(50.0, 5.0)
     assert window.session.annotation[event.id] == event  # moving: needs the playhead inside
-    from core.annotation_edits import make_stationary
+    from core.annotation.edits import make_stationary
 
     window.annotation.push(make_stationary(window.session.annotation, event.id, 20))
     window.session.pick_direction(50.0, 5.0)
@@ -457,7 +457,7 @@ def _corpus_into(folder, keep_good: bool):
     """The damaged-autosave corpus (tests/fuzz/autosave) copied into ``folder``."""
     import json
 
-    from core.autosave import SUFFIX
+    from core.annotation.autosave import SUFFIX
     from tests.test_autosave_recovery import CORPUS_DIR, GOOD, PARTIAL
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -470,7 +470,7 @@ def _corpus_into(folder, keep_good: bool):
 
 
 def test_a_folder_of_damaged_autosaves_never_stops_the_start(qtbot, monkeypatch, tmp_path):
-    from core.autosave import SUFFIX
+    from core.annotation.autosave import SUFFIX
 
     win = _open_window(qtbot, monkeypatch, None)
     win.annotation.autosave_dir = tmp_path / "index"
@@ -494,9 +494,9 @@ def _partly_damaged_autosave(tmp_path):
     """An autosave of the 4 s test recording with two good events and two damaged ones."""
     import json
 
-    from core.annotation import Annotation, AnnotationEvent, Keyframe
-    from core.autosave import write_autosave
-    from core.classes import DCASE2020
+    from core.annotation.autosave import write_autosave
+    from core.annotation.document import Annotation, AnnotationEvent, Keyframe
+    from core.labels.classes import DCASE2020
 
     audio = _make_recording(tmp_path)
     index = tmp_path / "index"
@@ -518,7 +518,7 @@ def _partly_damaged_autosave(tmp_path):
 
 
 def test_a_partly_damaged_autosave_restores_the_good_events_and_keeps_the_file(qtbot, monkeypatch, tmp_path):
-    from core.autosave import KEPT_INFIX, read_autosave
+    from core.annotation.autosave import KEPT_INFIX, read_autosave
 
     audio, index, sidecar, doc = _partly_damaged_autosave(tmp_path)
     original = sidecar.read_bytes()
@@ -544,7 +544,7 @@ def test_a_partly_damaged_autosave_restores_the_good_events_and_keeps_the_file(q
 
 
 def test_discarding_a_partly_damaged_autosave_keeps_it_aside(qtbot, monkeypatch, tmp_path):
-    from core.autosave import KEPT_INFIX
+    from core.annotation.autosave import KEPT_INFIX
 
     audio, index, sidecar, doc = _partly_damaged_autosave(tmp_path)
     original = sidecar.read_bytes()

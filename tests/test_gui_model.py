@@ -12,8 +12,8 @@ pytestmark = pytest.mark.qt
 
 
 def _package(tmp_path, threshold: float):
-    from core.classes import DCASE2020
-    from core.package import make_meta, save_package
+    from core.labels.classes import DCASE2020
+    from core.packages.package import make_meta, save_package
     from tests.test_package import noise_scaler, tiny_model
 
     model = tiny_model("foa", seed=3)
@@ -51,7 +51,7 @@ def _scene(path, seconds):
 
 
 def test_run_overlays_the_models_output(window, qtbot, tmp_path):
-    from core.inference import open_model, predict, prediction_to_table
+    from core.inference.predict import open_model, predict, prediction_to_table
     from tests.qt_helpers import drop_paths
 
     audio = _scene(tmp_path / "foa_dev" / "scene.wav", 4.0)
@@ -77,7 +77,7 @@ def test_run_overlays_the_models_output(window, qtbot, tmp_path):
 
 
 def test_the_rotations_selector_runs_test_time_rotations(window, qtbot, tmp_path):
-    from core.inference import open_model, predict, prediction_to_table
+    from core.inference.predict import open_model, predict, prediction_to_table
 
     audio = _scene(tmp_path / "foa_dev" / "turned.wav", 2.0)
     _open(window, qtbot, audio)
@@ -104,7 +104,7 @@ def test_the_rotations_selector_runs_test_time_rotations(window, qtbot, tmp_path
 
 
 def test_cancel_keeps_the_previous_predictions(window, qtbot, tmp_path):
-    from core.dcase_csv import parse_labels
+    from core.labels.dcase_csv import parse_labels
 
     audio = _scene(tmp_path / "foa_dev" / "long.wav", 200.0)  # several chunks: cancel lands between them
     _open(window, qtbot, audio)
@@ -135,7 +135,7 @@ def test_a_broken_or_mismatched_model_gives_a_dialog(window, qtbot, tmp_path):
 
 
 def test_without_a_model_run_says_what_to_do(window, qtbot, tmp_path, monkeypatch):
-    from core import resources
+    from core.io import resources
 
     monkeypatch.setattr(resources, "bundled_model_path", lambda fmt="foa": None)
     _open(window, qtbot, _scene(tmp_path / "foa_dev" / "a.wav", 1.0))

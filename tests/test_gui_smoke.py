@@ -97,7 +97,7 @@ def test_the_format_control_overrides_the_folder_and_recent_files_are_kept(windo
 
 
 def test_a_long_recording_opens_lazily_with_an_overview_and_plays(window, qtbot, tmp_path, monkeypatch):
-    from core import overview
+    from core.dsp import overview
 
     monkeypatch.setattr(overview, "LONG_RECORDING_S", 5.0)  # treat a 12 s file as long
     (tmp_path / "foa_dev").mkdir()
@@ -121,7 +121,7 @@ def test_a_long_recording_opens_lazily_with_an_overview_and_plays(window, qtbot,
 
 
 def test_zooming_into_a_long_recording_draws_an_exact_detail(window, qtbot, tmp_path, monkeypatch):
-    from core import overview
+    from core.dsp import overview
 
     monkeypatch.setattr(overview, "LONG_RECORDING_S", 5.0)
     (tmp_path / "foa_dev").mkdir()

@@ -62,7 +62,7 @@ def test_reference_labels_beside_the_recording_fill_the_lanes_and_tracks(window)
 
 
 def test_predictions_are_drawn_in_their_own_style(window):
-    from core.dcase_csv import parse_labels
+    from core.labels.dcase_csv import parse_labels
 
     window.session.set_predictions(parse_labels("10,1,0,35,0\n11,1,0,36,0\n"))
     (pred,) = window.lanes_view.prediction_items
@@ -106,7 +106,7 @@ def test_a_bad_label_file_keeps_the_current_labels(window, tmp_path, monkeypatch
 
 
 def test_the_direction_view_shows_the_directions_at_the_playhead(window):
-    from core.dcase_csv import parse_labels
+    from core.labels.dcase_csv import parse_labels
 
     view = window.direction_view
     window.session.set_predictions(parse_labels("11,1,0,35,0\n11,6,0,-100,-20\n"))
@@ -119,9 +119,9 @@ def test_the_direction_view_shows_the_directions_at_the_playhead(window):
 
 
 def test_trails_fade_over_the_last_seconds():
-    from core.audio import Recording
-    from core.dcase_csv import parse_labels
-    from core.session import Session
+    from core.io.audio import Recording
+    from core.labels.dcase_csv import parse_labels
+    from core.session.session import Session
     from seldgui.views.doa_common import TRAIL_S, markers_and_trails
 
     s = Session()
@@ -159,8 +159,8 @@ def test_space_plays_and_the_playhead_follows(window, qtbot):
 def test_clicking_the_map_steers_playback_to_that_direction(qtbot, monkeypatch):
     from PySide6.QtCore import QPointF, Qt
 
-    from core.audio import Recording
-    from core.session import Session
+    from core.io.audio import Recording
+    from core.session.session import Session
     from seldgui.views.doa_map import DoaMapView
 
     s = Session()
@@ -200,8 +200,8 @@ def test_clicking_the_sphere_picks_the_point_under_the_mouse(window):
 
 
 def test_the_energy_map_shows_where_the_energy_comes_from(qtbot, tmp_path):
-    from core.audio import Recording
-    from core.session import Session
+    from core.io.audio import Recording
+    from core.session.session import Session
     from seldgui.views.doa_map import DoaMapView
 
     rng = np.random.default_rng(0)
@@ -266,7 +266,7 @@ def test_the_overview_strip_marks_and_moves_the_visible_range(window, qtbot):
 
 
 def test_the_metrics_panel_scores_predictions_against_the_reference(window, tmp_path):
-    from core.dcase_csv import parse_labels
+    from core.labels.dcase_csv import parse_labels
 
     panel = window.metrics_panel
     assert panel.scores is None
@@ -295,7 +295,7 @@ def test_an_unexpected_error_in_a_worker_is_logged_and_reported_briefly(window, 
 
 
 def test_the_tracks_redraw_only_what_changed_and_follow_every_edit(window):
-    from core import annotation_edits as ed
+    from core.annotation import edits as ed
 
     curves = window.tracks_view.curves
     x_before, _ = curves[("reference", "azimuth", 4)].getData()

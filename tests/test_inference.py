@@ -7,11 +7,10 @@ import pytest
 import soundfile as sf
 import torch
 
-from core.audio import load_recording
-from core.devices import resolve_device
-from core.errors import ModelError, SeldError
-from core.features import extract_features
-from core.inference import (
+from core.common.errors import ModelError, SeldError
+from core.common.progress import Cancelled
+from core.dsp.features import extract_features
+from core.inference.predict import (
     Prediction,
     default_backend,
     open_model,
@@ -19,8 +18,9 @@ from core.inference import (
     prediction_to_table,
     stream_features,
 )
-from core.package import load_package
-from core.progress import Cancelled
+from core.io.audio import load_recording
+from core.packages.devices import resolve_device
+from core.packages.package import load_package
 from tests.feature_checks import assert_same_features
 from tests.test_package import tiny_package
 
@@ -166,8 +166,8 @@ def test_the_recording_format_is_never_assumed(model, tmp_path):
 
 
 def test_the_bundled_demo_recording_has_a_known_format(tmp_path, monkeypatch):
-    from core import resources
-    from core.inference import known_format
+    from core.inference.predict import known_format
+    from core.io import resources
 
     demo = tmp_path / "seld_resources" / "demo" / "demo_foa.flac"
     write_scene(demo, 0.2)
@@ -181,7 +181,7 @@ def test_the_bundled_demo_recording_has_a_known_format(tmp_path, monkeypatch):
 
 
 def test_non_finite_features_and_outputs_are_refused(model, tmp_path):
-    from core.inference import check_features_finite, rotated_outputs
+    from core.inference.predict import check_features_finite, rotated_outputs
 
     feats = np.zeros((7, 120, 64), np.float32)
     check_features_finite(feats, "rec.wav")
@@ -227,7 +227,7 @@ def test_non_finite_features_and_outputs_are_refused(model, tmp_path):
 
 
 def test_file_features_equal_the_whole_file_in_one_pass(tmp_path):
-    from core.inference import file_features
+    from core.inference.predict import file_features
 
     path = tmp_path / "mic_dev" / "long.wav"
     write_scene(path, 7.37, sr=48000, seed=3)

@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from core.cli import main
-from core.dcase_csv import (
+from core.common.errors import LabelError
+from core.labels.dcase_csv import (
     CARTESIAN_DECIMALS,
     FORMATS,
     POLAR_DECIMALS,
@@ -33,8 +34,7 @@ from core.dcase_csv import (
     read_labels,
     write_labels,
 )
-from core.errors import LabelError
-from core.labels import LabelRow, LabelTable
+from core.labels.table import LabelRow, LabelTable
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CLI = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.losses import LossConfig, seld_loss
-from core.model import SeldCRNN, build_model, count_parameters
+from core.nn.losses import LossConfig, seld_loss
+from core.nn.model import SeldCRNN, build_model, count_parameters
 
 
 def test_parameter_count_is_the_papers_3_48_million():
@@ -97,8 +97,8 @@ def test_training_switches_have_a_default_a_config_field_and_a_flag(tmp_path, se
     import argparse
     import json
 
-    from core.commands.train import build_config, register
-    from core.config import TrainConfig
+    from core.cli.train import build_config, register
+    from core.training.config import TrainConfig
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())

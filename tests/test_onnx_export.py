@@ -9,12 +9,12 @@ import onnx
 import pytest
 import torch
 
-from core.classes import DCASE2020
 from core.cli import main
-from core.errors import ModelError
-from core.model import build_model
-from core.onnx_export import OnnxModel, export_onnx, onnx_bytes, read_onnx_meta
-from core.package import PACKAGE_KEY, load_package, make_meta, save_package
+from core.common.errors import ModelError
+from core.labels.classes import DCASE2020
+from core.nn.model import build_model
+from core.packages.onnx_export import OnnxModel, export_onnx, onnx_bytes, read_onnx_meta
+from core.packages.package import PACKAGE_KEY, load_package, make_meta, save_package
 from tests.test_package import noise_scaler, tiny_package
 
 
@@ -155,7 +155,7 @@ def test_cuda_provider_refused_when_absent(tmp_path):
         pytest.skip("this onnxruntime has a CUDA provider")
     path, _, _ = tiny_package(tmp_path)
     loaded = load_package(path)
-    from core.errors import SeldError
+    from core.common.errors import SeldError
 
     with pytest.raises(SeldError, match="no CUDA provider"):
         OnnxModel.from_package(loaded, device="cuda")

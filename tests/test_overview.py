@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.display import channel_spectrogram
-from core.overview import pooled_overview, quick_overview
-from core.progress import Cancelled
+from core.common.progress import Cancelled
+from core.dsp.overview import pooled_overview, quick_overview
+from core.dsp.spectrogram import channel_spectrogram
 
 
 @pytest.fixture
@@ -58,7 +58,8 @@ def test_pooled_overview_reports_progress_and_can_be_cancelled(long_file):
 
 
 def test_detail_of_a_span_equals_the_whole_file_spectrogram_there(long_file):
-    from core.overview import FileRecording, detail_overview
+    from core.dsp.overview import detail_overview
+    from core.io.recording import FileRecording
 
     path, _ = long_file
     rec = FileRecording(path, "foa")

@@ -13,11 +13,11 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from core.classes import DCASE2020, DCASE2021
-from core.errors import ModelError
-from core.features import FeatureScaler
-from core.model import SeldCRNN, build_model
-from core.package import (
+from core.common.errors import ModelError
+from core.dsp.features import FeatureScaler
+from core.labels.classes import DCASE2020, DCASE2021
+from core.nn.model import SeldCRNN, build_model
+from core.packages.package import (
     FORMAT_VERSION,
     PACKAGE_KEY,
     LoadedModel,
@@ -50,7 +50,7 @@ def tiny_model(fmt: str = "foa", n_classes: int = 14, seed: int = 0) -> SeldCRNN
 
 def noise_scaler(fmt: str = "foa", seed: int = 0) -> FeatureScaler:
     """A scaler fitted on features of a few seconds of noise."""
-    from core.features import extract_features
+    from core.dsp.features import extract_features
 
     rng = np.random.default_rng(seed)
     audio = (0.05 * rng.standard_normal((4, 24000 * 3))).astype(np.float32)
@@ -336,7 +336,7 @@ def test_an_unusable_feature_scaler_is_refused_on_load(tmp_path, package, edit, 
 
 def test_the_scaler_bounds_keep_normalised_features_finite():
     """With the bounds, any feature within ±100 normalises to a finite float32, and real scalers pass."""
-    from core.package import SCALER_MAX_ABS_MEAN, SCALER_MAX_VAR, SCALER_MIN_VAR
+    from core.packages.package import SCALER_MAX_ABS_MEAN, SCALER_MAX_VAR, SCALER_MIN_VAR
 
     worst = (100 + SCALER_MAX_ABS_MEAN) / math.sqrt(SCALER_MIN_VAR)
     assert np.isfinite(np.float32(worst)) and worst < 2e9
@@ -388,7 +388,7 @@ def test_a_file_is_called_onnx_only_when_it_looks_like_one(tmp_path, head, name,
 
 
 def test_json_nested_too_deeply_is_refused_on_every_python(tmp_path, package):
-    from core.package import MAX_JSON_DEPTH
+    from core.packages.package import MAX_JSON_DEPTH
 
     out = tmp_path / "deep.safetensors"
     # the package object and "training" are two levels: a list nested d deep reaches level d + 2
@@ -406,7 +406,7 @@ def test_json_nested_too_deeply_is_refused_on_every_python(tmp_path, package):
 
 def test_a_huge_declared_model_is_checked_before_it_is_built(tmp_path, package, monkeypatch):
     """Constructor arguments are compared with the file's tensors on the meta device: nothing allocated."""
-    import core.package as pkg
+    import core.packages.package as pkg
 
     out = tmp_path / "huge.safetensors"
     _rewrite_meta(package[0], out, lambda d: d["model_args"].update(gru_hidden=10**6))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import SeldError
-from core.playback import PlaybackSignal, Player, SilentOutput, virtual_microphone
+from core.common.errors import SeldError
+from core.session.playback import PlaybackSignal, Player, SilentOutput, virtual_microphone
 
 
 def _plane_wave(az, el, n=1000):

@@ -1,4 +1,4 @@
-"""Sound-field rotations (core.rotations): exact on FOA and MIC features, and test-time rotation in inference."""
+"""Sound-field rotations (core.spatial.rotations): exact on FOA and MIC features, and test-time rotation in inference."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from core.audio import Recording
 from core.cli import main
-from core.errors import ModelError, SeldError
-from core.inference import predict
-from core.package import load_package, read_package_meta
-from core.rotations import ROTATION_SETS, Rotation, rotation_set
+from core.common.errors import ModelError, SeldError
+from core.inference.predict import predict
+from core.io.audio import Recording
+from core.packages.package import load_package, read_package_meta
+from core.spatial.rotations import ROTATION_SETS, Rotation, rotation_set
 from tests.test_inference import write_scene
 from tests.test_package import _rewrite_meta, tiny_package
 
@@ -50,8 +50,8 @@ def test_foa_rotations_are_the_16_azimuth_elevation_maps():
 
 
 def test_foa_rotation_of_the_features_is_the_features_of_the_rotated_scene():
-    from core.ambisonics import foa_plane_wave_gains
-    from core.features import extract_features
+    from core.dsp.features import extract_features
+    from core.spatial.ambisonics import foa_plane_wave_gains
 
     rng = np.random.default_rng(3)
     n = 24000
@@ -108,7 +108,7 @@ def tiny(tmp_path_factory):
 @pytest.fixture(scope="module")
 def scene():
     """Two seconds (one segment) of two sources and noise, rendered as FOA (W, Y, Z, X)."""
-    from core.ambisonics import foa_plane_wave_gains
+    from core.spatial.ambisonics import foa_plane_wave_gains
 
     rng = np.random.default_rng(7)
     n = 2 * 24000
@@ -210,7 +210,7 @@ def test_cli_rotations(tiny, tmp_path, capsys):
 
 def _plane_wave_at_capsules(signal: np.ndarray, az: float, el: float) -> np.ndarray:
     """A far-field plane wave from (az, el) at the four capsules, with exact (fractional) delays."""
-    from core.mic_array import mic_capsule_positions
+    from core.spatial.mic_array import mic_capsule_positions
 
     d = _unit(az, el)
     delays = -(mic_capsule_positions() @ d) / 343.0  # a capsule nearer the source hears it earlier
@@ -220,7 +220,7 @@ def _plane_wave_at_capsules(signal: np.ndarray, az: float, el: float) -> np.ndar
 
 
 def test_mic_maps_carry_the_array_onto_itself():
-    from core.mic_array import mic_capsule_unit_vectors
+    from core.spatial.mic_array import mic_capsule_unit_vectors
 
     caps = mic_capsule_unit_vectors()
     for rot in Rotation.all("mic"):
@@ -243,7 +243,7 @@ def test_mic_maps_carry_the_array_onto_itself():
 
 
 def test_mic_rotation_of_the_features_is_the_features_of_the_relabelled_recording():
-    from core.features import extract_features
+    from core.dsp.features import extract_features
 
     rng = np.random.default_rng(4)
     n = 24000

@@ -1,4 +1,4 @@
-"""Tests of core.seld_metrics against hand-computed DCASE SELD scores.
+"""Tests of core.metrics.seld against hand-computed DCASE SELD scores.
 
 Every expected number is worked out by hand in the comments (not with the code under
 test). Unless said otherwise: dcase2020 metric, 600-frame clips (60 segments of 10
@@ -15,11 +15,11 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from core.classes import STARSS23
-from core.dcase_csv import parse_labels
-from core.errors import LabelError, SeldError
-from core.labels import LabelRow, LabelTable
-from core.seld_metrics import (
+from core.common.errors import LabelError, SeldError
+from core.labels.classes import STARSS23
+from core.labels.dcase_csv import parse_labels
+from core.labels.table import LabelRow, LabelTable
+from core.metrics.seld import (
     MAX_CLASSES,
     SeldScorer,
     angular_distance,
@@ -247,7 +247,7 @@ def test_class_count_defaults_to_the_metric_and_is_checked():
 
 
 def test_cartesian_prediction_equals_polar_twin(tmp_path):
-    from core.dcase_csv import read_labels
+    from core.labels.dcase_csv import read_labels
 
     # Reference and two predictions written as files: polar and the same directions as unit vectors.
     ref_lines, polar_lines, xyz_lines = [], [], []

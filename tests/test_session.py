@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.audio import Recording
-from core.dcase_csv import parse_labels
-from core.session import Session
+from core.io.audio import Recording
+from core.labels.dcase_csv import parse_labels
+from core.session.session import Session
 
 
 def _recording(seconds=3.0):

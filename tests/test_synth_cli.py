@@ -10,9 +10,9 @@ import pytest
 import soundfile as sf
 
 from core.cli import main
-from core.dataset import discover
-from core.dcase_csv import read_labels
-from core.progress import Cancelled
+from core.common.progress import Cancelled
+from core.data.dataset import discover
+from core.labels.dcase_csv import read_labels
 from core.synthesis.writer import SynthConfig, parse_folds, synthesize_dataset
 
 TINY = ["--folds", "1-2", "--clips-per-fold", "1", "--duration", "4"]

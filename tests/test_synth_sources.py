@@ -12,9 +12,9 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from core.classes import DCASE2020, STARSS23
-from core.errors import SeldError
-from core.features import mel_filterbank
+from core.common.errors import SeldError
+from core.dsp.features import mel_filterbank
+from core.labels.classes import DCASE2020, STARSS23
 from core.synthesis.generators import (
     GENERATORS,
     MAX_DURATION_S,

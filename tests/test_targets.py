@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.classes import STARSS23
-from core.dcase_csv import format_labels, parse_labels, read_labels
-from core.errors import LabelError
-from core.labels import LabelRow, LabelTable
-from core.targets import (
+from core.common.errors import LabelError
+from core.labels.classes import STARSS23
+from core.labels.dcase_csv import format_labels, parse_labels, read_labels
+from core.labels.table import LabelRow, LabelTable
+from core.labels.targets import (
     azel_to_xyz,
     events_from_outputs,
     frame_targets,

@@ -20,12 +20,12 @@ import torch
 from safetensors.torch import load_file
 
 from core.cli import main as cli_main
-from core.config import TrainConfig
-from core.errors import SeldError
-from core.evaluation import evaluate
-from core.model import build_model
-from core.package import read_package_meta
-from core.trainer import Trainer, learning_rate
+from core.common.errors import SeldError
+from core.nn.model import build_model
+from core.packages.package import read_package_meta
+from core.training.config import TrainConfig
+from core.training.evaluation import evaluate
+from core.training.trainer import Trainer, learning_rate
 from tests.fixtures_data import make_tiny_dataset
 
 

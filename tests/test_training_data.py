@@ -1,4 +1,4 @@
-"""Training segments, the deterministic sampler, SpecAugment and evaluation clips (core.training_data)."""
+"""Training segments, the deterministic sampler, SpecAugment and evaluation clips (core.data.training_data)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.config import DataConfig
-from core.dataset import discover, select_folds
-from core.errors import SeldError
-from core.feature_cache import FeatureCache, fit_scaler, load_targets
-from core.rotations import Rotation
-from core.training_data import (
+from core.common.errors import SeldError
+from core.data.dataset import discover, select_folds
+from core.data.feature_cache import FeatureCache, fit_scaler, load_targets
+from core.data.training_data import (
     BatchSpecSampler,
     SegmentSampler,
     SegmentSpec,
@@ -25,6 +23,8 @@ from core.training_data import (
     merge_segments,
     segment_batches,
 )
+from core.spatial.rotations import Rotation
+from core.training.config import DataConfig
 from tests.fixtures_data import make_tiny_dataset
 
 

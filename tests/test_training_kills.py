@@ -6,7 +6,7 @@ holds ``config.json``, sometimes a new start with the same configuration while i
 checkpoint), until a launch finishes; then the next chain starts in a new folder, until
 at least :data:`MIN_KILLS` kills have landed. The moments:
 
-* the named points of the trainer's test hook (``SELD_TRAIN_KILL_AT``, ``core.checkpoint``):
+* the named points of the trainer's test hook (``SELD_TRAIN_KILL_AT``, ``core.training.checkpoint``):
   in the feature computation, after a step, during an evaluation (between the validation
   and the test rows), between an evaluation and its checkpoint, inside the checkpoint
   writes (between the copies of the previous set, between weights, tensors and state
@@ -41,8 +41,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from core.config import TrainConfig
-from core.package import read_package_meta
+from core.packages.package import read_package_meta
+from core.training.config import TrainConfig
 from tests.fixtures_data import make_tiny_dataset
 
 MIN_KILLS = 24
@@ -50,7 +50,7 @@ LAUNCH_TIMEOUT_S = 120.0  # a launch still running after this long hangs
 EPOCHS, STEPS_PER_EPOCH = 4, 2
 EVAL_STEPS = [str(STEPS_PER_EPOCH * (e + 1)) for e in range(EPOCHS)]
 
-# the trainer's kill points (core.checkpoint.kill_point), each for a first or second pass
+# the trainer's kill points (core.training.checkpoint.kill_point), each for a first or second pass
 POINTS = [
     "step:1",
     "step:3",
@@ -117,7 +117,7 @@ def _child(argv: list[str], out: str, err: str, kill_at: str) -> None:
 def _context():
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(
-        ["torch", "torch._dynamo", "core.cli", "core.commands.train", "core.trainer", __name__]
+        ["torch", "torch._dynamo", "core.cli.seld", "core.cli.train", "core.training.trainer", __name__]
     )
     return ctx
 

@@ -7,14 +7,14 @@ import pickle
 import pytest
 import torch
 
-from core.classes import DCASE2020
-from core.commands.train import build_config, register
-from core.errors import ModelError
-from core.model import build_model
-from core.package import make_meta, save_package
-from core.resources import bundled_model_path
-from core.trainer import Trainer
-from core.warm_start import SPECTROGRAM_CHANNELS, init_from_package
+from core.cli.train import build_config, register
+from core.common.errors import ModelError
+from core.io.resources import bundled_model_path
+from core.labels.classes import DCASE2020
+from core.nn.model import build_model
+from core.packages.package import make_meta, save_package
+from core.packages.warm_start import SPECTROGRAM_CHANNELS, init_from_package
+from core.training.trainer import Trainer
 from tests.fixtures_data import make_tiny_dataset
 from tests.test_package import SMALL, noise_scaler, tiny_package
 

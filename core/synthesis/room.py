@@ -5,7 +5,7 @@ Coordinates
 A room is the box ``[0, Lx] x [0, Ly] x [0, Lz]`` in metres. The microphone array (the
 receiver) sits at :attr:`Room.receiver` with its axes aligned to the room's: azimuth is
 counter-clockwise from +x (+90° = +y, "left"), elevation is positive towards +z (up), as
-everywhere in SELD Studio (:mod:`core.ambisonics`).
+everywhere in SELD Studio (:mod:`core.spatial.ambisonics`).
 
 Acoustics
 ---------

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from core.labels import LABEL_HOP_S, LabelRow, LabelTable
+from core.labels.table import LABEL_HOP_S, LabelRow, LabelTable
 from core.synthesis.room import Room, max_distance
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Mono source events for scene synthesis: built-in generators or a NIGENS-like folder.
 
 A :class:`SourceBank` hands out one :class:`SourceClip` per request, for a class index
-of its :class:`~core.classes.ClassSet`:
+of its :class:`~core.labels.classes.ClassSet`:
 
 * :meth:`SourceBank.builtin` synthesises events with the generators of
   :mod:`core.synthesis.generators` (all 14 DCASE 2020 classes; other class sets get the
@@ -35,9 +35,9 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from core.audio import MAX_RATE, MIN_RATE, RESAMPLE_QUALITY, TARGET_RATE, probe, read_audio
-from core.classes import DCASE2020, ClassSet
-from core.errors import AudioError, SeldError
+from core.common.errors import AudioError, SeldError
+from core.io.audio import MAX_RATE, MIN_RATE, RESAMPLE_QUALITY, TARGET_RATE, probe, read_audio
+from core.labels.classes import DCASE2020, ClassSet
 from core.synthesis.generators import SAMPLE_RATE, finish, frame_rms, render
 
 __all__ = [
@@ -178,7 +178,7 @@ def generate(class_name_or_index: str | int, rng: np.random.Generator, sr: int =
 def load_clip(path: str | os.PathLike[str]) -> np.ndarray:
     """A clip file as a finished source event: mono, 24 kHz, trimmed, faded, RMS-normalised.
 
-    Raises :class:`~core.errors.SeldError` (an ``AudioError``) naming the file when it cannot
+    Raises :class:`~core.common.errors.SeldError` (an ``AudioError``) naming the file when it cannot
     be read, has a rate outside 16-192 kHz, or is silent.
     """
     x, sr = read_audio(path)
@@ -249,7 +249,7 @@ class SourceBank:
     def from_folder(cls, path: str | os.PathLike[str], classes: ClassSet = DCASE2020) -> SourceBank:
         """A bank of the clips in ``path/<class folder>/**/*.{wav,flac,ogg}``.
 
-        Raises :class:`~core.errors.SeldError` naming the folder when it is missing, has no
+        Raises :class:`~core.common.errors.SeldError` naming the folder when it is missing, has no
         class sub-folders, has a sub-folder that matches no class, or holds no usable clip.
         """
         root = Path(path)
@@ -328,7 +328,7 @@ class SourceBank:
         """One event of class ``class_index``; at most ``max_duration_s`` long when given.
 
         A longer event is cut to a random excerpt that starts inside its active part.
-        Raises :class:`~core.errors.SeldError` naming the class when the bank has no event for it.
+        Raises :class:`~core.common.errors.SeldError` naming the class when the bank has no event for it.
         """
         if max_duration_s is not None and not max_duration_s > 0:
             raise ValueError(f"max_duration_s must be positive or None, not {max_duration_s!r}")

@@ -14,7 +14,7 @@ Physics
   its own direction ``(a, e)`` seen from the array centre:
   ``W = s, Y = s cos e sin a, Z = s sin e, X = s cos e cos a``.
 * **MIC**: four **omnidirectional capsules in free field** at the DCASE tetrahedron
-  positions (radius 4.2 cm, :func:`core.mic_array.mic_capsule_positions`); each path has
+  positions (radius 4.2 cm, :func:`core.spatial.mic_array.mic_capsule_positions`); each path has
   its exact per-capsule distance, so delay and ``1/d`` gain differ per capsule. Capsule
   directivity and the scattering of the Eigenmike's rigid sphere are **not** modelled
   (an open-sphere array).
@@ -55,8 +55,8 @@ import numpy as np
 import scipy.fft
 import scipy.special
 
-from core.mic_array import mic_capsule_positions
-from core.progress import CancelFn, check_cancel
+from core.common.progress import CancelFn, check_cancel
+from core.spatial.mic_array import mic_capsule_positions
 from core.synthesis.room import SPEED_OF_SOUND, Room, image_orders, image_sources
 from core.synthesis.scene import SAMPLE_RATE, Scene, SceneEvent, Trajectory
 
@@ -397,7 +397,7 @@ def render_scene(
 
     Deterministic for a given scene (its ``noise_seed`` drives the tails and the ambient
     noise); the FOA output does not depend on whether MIC is rendered too. ``cancel`` is
-    polled between events (raises :class:`~core.progress.Cancelled`).
+    polled between events (raises :class:`~core.common.progress.Cancelled`).
     """
     for fmt in formats:
         if fmt not in ("foa", "mic"):

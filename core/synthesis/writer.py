@@ -38,10 +38,10 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from core.atomic import atomic_write_bytes, atomic_write_text
-from core.dcase_csv import write_labels
-from core.errors import SeldError
-from core.progress import CancelFn, ProgressFn, check_cancel
+from core.common.atomic import atomic_write_bytes, atomic_write_text
+from core.common.errors import SeldError
+from core.common.progress import CancelFn, ProgressFn, check_cancel
+from core.labels.dcase_csv import write_labels
 from core.synthesis.room import Room, random_room
 from core.synthesis.scene import SAMPLE_RATE, Scene, make_scene
 from core.synthesis.spatial import render_scene
@@ -216,7 +216,7 @@ def synthesize_dataset(
     ``bank`` is a :class:`~core.synthesis.sources.SourceBank` (default: the folder
     ``config.sources``, else the built-in generators). ``progress(done, total, name)`` is
     called after each mix, ``cancel`` polled between mixes and events (raises
-    :class:`~core.progress.Cancelled`; the mixes already written stay).
+    :class:`~core.common.progress.Cancelled`; the mixes already written stay).
     """
     config.validate()
     started = time.monotonic()

@@ -22,8 +22,8 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from core.atomic import atomic_write_bytes  # noqa: E402
-from core.dcase_csv import write_labels  # noqa: E402
+from core.common.atomic import atomic_write_bytes  # noqa: E402
+from core.labels.dcase_csv import write_labels  # noqa: E402
 from core.synthesis.room import random_room  # noqa: E402
 from core.synthesis.scene import make_scene  # noqa: E402
 from core.synthesis.sources import SourceBank  # noqa: E402

@@ -5,7 +5,7 @@
 1. Reads ``RUN/best.safetensors`` (the best-validation snapshot) and writes it with
    float16 weights (half the size; loading casts back to float32).
 2. With ``--rotations N``, stores N as the package's test-time rotation set, which
-   ``seld infer``, ``seld eval`` and the app then use by default (:mod:`core.rotations`).
+   ``seld infer``, ``seld eval`` and the app then use by default (:mod:`core.spatial.rotations`).
 3. Chooses the detection threshold on the *validation* folds (0.30 ... 0.70, the lowest
    SELD error; the paper's 0.5 unless another is better there), with those rotations, and
    stores it in the package.
@@ -42,11 +42,11 @@ def main(argv=None) -> int:
     )
     args = p.parse_args(argv)
 
-    from core.commands.eval import evaluate_model, format_files
-    from core.commands.score import format_report
-    from core.dataset import discover, select_folds
-    from core.inference import open_model
-    from core.package import load_package, save_package
+    from core.cli.eval import evaluate_model, format_files
+    from core.cli.score import format_report
+    from core.data.dataset import discover, select_folds
+    from core.inference.predict import open_model
+    from core.packages.package import load_package, save_package
 
     config = json.loads((args.run / "config.json").read_text())
     test_folds = config["data"]["test_folds"]
@@ -105,9 +105,9 @@ def main(argv=None) -> int:
 
 def tune_threshold(model, items, candidates=(0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)):
     """The threshold with the lowest DCASE 2020 SELD error on ``items`` (each file predicted once)."""
-    from core.dcase_csv import read_labels
-    from core.inference import predict, prediction_to_table
-    from core.seld_metrics import SeldScorer
+    from core.inference.predict import predict, prediction_to_table
+    from core.labels.dcase_csv import read_labels
+    from core.metrics.seld import SeldScorer
 
     classes = model.meta.class_set_obj()
     cached = [(predict(model, it.audio), read_labels(it.labels, classes=classes), it.name) for it in items]

@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from core.config import TrainConfig  # noqa: E402
-from core.trainer import Trainer  # noqa: E402
+from core.training.config import TrainConfig  # noqa: E402
+from core.training.trainer import Trainer  # noqa: E402
 
 RUNS = {
     "mse": ("homogeneous MSE (eq. 3)", "homogeneous_mse", 1.0, 1.0),

@@ -5,7 +5,7 @@ The official extractor is ``cls_feature_class.py`` of the DCASE 2020 Task 3 base
 repository: pass the folder of a checkout with ``--official``. This script imports its
 ``FeatureClass`` as it is and calls its own ``_load_audio``, ``_spectrogram``,
 ``_get_mel_spectrogram``, ``_get_foa_intensity_vectors`` and ``_get_gcc`` on each file, then
-compares the result with ``core.features.extract_features(load_recording(file))``.
+compares the result with ``core.dsp.features.extract_features(load_recording(file))``.
 
 Two things of the extractor's time are restored, neither of which changes its code:
 
@@ -38,8 +38,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from core.audio import load_recording  # noqa: E402
-from core.features import HOP, N_FFT, N_MELS, extract_features  # noqa: E402
+from core.dsp.features import HOP, N_FFT, N_MELS, extract_features  # noqa: E402
+from core.io.audio import load_recording  # noqa: E402
 
 
 def _stub_missing_modules() -> None:

@@ -4,8 +4,8 @@
 
 Runs every recording's features (cached in ``DATA/.seld_cache``, as ``seld train`` does)
 through the network once per map of the format (16 for FOA, 8 for MIC) with
-``core.inference.rotated_outputs``, then scores the averages (``average_outputs``) over every
-set of :data:`core.rotations.ROTATION_SETS` (and each single map alone) with the DCASE 2020
+``core.inference.predict.rotated_outputs``, then scores the averages (``average_outputs``) over every
+set of :data:`core.spatial.rotations.ROTATION_SETS` (and each single map alone) with the DCASE 2020
 metrics, at the package's threshold and at the ones given: what ``seld eval --rotations N``
 computes for each N, with the network run once per map instead of once per set.
 """
@@ -32,14 +32,14 @@ def main(argv=None) -> int:
     p.add_argument("--single", action="store_true", help="also score each map alone")
     args = p.parse_args(argv)
 
-    from core.dataset import discover, select_folds
-    from core.dcase_csv import read_labels
-    from core.feature_cache import FeatureCache
-    from core.inference import average_outputs, rotated_outputs
-    from core.package import load_package
-    from core.rotations import ROTATION_SETS, Rotation
-    from core.seld_metrics import SeldScorer
-    from core.targets import events_from_outputs
+    from core.data.dataset import discover, select_folds
+    from core.data.feature_cache import FeatureCache
+    from core.inference.predict import average_outputs, rotated_outputs
+    from core.labels.dcase_csv import read_labels
+    from core.labels.targets import events_from_outputs
+    from core.metrics.seld import SeldScorer
+    from core.packages.package import load_package
+    from core.spatial.rotations import ROTATION_SETS, Rotation
 
     model = load_package(args.model)
     fmt, classes = model.meta.fmt, model.meta.class_set_obj()

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.events import Event
-from core.labels import LABEL_HOP_S
-from core.session import Session
+from core.labels.events import Event
+from core.labels.table import LABEL_HOP_S
+from core.session.session import Session
 
 TRAIL_S = 2.0
 
@@ -102,12 +102,12 @@ def selected_paths(session: Session) -> list[SelectedPath]:
 
 
 def energy_at_playhead(session: Session):
-    """The model-free :class:`~core.energy_map.DirectionMap` at the playhead, or ``None``.
+    """The model-free :class:`~core.dsp.energy_map.DirectionMap` at the playhead, or ``None``.
 
     Reads only the 0.4 s around the playhead (lazily opened long recordings included).
     """
-    from core.energy_map import energy_map
-    from core.errors import SeldError
+    from core.common.errors import SeldError
+    from core.dsp.energy_map import energy_map
 
     rec = session.recording
     if rec is None:

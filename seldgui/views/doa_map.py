@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from core.session import Session
+from core.session.session import Session
 from seldgui.style import SELECTION_COLOR, class_color
 from seldgui.views.doa_common import energy_at_playhead, markers_and_trails, selected_paths
 from seldgui.views.timeline import EditViewBox

@@ -15,9 +15,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from core.events import Event
-from core.labels import LABEL_HOP_S
-from core.session import Session
+from core.labels.events import Event
+from core.labels.table import LABEL_HOP_S
+from core.session.session import Session
 from seldgui.style import SELECTION_COLOR, class_color
 from seldgui.views.doa_common import MAX_PATHS
 from seldgui.views.timeline import EditViewBox, PlayheadLine

@@ -19,10 +19,10 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
-from core.classes import ClassSet
-from core.events import Event
-from core.labels import LABEL_HOP_S
-from core.session import Session
+from core.labels.classes import ClassSet
+from core.labels.events import Event
+from core.labels.table import LABEL_HOP_S
+from core.session.session import Session
 from seldgui.style import SELECTION_COLOR, class_color
 from seldgui.views.timeline import EditViewBox, PlayheadLine
 

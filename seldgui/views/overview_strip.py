@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from core.session import Session, Spectrogram
+from core.session.session import Session, Spectrogram
 
 LEVELS = (-100.0, 0.0)
 

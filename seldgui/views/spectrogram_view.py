@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from core.session import Session, Spectrogram
+from core.session.session import Session, Spectrogram
 from seldgui import workers
 from seldgui.views.timeline import EditViewBox, PlayheadLine
 
@@ -18,7 +18,7 @@ class SpectrogramView(QWidget):
     """Observes ``session.spectrogram_changed``; draws the image with fixed dB levels.
 
     For a long recording (opened lazily) the image is an overview; when the visible span
-    is short enough (:data:`core.overview.DETAIL_MAX_S`) an exact detail image of that span
+    is short enough (:data:`core.dsp.overview.DETAIL_MAX_S`) an exact detail image of that span
     is computed in the background and drawn over it.
     """
 
@@ -115,7 +115,7 @@ class SpectrogramView(QWidget):
         self.detail.clear()
 
     def _request_detail(self) -> None:
-        from core.overview import DETAIL_MAX_S, detail_overview
+        from core.dsp.overview import DETAIL_MAX_S, detail_overview
 
         rec, spec = self.session.recording, self.session.spectrogram
         if rec is None or spec is None or not getattr(rec, "lazy", False):

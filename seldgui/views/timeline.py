@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from core.session import Session
+from core.session.session import Session
 from seldgui.style import PLAYHEAD_COLOR
 
 

@@ -1,0 +1,1 @@
+"""The annotation document, its edits (undo), its checks and its autosave."""

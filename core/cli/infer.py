@@ -1,0 +1,283 @@
+"""``seld infer AUDIO_OR_FOLDER... [--model PACKAGE] [--out DIR]``: detect and localize sound events.
+
+Writes one DCASE 2020 label CSV (``frame,class,track,azimuth,elevation``, polar degrees)
+per recording, named ``<stem>.csv``, into ``--out`` (default: the current folder). Folders
+are searched (recursively) for ``.wav``, ``.flac`` and ``.ogg`` files.
+
+The recordings' format is never assumed: it is ``--format`` when given (it overrides the
+folder names), else the one a DCASE folder in each path names (``foa_dev``, ``mic_eval``,
+...), else (the bundled demo recording only) the one SELD Studio knows. A recording of
+unknown format, or of another format than the model's, is refused before any work, with
+what the model expects and what is known of the recording. Without ``--model`` the
+bundled model for the recordings' format is used, when one is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from core.common.errors import ModelError, SeldError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+
+
+class ProgressBar:
+    """``progress(done, total, stage)`` for the terminal: a bar on a TTY, plain lines otherwise."""
+
+    def __init__(self, stream: TextIO | None = None, width: int = 30):
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.width = width
+        self.label = ""
+        self._last_line: tuple[str, int] | None = None
+        self._shown = False
+
+    def start(self, label: str) -> None:
+        self.label = label
+        self._last_line = None
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        fraction = done / total if total else 1.0
+        if self.tty:
+            filled = int(round(self.width * fraction))
+            bar = "#" * filled + "-" * (self.width - filled)
+            self.stream.write(f"\r{self.label[:40]:<40} [{bar}] {100 * fraction:5.1f}% {stage:<16}")
+            self.stream.flush()
+            self._shown = True
+            return
+        quarter = int(fraction * 4)
+        last = self._last_line
+        if last is None or last[0] != stage or quarter > last[1]:
+            self._last_line = (stage, quarter)
+            print(f"{self.label}: {stage} {100 * fraction:.0f}%", file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        if self.tty and self._shown:
+            self.stream.write("\r" + " " * (self.width + 68) + "\r")
+            self.stream.flush()
+        self._shown = False
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "infer",
+        help="detect and localize sound events in recordings with a model package",
+        description="Run a SELD model on 4-channel recordings and write one DCASE 2020 label CSV per "
+        "recording (<stem>.csv: frame,class,track,azimuth,elevation in degrees, 100 ms frames). The whole "
+        "recording is cut into 2 s segments, each run through the network; a class is active where its "
+        "detection output exceeds the threshold. Long files are streamed with bounded memory.",
+    )
+    p.add_argument(
+        "inputs", nargs="+", type=Path, metavar="AUDIO_OR_FOLDER", help="recordings or folders of them"
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="PACKAGE",
+        help="model package (.safetensors) or exported .onnx file; default: the bundled model",
+    )
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        choices=("foa", "mic"),
+        default=None,
+        help="the recordings' format (overrides DCASE folder names); required when no folder in a "
+        "recording's path names it (foa_dev, mic_eval, ...)",
+    )
+    p.add_argument("--out", type=Path, default=Path("."), metavar="DIR", help="output folder (default: .)")
+    p.add_argument("--device", default="auto", metavar="auto|cpu|cuda", help="where to run (default: auto)")
+    p.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnx"),
+        default="auto",
+        help="auto (default): onnxruntime on the CPU (the fastest there), torch on a GPU",
+    )
+    p.add_argument(
+        "--threshold",
+        type=_threshold_arg,
+        default=None,
+        help="detection threshold in (0, 1); default: the package's (0.5)",
+    )
+    add_rotations_argument(p)
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    p.set_defaults(func=run)
+
+
+def add_rotations_argument(p: argparse.ArgumentParser) -> None:
+    """``--rotations N``: the test-time rotation set (``seld infer``, ``seld eval``)."""
+    p.add_argument(
+        "--rotations",
+        type=int,
+        choices=(1, 4, 8, 16),
+        default=None,
+        help="test-time rotations: average the outputs over this many exact turns of the sound field "
+        "(FOA: 1, 4, 8, 16; MIC: 1, 4, 8); 1 is the paper's protocol; default: the package's",
+    )
+
+
+def _threshold_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError("the threshold must be between 0 and 1")
+    return value
+
+
+def rotations_text(n: int) -> str:
+    return "no test-time rotation" if n == 1 else f"{n} test-time rotations"
+
+
+def collect_recordings(inputs: list[Path]) -> list[Path]:
+    """The recordings named or found (recursively, hidden names skipped) in ``inputs``, in order."""
+    found: list[Path] = []
+    for item in inputs:
+        if item.is_dir():
+            matches = []
+            for dirpath, dirnames, filenames in os.walk(item):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if not name.startswith(".") and os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
+                        matches.append(Path(dirpath) / name)
+            if not matches:
+                raise SeldError(f"no recordings ({', '.join(AUDIO_EXTENSIONS)} files) in this folder", item)
+            found.extend(matches)
+        elif item.exists():
+            found.append(item)
+        else:
+            raise SeldError("no such file or folder", item)
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return unique
+
+
+def output_names(recordings: list[Path], out_dir: Path) -> list[Path]:
+    """``<out_dir>/<stem>.csv`` per recording; two recordings with one stem are an error."""
+    seen: dict[str, Path] = {}
+    for rec in recordings:
+        other = seen.get(rec.stem)
+        if other is not None:
+            raise SeldError(
+                f"two recordings would write {rec.stem}.csv: {other} and {rec}; infer them into different "
+                "--out folders"
+            )
+        seen[rec.stem] = rec
+    return [out_dir / f"{rec.stem}.csv" for rec in recordings]
+
+
+def resolve_model_path(model: Path | None, recordings: list[Path], fmt: str | None = None) -> Path:
+    """``--model``, or the bundled model for the recordings' format (``fmt``, else the first one known).
+
+    Without ``--model`` the format must be known (``--format``, a DCASE folder, or the
+    bundled demo recording): the bundled model is never picked by an assumed format.
+    """
+    if model is not None:
+        return model
+    from core.inference.predict import known_format
+    from core.io.resources import bundled_model_path
+
+    known = [known_format(r, fmt) for r in recordings]
+    chosen = next((f for f in known if f is not None), None)
+    if chosen is None:
+        raise SeldError(
+            "the recording format is unknown: no folder in its path is named foa/mic or starts with "
+            "foa_/mic_ (as in DCASE foa_dev, mic_eval), and it is never assumed; declare it with "
+            "--format foa (Ambisonics, AmbiX W,Y,Z,X) or --format mic (tetrahedral array M1..M4) and the "
+            "bundled model for that format is used",
+            recordings[0],
+        )
+    path = bundled_model_path(chosen)
+    if path is None:
+        raise ModelError(f"no bundled {chosen.upper()} model is installed yet; pass --model PACKAGE")
+    return path
+
+
+def check_formats(meta, recordings: list[Path], model_path: Path, fmt: str | None = None) -> None:
+    """Refuse (before any work) recordings whose format is unknown or not the model's.
+
+    ``meta`` is the model's :class:`~core.packages.package.PackageMeta`; ``fmt`` the user's
+    ``--format`` (which overrides folder names).
+    """
+    from core.inference.predict import FORMAT_NAMES, format_recordings, known_format, unknown_format_message
+    from core.io.audio import infer_format
+
+    expects = f"the model {model_path} ({meta.describe()}) expects {format_recordings(meta.fmt)}"
+    for rec in recordings:
+        if fmt is not None:
+            if fmt != meta.fmt:
+                raise ModelError(
+                    f"{expects} but --format says this recording is {FORMAT_NAMES[fmt]}; use a "
+                    f"{fmt.upper()} model",
+                    rec,
+                )
+            continue
+        named = infer_format(rec)
+        if named is not None and named != meta.fmt:
+            raise ModelError(
+                f"the model {model_path} was trained on {meta.fmt.upper()} recordings but this recording's "
+                f"folder says {named.upper()}; use a {named.upper()} model (or, if the folder name is wrong, "
+                f"declare the format with --format {meta.fmt})",
+                rec,
+            )
+        if known_format(rec) is None:
+            raise ModelError(unknown_format_message(meta, "--format {fmt}"), rec)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.inference.predict import open_model, predict, prediction_to_table
+    from core.labels.dcase_csv import write_labels
+    from core.spatial.rotations import chosen_rotations
+
+    recordings = collect_recordings(args.inputs)
+    outputs = output_names(recordings, args.out)
+    fmt = getattr(args, "fmt", None)
+    model_path = resolve_model_path(args.model, recordings, fmt)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise SeldError("--threads must be at least 1")
+        import torch
+
+        torch.set_num_threads(args.threads)
+    model = open_model(model_path, backend=args.backend, device=args.device, threads=args.threads)
+    check_formats(model.meta, recordings, model_path, fmt)
+    rotations = len(chosen_rotations(model.meta, args.rotations))  # a MIC model with 16 fails before any work
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SeldError(f"cannot create the output folder: {err.strerror or err}", args.out) from None
+    print(
+        f"seld infer: {model.meta.describe()} ({model.backend} backend, {rotations_text(rotations)}), "
+        f"{len(recordings)} "
+        f"recording{'s' if len(recordings) != 1 else ''}",
+        file=sys.stderr,
+    )
+    bar = ProgressBar()
+    failures = 0
+    for rec, out in zip(recordings, outputs, strict=True):
+        bar.start(rec.name)
+        t0 = time.perf_counter()
+        try:
+            pred = predict(model, rec, rotations=rotations, fmt=fmt, progress=bar)
+            table = prediction_to_table(pred, args.threshold)
+            write_labels(table, out, fmt="dcase2020")
+        except SeldError as err:
+            bar.finish()
+            print(f"seld: error: {err}", file=sys.stderr)
+            failures += 1
+            continue
+        finally:
+            bar.finish()
+        seconds = time.perf_counter() - t0
+        print(
+            f"{out}: {len(table)} rows, {pred.n_frames} frames ({pred.n_frames * pred.hop_s:.1f} s) in {seconds:.2f} s"
+        )
+    if failures:
+        print(f"seld infer: {failures} of {len(recordings)} recordings failed", file=sys.stderr)
+        return 2
+    return 0

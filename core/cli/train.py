@@ -1,0 +1,200 @@
+"""``seld train``: train the CRNN on a dataset's folds (also under torchrun for several GPUs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.common.errors import SeldError
+from core.training.config import TrainConfig
+
+
+def _folds(text: str) -> list[int]:
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part:
+                a, b = part.split("-", 1)
+                out.extend(range(int(a), int(b) + 1))
+            elif part:
+                out.append(int(part))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"folds must look like '3,4,5' or '3-6', not {text!r}") from None
+    return out
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train the SELD CRNN (homogeneous MSE by default) on a DCASE-layout dataset",
+        description="Train the multitask-regression CRNN of Phan et al. (DCASE 2020) on the folds of a "
+        "dataset in DCASE layout (foa_dev/ or mic_dev/ + metadata_dev/). Resume a stopped run with "
+        "--resume; stop one cleanly with Ctrl-C or by creating a file named STOP in the run folder. "
+        "For several GPUs: torchrun --nproc_per_node N -m core.cli.seld train ...",
+    )
+    p.add_argument("--data", help="dataset root folder")
+    p.add_argument("--out", type=Path, required=True, help="run folder (created)")
+    p.add_argument("--config", type=Path, help="JSON file with a (partial) training configuration")
+    p.add_argument("--format", dest="fmt", choices=("foa", "mic"))
+    p.add_argument("--classes", help="class set: dcase2020 (default), starss, ...")
+    p.add_argument("--train-folds", type=_folds)
+    p.add_argument("--val-folds", type=_folds)
+    p.add_argument("--test-folds", type=_folds)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--steps-per-epoch", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--loss", choices=("homogeneous_mse", "ce_mse"))
+    p.add_argument("--w-ce", type=float)
+    p.add_argument("--w-mse", type=float)
+    p.add_argument(
+        "--mask-inactive-doa",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="DOA MSE on the active classes only (default), or on all classes with target 0 (--no-...)",
+    )
+    p.add_argument(
+        "--rotate-augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train on exact rotations/reflections of each segment (16 for FOA, 8 for MIC; Mazzon et al. "
+        "2019); off by default, as in the paper",
+    )
+    p.add_argument("--workers", type=int, help="data loading worker processes")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
+    p.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    p.add_argument("--max-steps", type=int, help="stop cleanly (writing last) after this many steps in all")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its newest complete checkpoint (or from the beginning when it "
+        "was stopped before its first one), with the run's own configuration",
+    )
+    p.add_argument(
+        "--init",
+        dest="init_from",
+        help="start from the weights of this model package (fine-tuning); 'bundled' for the bundled model "
+        "of the data's format",
+    )
+    p.add_argument(
+        "--progress",
+        choices=("bar", "jsonl", "none"),
+        default="bar",
+        help="bar: a progress bar on stderr; jsonl: one JSON object per step/evaluation on stdout",
+    )
+    p.set_defaults(func=run)
+
+
+def build_config(args: argparse.Namespace) -> TrainConfig:
+    config = TrainConfig.load(args.config) if args.config else TrainConfig()
+    d, o = config.data, config.optim
+    overrides: list[tuple[Any, str, Any]] = [
+        (d, "root", args.data),
+        (d, "fmt", args.fmt),
+        (d, "classes", args.classes),
+        (d, "train_folds", args.train_folds),
+        (d, "val_folds", args.val_folds),
+        (d, "test_folds", args.test_folds),
+        (d, "workers", args.workers),
+        (d, "rotate_augment", args.rotate_augment),
+        (o, "epochs", args.epochs),
+        (o, "steps_per_epoch", args.steps_per_epoch),
+        (o, "batch_size", args.batch_size),
+        (o, "lr", args.lr),
+        (o, "loss", args.loss),
+        (o, "w_ce", args.w_ce),
+        (o, "w_mse", args.w_mse),
+        (o, "mask_inactive_doa", args.mask_inactive_doa),
+        (config, "seed", args.seed),
+        (config, "device", args.device),
+        (config, "init_from", args.init_from),
+    ]
+    for obj, name, value in overrides:
+        if value is not None:
+            setattr(obj, name, value)
+    if args.no_amp:
+        o.amp = False
+    if d.root:
+        d.root = str(Path(d.root).resolve())
+    if config.init_from == "bundled":
+        from core.io.resources import bundled_model_path
+
+        bundled = bundled_model_path(d.fmt)
+        if bundled is None:
+            raise SeldError(f"--init bundled: no bundled {d.fmt.upper()} model is installed")
+        config.init_from = str(bundled)
+    elif config.init_from:
+        config.init_from = str(Path(config.init_from).resolve())
+    return TrainConfig.from_dict(config.to_dict())  # validate the result
+
+
+class _Bar:
+    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last_line = 0.0
+
+    def __call__(self, ev: dict[str, Any]) -> None:
+        import time
+
+        kind = ev["event"]
+        if kind == "step":
+            now = time.monotonic()
+            if not self.tty and now - self.last_line < 10:
+                return
+            self.last_line = now
+            frac = ev["batch"] / max(ev["batches"], 1)
+            bar = "#" * int(frac * 30)
+            text = (
+                f"epoch {ev['epoch'] + 1} [{bar:<30}] {ev['batch']}/{ev['batches']} "
+                f"loss {ev['loss']:.4f} lr {ev['lr']:.1e} {ev['samples_per_s']:.1f} samples/s"
+            )
+            print(
+                ("\r" + text) if self.tty else text, end="" if self.tty else "\n", file=sys.stderr, flush=True
+            )
+        elif kind in ("eval", "test"):
+            end = "\n" if self.tty else ""
+            print(
+                f"{end}{kind}: epoch {ev.get('epoch', '-')} loss {ev.get('val_loss', ev.get('loss')):.4f} ER {ev['ER']:.3f} "
+                f"F {ev['F']:.3f} LE {ev['LE']:.1f} LR {ev['LR']:.3f} SELD {ev['SELD']:.4f}",
+                file=sys.stderr,
+            )
+        elif kind == "features":
+            print(f"features {ev['done']}/{ev['total']} {ev['name']}", file=sys.stderr)
+        elif kind == "message":
+            print(("\n" if self.tty else "") + ev["text"], file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.training.trainer import Trainer
+
+    if args.resume:
+        if not (args.out / "config.json").exists():
+            raise SeldError(
+                "there is no run to resume here (no config.json); if a run was stopped before it wrote "
+                "its configuration, start it again without --resume",
+                args.out,
+            )
+        config = TrainConfig.load(args.out / "config.json")
+    else:
+        config = build_config(args)
+    if args.progress == "jsonl":
+
+        def on_event(ev: dict[str, Any]) -> None:
+            print(json.dumps(ev), flush=True)
+
+    elif args.progress == "bar":
+        on_event = _Bar()
+    else:
+        on_event = None
+    trainer = Trainer(config, args.out, resume=args.resume, on_event=on_event, max_steps=args.max_steps)
+    summary = trainer.run()
+    if args.progress == "bar":
+        print(f"\n{json.dumps(summary)}", file=sys.stderr)
+    return 0

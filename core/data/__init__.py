@@ -1,0 +1,1 @@
+"""Datasets: recording discovery and folds, the feature cache, training segments."""

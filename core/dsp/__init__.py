@@ -1,0 +1,1 @@
+"""Signal processing: the DCASE 2020 features, display spectrograms and overviews, energy maps."""

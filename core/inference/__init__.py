@@ -1,0 +1,1 @@
+"""Inference: a model on recordings, chunked and streamed."""

@@ -1,0 +1,596 @@
+"""Running a SELD model on recordings, as the paper evaluates it.
+
+Protocol (Phan et al., DCASE 2020): the DCASE 2020 features of the whole recording are
+normalised by the package's scaler, cut into 2 s segments (100 feature frames) without
+overlap (the last one zero-padded in normalised space), each segment goes through the
+network on its own, and a class is active in a 100 ms label frame when its SED output
+exceeds the threshold (0.5); no post-processing. The output covers ``ceil(T / 5)`` label
+frames for ``T = ceil(N / 480)`` feature frames.
+
+Test-time rotations (the package's ``rotations``, or ``rotations=`` here): the
+features are also run turned by each map of a set of exact sound-field rotations
+(:mod:`core.spatial.rotations`), each DOA output is turned back, and the SED and DOA outputs are
+averaged before the threshold. With ``rotations=1`` this is the paper's protocol exactly;
+the network's work grows with the number of maps.
+
+Memory: a recording up to ``chunk_segments`` segments long (1 minute by default) is
+processed whole. A longer one is streamed in two passes, so that memory stays bounded by
+one chunk however long the file is:
+
+1. the audio is read block by block and the mel power of every frame is computed only to
+   find each log-mel channel's maximum (the 80 dB floor of the log-mel features is
+   relative to the maximum over the whole file);
+2. the audio is read again chunk by chunk (whole 2 s segments, with 512 samples of context
+   on both sides and the reflection padding only at the true file edges), the features of
+   the chunk are computed with that floor, normalised and run through the network.
+
+Both give the same features and outputs as processing the whole file at once (to float
+rounding). Work is reported through ``progress(done, total, stage)`` and stopped by
+``cancel()`` (:mod:`core.common.progress`).
+
+The recording's format is never assumed: it is the one a caller declares (``fmt=``, the
+CLI's ``--format``, the GUI's choice, a :class:`~core.io.audio.Recording`'s), else the one its
+path names (a ``foa_*`` / ``mic_*`` folder), else the bundled demo recording's; a recording
+of unknown format, or of another format than the model's, is refused. No result is ever
+made of non-finite numbers: NaN or infinite features, normalised features or network
+outputs are refused with an error naming the recording or the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from core.common.errors import AudioError, ModelError, SeldError
+from core.common.progress import CancelFn, ProgressFn, check_cancel
+from core.dsp.features import (
+    AMIN,
+    FEATURE_CHANNELS,
+    HOP,
+    N_FFT,
+    N_MELS,
+    TOP_DB,
+    FeatureScaler,
+    extract_features,
+    frame_features,
+    log_mel,
+    n_frames,
+)
+from core.io.audio import FORMATS, TARGET_RATE, Recording, infer_format, iter_blocks, load_recording, probe
+from core.labels.table import LABEL_HOP_S, LabelTable
+from core.spatial.rotations import Rotation, chosen_rotations
+
+if TYPE_CHECKING:  # core.packages.package imports torch; `seld features` streams without it
+    from core.packages.package import PackageMeta
+
+SEGMENT_FRAMES = 100
+"""Feature frames (20 ms) per evaluation segment: 2 s."""
+LABEL_RESOLUTION = 5
+"""Feature frames per 100 ms label frame."""
+DEFAULT_CHUNK_SEGMENTS = 30
+"""Segments per chunk of a streamed recording (1 minute); recordings up to this long go whole."""
+READ_BLOCK_SAMPLES = 10 * 24000
+"""Samples per block read from a file while streaming (10 s)."""
+BACKENDS = ("auto", "torch", "onnx")
+
+_PAD = N_FFT // 2
+
+
+class InferenceModel(Protocol):
+    """What :func:`predict` needs: the package metadata, its scaler and a batch runner."""
+
+    meta: PackageMeta
+    scaler: FeatureScaler
+    backend: str
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass
+class Prediction:
+    """Frame-wise outputs of one recording: ``sed (T, K)`` in [0, 1] and ``doa (T, 3K)`` in [-1, 1]."""
+
+    sed: np.ndarray
+    doa: np.ndarray
+    classes: tuple[str, ...]
+    hop_s: float = LABEL_HOP_S
+    threshold: float = 0.5
+    fmt: str = "foa"
+    source: str | None = None
+    rotations: int = 1
+
+    @property
+    def n_frames(self) -> int:
+        """Label frames (100 ms): ``ceil(T / 5)`` for ``T`` feature frames."""
+        return int(self.sed.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        """Time covered by the label frames (the recording rounded up to 100 ms)."""
+        return self.n_frames * self.hop_s
+
+
+def prediction_to_table(pred: Prediction, threshold: float | None = None) -> LabelTable:
+    """The DCASE 2020 label rows (polar degrees) of a prediction; ``threshold`` defaults to the package's."""
+    from core.labels.targets import events_from_outputs
+
+    thr = pred.threshold if threshold is None else float(threshold)
+    return events_from_outputs(pred.sed, pred.doa, threshold=thr, fmt="dcase2020")
+
+
+# --------------------------------------------------------------------------- opening a model
+
+
+def default_backend(device: str | None = "auto") -> str:
+    """The fastest backend for ``device``: onnxruntime on the CPU, torch on a GPU."""
+    from core.packages.devices import resolve_device
+
+    return "onnx" if resolve_device(device).type == "cpu" else "torch"
+
+
+def open_model(
+    path: str | os.PathLike[str],
+    *,
+    backend: str = "auto",
+    device: str | None = "auto",
+    threads: int | None = None,
+) -> InferenceModel:
+    """Open a ``.safetensors`` package (either backend) or an exported ``.onnx`` file (onnx backend).
+
+    ``backend="auto"`` picks :func:`default_backend`; a package opened with the onnx backend
+    is exported to ONNX in memory first (a fraction of a second).
+    """
+    from core.packages.onnx_export import OnnxModel
+    from core.packages.package import load_package
+
+    if backend not in BACKENDS:
+        raise SeldError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    p = os.fspath(path)
+    is_onnx = p.lower().endswith(".onnx")
+    if is_onnx:
+        if backend == "torch":
+            raise ModelError("is an ONNX model; it runs with the onnx backend only", p)
+        return OnnxModel(p, device=device, threads=threads)
+    if backend == "auto":
+        backend = default_backend(device)
+    if backend == "torch":
+        return load_package(p, device=device)
+    return OnnxModel.from_package(load_package(p, device="cpu"), device=device, threads=threads)
+
+
+# --------------------------------------------------------------------------- chunked features
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run the block's numpy matrix products on the calling thread only.
+
+    The feature extraction's small mel projections gain nothing from OpenBLAS's worker
+    threads, and those threads keep spinning for tens of milliseconds after each product,
+    stealing the cores from the network that runs next (on 2 cores: ~50 ms per minute of
+    audio). Uses ``threadpoolctl`` when it is installed; otherwise does nothing.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _chunk_features(padded: np.ndarray, n: int, fmt: str, peak: np.ndarray | None) -> np.ndarray:
+    """Features ``(C, n, 64)`` of a padded chunk; with ``peak=None`` only the mel power ``(4, n, 64)``.
+
+    :func:`core.dsp.features.frame_features` computes every frame from its own samples only, so
+    the values equal the whole-file ones; the log-mel floor uses the file's per-channel peak.
+    """
+    with single_threaded_blas():
+        power, rest = frame_features(padded, n, None if peak is None else fmt, workers=1)
+    if peak is None:
+        return power
+    out = np.empty((FEATURE_CHANNELS[fmt], n, N_MELS), dtype=np.float32)
+    out[:4] = log_mel(power, peak)
+    out[4:] = rest
+    return out
+
+
+def _blocks_of_array(samples: np.ndarray, block: int) -> Iterator[tuple[int, np.ndarray]]:
+    for s in range(0, samples.shape[1], block):
+        yield s, samples[:, s : s + block]
+
+
+def _padded_chunks(
+    blocks: Iterator[tuple[int, np.ndarray]], chunk_frames: int
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(f0, f1, padded)`` for frames ``[f0, f1)`` from a stream of sample blocks.
+
+    ``padded`` is the signal reflect-padded by 512 at the true edges only, from padded
+    position ``480 f0`` on: the samples ``[480 f0 - 512, 480 f1 + 512)`` of the file. The
+    total length is learnt when the stream ends.
+    """
+    pending: list[np.ndarray] = []
+    buf = np.zeros((4, 0), dtype=np.float32)
+    start = 0  # file index of buf[:, 0]
+    total: int | None = None
+    f0 = 0
+    while True:
+        f1 = f0 + chunk_frames
+        want = HOP * f1 + _PAD
+        while total is None and start + buf.shape[1] + sum(b.shape[1] for b in pending) < want:
+            nxt = next(blocks, None)
+            if nxt is None:
+                total = start + buf.shape[1] + sum(b.shape[1] for b in pending)
+            else:
+                pending.append(nxt[1])
+        if pending:
+            buf = np.concatenate([buf, *pending], axis=1)
+            pending = []
+        n_all = start + buf.shape[1]
+        if total is not None:
+            f1 = min(f1, n_frames(total))
+            if f0 >= f1:
+                return
+        lo = max(0, HOP * f0 - _PAD)
+        hi = min(n_all, want)
+        seg = buf[:, lo - start : hi - start]
+        pad_left = _PAD if f0 == 0 else 0
+        pad_right = _PAD if total is not None and want > total else 0
+        if pad_left or pad_right:
+            seg = np.pad(seg, ((0, 0), (pad_left, pad_right)), mode="reflect")
+        yield f0, f1, seg
+        f0 = f1
+        drop = max(0, HOP * f0 - _PAD - start)
+        buf = buf[:, drop:]
+        start += drop
+
+
+# --------------------------------------------------------------------------- predict
+
+
+class _Progress:
+    def __init__(self, progress: ProgressFn | None, cancel: CancelFn | None, total: int):
+        self.progress, self.cancel, self.total, self.done = progress, cancel, max(1, total), 0
+
+    def step(self, units: int, stage: str) -> None:
+        self.done = min(self.total, self.done + units)
+        if self.progress is not None:
+            self.progress(self.done, self.total, stage)
+        check_cancel(self.cancel)
+
+
+def _first_bad(values: np.ndarray) -> tuple[int, tuple[int, ...]]:
+    """(how many values are NaN/Inf, the index of the first) of an array known to hold some."""
+    bad = ~np.isfinite(values)
+    return int(bad.sum()), tuple(int(i) for i in np.argwhere(bad)[0])
+
+
+def check_features_finite(feats: np.ndarray, source: str | None = None) -> None:
+    """Refuse features ``(C, T, 64)`` holding NaN or Inf (:class:`AudioError` naming ``source``).
+
+    The readers refuse non-finite and absurdly loud samples, so this does not happen for a
+    file; it guards every other way in (arrays, a future feature definition).
+    """
+    if np.isfinite(feats).all():
+        return
+    n, (ch, frame, band) = _first_bad(feats)
+    raise AudioError(
+        f"its features contain {n} NaN or infinite values (the first at {frame * HOP / TARGET_RATE:.2f} s, "
+        f"feature channel {ch + 1}, band {band + 1}); no result is made of them",
+        source,
+    )
+
+
+def _model_name(model: InferenceModel) -> str:
+    return str(getattr(model, "path", None) or "the model")
+
+
+def _check_outputs(
+    model: InferenceModel, batch: np.ndarray, sed: np.ndarray, doa: np.ndarray, source: str | None
+) -> None:
+    """The network's outputs must have the shapes the package declares and be finite."""
+    k = len(model.meta.classes)
+    want_sed = (batch.shape[0], batch.shape[2] // LABEL_RESOLUTION, k)
+    want_doa = (*want_sed[:2], 3 * k)
+    if tuple(np.shape(sed)) != want_sed or tuple(np.shape(doa)) != want_doa:
+        raise ModelError(
+            f"the network's outputs have shapes sed {tuple(np.shape(sed))}, doa {tuple(np.shape(doa))} but its "
+            f"metadata ({k} classes) needs {want_sed} and {want_doa}",
+            _model_name(model),
+        )
+    on = f" on {source}" if source else ""
+    for name, out in (("detection (sed)", sed), ("direction (doa)", doa)):
+        _refuse_non_finite(
+            out,
+            f"the network produced {{n}} NaN or infinite {name} outputs{on} (damaged weights or feature "
+            "scaler?); no result is made of them",
+            model,
+        )
+
+
+def _refuse_non_finite(values: np.ndarray, problem: str, model: InferenceModel) -> None:
+    """A :class:`ModelError` naming the model when ``values`` hold NaN/Inf (``{n}`` in ``problem``: how many)."""
+    if not np.isfinite(values).all():
+        n, _ = _first_bad(values)
+        raise ModelError(problem.format(n=n), _model_name(model))
+
+
+def rotated_outputs(
+    model: InferenceModel,
+    feats: np.ndarray,
+    rotations: tuple[Rotation, ...] = (Rotation(),),
+    batch_segments: int = 16,
+    tracker: _Progress | None = None,
+    source: str | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The network's ``(sed, doa)`` on raw features ``(C, T, 64)`` turned by each map, each DOA turned back.
+
+    Per map: the features are turned, normalised by the model's scaler and cut into 2 s
+    segments, which run in batches; the outputs are joined to ``ceil(T / 5)`` label frames
+    and the DOA output is turned back by the inverse map (:mod:`core.spatial.rotations`).
+    Non-finite features (:class:`AudioError` naming ``source``, the recording), normalised
+    features or outputs, and outputs of the wrong shape (:class:`ModelError` naming the
+    model) are refused.
+    """
+    from core.data.training_data import merge_segments, segment_batches
+
+    check_features_finite(feats, source)
+    n_lab = -(-feats.shape[1] // LABEL_RESOLUTION)
+    outputs = []
+    for rotation in rotations:
+        turned = feats if rotation == Rotation() else rotation.apply_to_features(feats)
+        normalised = model.scaler.transform(turned)
+        of = f" of {source}" if source else ""
+        _refuse_non_finite(
+            normalised,
+            f"its feature scaler turns the features{of} into {{n}} NaN or infinite values; no result is made of them",
+            model,
+        )
+        x = segment_batches(normalised)
+        seds, doas = [], []
+        for b0 in range(0, x.shape[0], batch_segments):
+            batch = x[b0 : b0 + batch_segments]
+            sed, doa = model.run(batch)
+            _check_outputs(model, batch, sed, doa, source)
+            seds.append(sed)
+            doas.append(doa)
+            if tracker is not None:
+                tracker.step(batch.shape[0], "detecting")
+        sed = merge_segments(np.concatenate(seds), n_lab)
+        doa = rotation.inverse().apply_to_doa(merge_segments(np.concatenate(doas), n_lab))
+        outputs.append((sed, doa))
+    return outputs
+
+
+def average_outputs(outputs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The mean SED and DOA of several runs (one run: returned as it is)."""
+    if len(outputs) == 1:
+        return outputs[0]
+    return np.mean([o[0] for o in outputs], axis=0), np.mean([o[1] for o in outputs], axis=0)
+
+
+def stream_features(
+    source: Recording | np.ndarray | str | os.PathLike[str],
+    fmt: str,
+    *,
+    chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
+    on_scan: Callable[[int], None] | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Unnormalised features of a recording in chunks, by the two-pass method: ``(f0, (C, n, 64))``.
+
+    ``source`` is a recording, a 24 kHz ``(4, N)`` array or a file (read with ``fmt``).
+    ``on_scan(frames)`` is called after each chunk of the first pass. The chunks
+    concatenated equal :func:`core.dsp.features.extract_features` of the whole signal.
+    """
+    if fmt not in FEATURE_CHANNELS:
+        raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
+    chunk_frames = SEGMENT_FRAMES * max(1, int(chunk_segments))
+    block = min(chunk_frames * HOP, READ_BLOCK_SAMPLES)
+
+    def blocks() -> Iterator[tuple[int, np.ndarray]]:
+        if isinstance(source, Recording):
+            return _blocks_of_array(source.samples, block)
+        if isinstance(source, np.ndarray):
+            return _blocks_of_array(source, block)
+        return iter_blocks(source, block_seconds=block / TARGET_RATE, fmt=fmt)
+
+    peak = np.full(4, -np.inf)
+    for f0, f1, padded in _padded_chunks(blocks(), chunk_frames):
+        power = _chunk_features(padded, f1 - f0, fmt, None)
+        peak = np.maximum(peak, power.reshape(4, -1).max(axis=1))
+        if on_scan is not None:
+            on_scan(f1 - f0)
+    peak_db = 10.0 * np.log10(np.maximum(AMIN, peak))
+    for f0, f1, padded in _padded_chunks(blocks(), chunk_frames):
+        yield f0, _chunk_features(padded, f1 - f0, fmt, peak_db)
+
+
+def file_features(
+    path: str | os.PathLike[str],
+    fmt: str,
+    *,
+    chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
+) -> np.ndarray:
+    """Unnormalised features ``(C, T, 64)`` of a whole file, read in one streamed pass.
+
+    The file is read as :func:`stream_features` reads it (:func:`core.io.audio.iter_blocks`,
+    chunks of whole segments with 512 samples of context, every frame computed from its own
+    samples), but in a single pass, because the caller keeps all the features anyway: the
+    log-mel levels of each chunk are stored as float32 and floored 80 dB below each
+    channel's peak once the whole file is known. Rounding to float32 is monotone, so
+    flooring after rounding gives exactly what :func:`core.dsp.features.extract_features` of the
+    whole signal gives (bit for bit). Memory: the output plus one chunk of audio; the output
+    grows with what really decodes, never by a header's claim.
+    """
+    if fmt not in FEATURE_CHANNELS:
+        raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
+    chunk_frames = SEGMENT_FRAMES * max(1, int(chunk_segments))
+    block = min(chunk_frames * HOP, READ_BLOCK_SAMPLES)
+    blocks = iter_blocks(path, block_seconds=block / TARGET_RATE, fmt=fmt)
+    out = np.empty((FEATURE_CHANNELS[fmt], 0, N_MELS), dtype=np.float32)
+    peak = np.full(4, -np.inf)
+    total = 0
+    for f0, f1, padded in _padded_chunks(blocks, chunk_frames):
+        if f1 > out.shape[1]:  # grow (doubling) with what decoded
+            grown = np.empty((out.shape[0], max(f1, 2 * out.shape[1]), N_MELS), dtype=np.float32)
+            grown[:, :f0] = out[:, :f0]
+            out = grown
+        with single_threaded_blas():
+            power, rest = frame_features(padded, f1 - f0, fmt, workers=1)
+        level = 10.0 * np.log10(np.maximum(AMIN, power))  # float64, as core.dsp.features.log_mel
+        peak = np.maximum(peak, level.reshape(4, -1).max(axis=1))
+        out[:4, f0:f1] = level
+        out[4:, f0:f1] = rest
+        total = f1
+    out = out[:, :total]
+    floor = (peak - TOP_DB).astype(np.float32)
+    np.maximum(out[:4], floor[:, None, None], out=out[:4])
+    return out
+
+
+FORMAT_NAMES = {"foa": "FOA (Ambisonics, AmbiX W,Y,Z,X)", "mic": "MIC (tetrahedral array M1..M4)"}
+_FORMAT_DETAILS = {"foa": "Ambisonics, AmbiX W,Y,Z,X", "mic": "tetrahedral array M1..M4"}
+
+
+def format_recordings(fmt: str) -> str:
+    """``"FOA recordings (Ambisonics, AmbiX W,Y,Z,X)"``: what a model of ``fmt`` expects, in words."""
+    return f"{fmt.upper()} recordings ({_FORMAT_DETAILS[fmt]})"
+
+
+def known_format(path: str | os.PathLike[str], fmt: str | None = None) -> str | None:
+    """The format of the recording at ``path`` as far as it is known, never assumed.
+
+    ``fmt`` (the user's declaration) if given, else the format a DCASE folder in the path
+    names (:func:`core.io.audio.infer_format`), else the bundled demo recording's; ``None``
+    when nothing says it.
+    """
+    from core.io.resources import bundled_recording_format
+
+    if fmt is not None:
+        return fmt
+    return infer_format(path) or bundled_recording_format(path)
+
+
+def unknown_format_message(meta: PackageMeta, how_to_declare: str = "fmt={fmt!r}") -> str:
+    """The refusal for a recording whose format nothing states.
+
+    ``how_to_declare`` is formatted with ``fmt`` (the model's): ``"--format {fmt}"`` for the CLI.
+    """
+    return (
+        "the recording format is unknown: no folder in its path is named foa/mic or starts with "
+        f"foa_/mic_ (as in DCASE foa_dev, mic_eval), and it is never assumed; the model "
+        f"({meta.describe()}) expects {format_recordings(meta.fmt)}; if this is one, declare it "
+        f"with {how_to_declare.format(fmt=meta.fmt)}"
+    )
+
+
+def _source_info(
+    source: Recording | str | os.PathLike[str], meta: PackageMeta, fmt: str | None
+) -> tuple[Recording | None, str | None, int]:
+    """(the recording if in memory, the path if any, an estimate of its samples at 24 kHz)."""
+    from core.packages.package import check_compatible
+
+    if fmt is not None and fmt not in FORMATS:
+        raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
+    if isinstance(source, Recording):
+        if fmt is not None and fmt != source.fmt:
+            raise SeldError(f"fmt={fmt!r} was given for a recording loaded as {source.fmt!r}", source.path)
+        check_compatible(meta, fmt=source.fmt, path=source.path)
+        return source, source.path, source.n_samples
+    path = os.fspath(source)
+    info = probe(path)
+    known = known_format(path, fmt)
+    if known is None:
+        raise ModelError(unknown_format_message(meta), path)
+    check_compatible(meta, fmt=known, path=path)
+    estimate = math.ceil(info.frames * TARGET_RATE / info.sample_rate) if info.sample_rate else 0
+    return None, path, estimate
+
+
+def predict(
+    model: InferenceModel,
+    recording_or_path: Recording | str | os.PathLike[str],
+    *,
+    device: str | None = None,
+    batch_segments: int = 16,
+    chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
+    rotations: int | None = None,
+    fmt: str | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> Prediction:
+    """SED and DOA outputs of a whole recording (see the module docstring for the protocol).
+
+    ``model`` is a :class:`~core.packages.package.LoadedModel` or a :class:`~core.packages.onnx_export.OnnxModel`.
+    ``device`` moves a torch model first (``None``: leave it where it is; an ONNX model
+    keeps the device it was opened with). A file's format is ``fmt`` when given (the
+    user's declaration, which overrides the folder), else the one its folders name (else
+    the bundled demo's, FOA); a file of unknown format, or of another format than the
+    model's (``mic_dev`` for a FOA model), is refused with a :class:`ModelError` before
+    any work.
+    ``progress(done, total, stage)`` reports work in units of segments per stage
+    (``"features"``, ``"scanning levels"``, ``"detecting"``); ``cancel()`` returning True
+    stops the work with :class:`core.common.progress.Cancelled`. ``rotations`` is the test-time
+    rotation set (1, 4, 8 or 16 for FOA, 1, 4 or 8 for MIC; ``None``: the package's ``rotations``).
+    """
+    meta = model.meta
+    rotation_maps = chosen_rotations(meta, rotations)
+    n_rot = len(rotation_maps)
+    if device is not None and hasattr(model, "to") and getattr(model, "backend", "") == "torch":
+        model.to(device)  # type: ignore[attr-defined]
+    if batch_segments < 1:
+        raise SeldError(f"batch_segments must be at least 1, not {batch_segments}")
+    rec, path, estimate = _source_info(recording_or_path, meta, fmt)
+    n_seg_est = max(1, -(-n_frames(max(1, estimate)) // SEGMENT_FRAMES))
+    chunk_frames = SEGMENT_FRAMES * max(1, int(chunk_segments))
+    whole = n_frames(max(1, estimate)) <= chunk_frames
+    check_cancel(cancel)
+    if whole:
+        tracker = _Progress(progress, cancel, (1 + n_rot) * n_seg_est)
+        if rec is None:
+            rec = load_recording(path, fmt=meta.fmt)  # type: ignore[arg-type]
+        done_units = [0]
+
+        def on_features(fraction: float) -> None:
+            units = int(fraction * n_seg_est)
+            tracker.step(units - done_units[0], "features")
+            done_units[0] = units
+
+        with single_threaded_blas():
+            feats = extract_features(rec.samples, meta.fmt, progress=on_features, workers=2)
+        sed, doa = average_outputs(
+            rotated_outputs(model, feats, rotation_maps, batch_segments, tracker, path)
+        )
+    else:
+        tracker = _Progress(progress, cancel, (2 + n_rot) * n_seg_est)
+        source: Recording | str = rec if rec is not None else path  # type: ignore[assignment]
+        chunks = stream_features(
+            source,
+            meta.fmt,
+            chunk_segments=chunk_segments,
+            on_scan=lambda frames: tracker.step(-(-frames // SEGMENT_FRAMES), "scanning levels"),
+        )
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        for _, feats in chunks:  # chunks are whole segments, so label frames line up
+            tracker.step(-(-feats.shape[1] // SEGMENT_FRAMES), "features")
+            parts.append(
+                average_outputs(rotated_outputs(model, feats, rotation_maps, batch_segments, tracker, path))
+            )
+        sed = np.concatenate([p[0] for p in parts])
+        doa = np.concatenate([p[1] for p in parts])
+    return Prediction(
+        sed=sed,
+        doa=doa,
+        classes=tuple(meta.classes),
+        threshold=meta.threshold,
+        fmt=meta.fmt,
+        source=str(Path(path)) if path else None,
+        rotations=n_rot,
+    )

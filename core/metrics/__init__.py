@@ -1,0 +1,1 @@
+"""The DCASE SELD metrics."""

@@ -1,0 +1,1 @@
+"""The network: the paper's CRNN with self-attention, and its losses."""

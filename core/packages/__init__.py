@@ -1,0 +1,1 @@
+"""Model packages (safetensors + JSON), ONNX export and runtime, warm starts, devices."""

@@ -1,0 +1,1 @@
+"""The Qt-free session model the GUI observes, and playback."""

@@ -1,0 +1,1 @@
+"""Directions and sound fields: Ambisonics conventions, the tetrahedral array, exact rotations."""

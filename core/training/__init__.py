@@ -1,0 +1,1 @@
+"""Training: the typed configuration, the trainer, checkpoints, evaluation during training."""
