@@ -21,8 +21,8 @@ from core.io.resources import demo_recording_path
 from core.labels.classes import DCASE2020
 from core.labels.dcase_csv import format_labels, parse_labels, read_labels, write_labels
 from core.labels.events import events_from_table
-from core.metrics.seld import angular_distance
 from core.session.session import Session
+from core.spatial.directions import angular_distance
 
 ROOT = Path(__file__).resolve().parents[1]
 STARSS = ROOT.parent / "shared" / "data" / "real"

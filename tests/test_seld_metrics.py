@@ -22,11 +22,11 @@ from core.labels.table import LabelRow, LabelTable
 from core.metrics.seld import (
     MAX_CLASSES,
     SeldScorer,
-    angular_distance,
     score_arrays,
     score_tables,
     table_from_arrays,
 )
+from core.spatial.directions import angular_distance
 
 TOL = 1e-9
 

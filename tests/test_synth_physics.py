@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from core.dsp.features import stft
-from core.labels.dcase_csv import xyz_to_azel
+from core.spatial.directions import azel_to_xyz as unit_vectors
+from core.spatial.directions import xyz_to_azel
 from core.spatial.mic_array import mic_capsule_positions
 from core.synthesis.room import Room, image_orders, image_sources, random_room
-from core.synthesis.scene import EventSpec, Trajectory, make_scene, scene_from_specs, unit_vectors
+from core.synthesis.scene import EventSpec, Trajectory, make_scene, scene_from_specs
 from core.synthesis.spatial import (
     diffuse_covariance,
     diffuse_noise,

@@ -24,10 +24,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from core.common.observable import Signal
-from core.labels.dcase_csv import POLAR_DECIMALS, azel_to_xyz, xyz_to_azel
+from core.labels.dcase_csv import POLAR_DECIMALS
 from core.labels.events import Event, FrameSpan, events_from_table
 from core.labels.table import LabelRow, LabelTable
-from core.metrics.seld import angular_distance
+from core.spatial.directions import angular_distance, azel_to_xyz, xyz_to_azel
 
 
 @dataclass(frozen=True)

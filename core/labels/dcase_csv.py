@@ -87,6 +87,7 @@ from core.common.atomic import atomic_write_text
 from core.common.errors import LabelError, quote_field
 from core.labels.classes import ClassSet, get_class_set
 from core.labels.table import LabelRow, LabelTable
+from core.spatial.directions import azel_to_xyz, xyz_to_azel
 
 __all__ = [
     "CARTESIAN_TOL",
@@ -98,12 +99,10 @@ __all__ = [
     "ColumnCountError",
     "LabelFormat",
     "atomic_write_text",
-    "azel_to_xyz",
     "format_labels",
     "parse_labels",
     "read_labels",
     "write_labels",
-    "xyz_to_azel",
 ]
 
 CARTESIAN_TOL = 1e-3
@@ -200,33 +199,6 @@ FORMATS: dict[str, LabelFormat] = {
     )
 }
 """Every supported label format by name."""
-
-
-# --------------------------------------------------------------------------- directions
-
-
-def azel_to_xyz(azimuth_deg: np.ndarray | float, elevation_deg: np.ndarray | float) -> np.ndarray:
-    """Unit vectors ``(..., 3)`` (float64) of DCASE directions in degrees.
-
-    ``x = cos(ele) cos(azi)``, ``y = cos(ele) sin(azi)``, ``z = sin(ele)``.
-    """
-    azi = np.deg2rad(np.asarray(azimuth_deg, dtype=np.float64))
-    ele = np.deg2rad(np.asarray(elevation_deg, dtype=np.float64))
-    cos_ele = np.cos(ele)
-    return np.stack([cos_ele * np.cos(azi), cos_ele * np.sin(azi), np.sin(ele)], axis=-1)
-
-
-def xyz_to_azel(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Azimuth and elevation in degrees (float64) of vectors ``(..., 3)``, as DCASE 2020 computes them.
-
-    ``azimuth = arctan2(y, x) * 180 / pi``, ``elevation = arctan2(z, sqrt(x^2 + y^2)) * 180 / pi``;
-    the vectors need not be unit length (a zero vector gives 0, 0).
-    """
-    v = np.asarray(xyz, dtype=np.float64)
-    x, y, z = v[..., 0], v[..., 1], v[..., 2]
-    azimuth = np.arctan2(y, x) * 180 / np.pi
-    elevation = np.arctan2(z, np.sqrt(x**2 + y**2)) * 180 / np.pi
-    return azimuth, elevation
 
 
 # --------------------------------------------------------------------------- reading

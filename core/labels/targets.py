@@ -19,16 +19,15 @@ from collections.abc import Iterable
 import numpy as np
 
 from core.common.errors import LabelError
-from core.labels.dcase_csv import FORMATS, azel_to_xyz, xyz_to_azel
+from core.labels.dcase_csv import FORMATS
 from core.labels.table import LabelRow, LabelTable
+from core.spatial.directions import azel_to_xyz, xyz_to_azel
 
 __all__ = [
-    "azel_to_xyz",
     "events_from_outputs",
     "frame_targets",
     "sed_doa_from_xyz",
     "xyz_from_sed_doa",
-    "xyz_to_azel",
 ]
 
 
@@ -138,7 +137,7 @@ def events_from_outputs(
 
     One row per (frame, class) with ``sed > threshold``, in frame then class order, track 0,
     azimuth/elevation in degrees from the DOA vector (``arctan2`` as in
-    :func:`core.labels.dcase_csv.xyz_to_azel`; the vector need not be unit length, a zero vector
+    :func:`core.spatial.directions.xyz_to_azel`; the vector need not be unit length, a zero vector
     gives 0, 0). Angles are kept as floats; :func:`core.labels.dcase_csv.write_labels` formats them.
     For a Cartesian ``fmt`` the rows also carry the unit vector in ``xyz``; a format with
     distance needs ``distance`` ``(T, C)``.

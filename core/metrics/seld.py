@@ -44,8 +44,8 @@ from scipy.optimize import linear_sum_assignment
 
 from core.common.errors import LabelError, SeldError
 from core.labels.classes import ClassSet
-from core.labels.dcase_csv import xyz_to_azel
 from core.labels.table import LabelRow, LabelTable
+from core.spatial.directions import distance_rad, xyz_to_azel
 
 METRICS: tuple[str, ...] = ("dcase2020", "dcase2022")
 """Names of the implemented scorers."""
@@ -79,35 +79,9 @@ _Segment = dict[int, dict[int, np.ndarray]]
 # --------------------------------------------------------------------------- distances
 
 
-def _distance_rad(az1: Any, el1: Any, az2: Any, el2: Any) -> Any:
-    """Great-circle distance in degrees between directions given in radians.
-
-    Same operations in the same order as the official ``distance_between_spherical_
-    coordinates_rad``; works on numpy scalars and arrays alike.
-    """
-    dist = np.sin(el1) * np.sin(el2) + np.cos(el1) * np.cos(el2) * np.cos(np.abs(az1 - az2))
-    dist = np.clip(dist, -1, 1)
-    return np.arccos(dist) * 180 / np.pi
-
-
-def angular_distance(az1: Any, el1: Any, az2: Any, el2: Any) -> Any:
-    """Angular distance in degrees between two directions given in degrees.
-
-    Azimuth and elevation in degrees (scalars or broadcastable arrays); the result is a
-    float64 scalar or array in [0, 180]. Degrees are converted with ``* np.pi / 180`` and
-    the distance is ``arccos(clip(sin e1 sin e2 + cos e1 cos e2 cos|a1 - a2|, -1, 1))``
-    in degrees, exactly as the official DCASE scorers compute it.
-    """
-    a1 = np.asarray(az1, dtype=np.float64) * np.pi / 180
-    e1 = np.asarray(el1, dtype=np.float64) * np.pi / 180
-    a2 = np.asarray(az2, dtype=np.float64) * np.pi / 180
-    e2 = np.asarray(el2, dtype=np.float64) * np.pi / 180
-    return _distance_rad(a1, e1, a2, e2)
-
-
 def _cost_matrix(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """(n_gt, n_pred) matrix of angular distances in degrees; inputs (k, 2) in radians."""
-    return _distance_rad(gt[:, None, 0], gt[:, None, 1], pred[None, :, 0], pred[None, :, 1])
+    return distance_rad(gt[:, None, 0], gt[:, None, 1], pred[None, :, 0], pred[None, :, 1])
 
 
 # --------------------------------------------------------------------------- segmentation
@@ -224,7 +198,7 @@ def _count_dcase2020(pairs: list[tuple[_Segment, _Segment]], tally: _Tally, thr:
                         continue
                     n_match += 1
                     if gt.shape[0] == 1 and pr.shape[0] == 1:
-                        total += _distance_rad(gt[0][0], gt[0][1], pr[0][0], pr[0][1])
+                        total += distance_rad(gt[0][0], gt[0][1], pr[0][0], pr[0][1])
                     else:
                         cost = _cost_matrix(gt, pr)
                         rows, cols = linear_sum_assignment(cost)

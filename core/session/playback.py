@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from core.common.errors import SeldError
+from core.spatial.directions import azel_to_xyz
 
 PATTERNS: dict[str, float] = {"omni": 1.0, "cardioid": 0.5, "supercardioid": 0.37, "hypercardioid": 0.25}
 
@@ -38,8 +39,7 @@ def virtual_microphone(
         raise SeldError(
             f"unknown microphone pattern {pattern!r}; choose one of {', '.join(PATTERNS)}"
         ) from None
-    az, el = np.deg2rad(azimuth_deg), np.deg2rad(elevation_deg)
-    ux, uy, uz = np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)
+    ux, uy, uz = azel_to_xyz(azimuth_deg, elevation_deg)
     w, y, z, x = foa[0], foa[1], foa[2], foa[3]
     return (a * w + (1.0 - a) * (ux * x + uy * y + uz * z)).astype(np.float32)
 

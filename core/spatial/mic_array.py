@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.spatial.directions import azel_to_xyz
+
 MIC_RADIUS_M = 0.042
 """Radius of the Eigenmike em32 sphere, in metres."""
 
@@ -33,9 +35,8 @@ MIC_CHANNELS: tuple[str, ...] = ("M1", "M2", "M3", "M4")
 
 def mic_capsule_unit_vectors() -> np.ndarray:
     """Unit direction vectors of the four capsules, shape ``(4, 3)``, rows M1..M4, ``(x, y, z)``."""
-    ang = np.radians(np.asarray(MIC_CAPSULES_DEG, dtype=np.float64))
-    az, el = ang[:, 0], ang[:, 1]
-    return np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], axis=1)
+    ang = np.asarray(MIC_CAPSULES_DEG, dtype=np.float64)
+    return azel_to_xyz(ang[:, 0], ang[:, 1])
 
 
 def mic_capsule_positions(radius_m: float = MIC_RADIUS_M) -> np.ndarray:

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from core.labels.table import LABEL_HOP_S, LabelRow, LabelTable
+from core.spatial.directions import azel_to_xyz, wrap_azimuth
 from core.synthesis.room import Room, max_distance
 
 __all__ = [
@@ -40,7 +41,6 @@ __all__ = [
     "SceneEvent",
     "Trajectory",
     "make_scene",
-    "unit_vectors",
 ]
 
 SAMPLE_RATE = 24000
@@ -49,18 +49,6 @@ DEFAULT_SPEEDS_DEG_S: tuple[float, ...] = (10.0, 20.0, 40.0)
 """Angular speeds of moving sources (either direction), as in TAU-NIGENS 2020."""
 ELEVATION_LIMIT_DEG = 45.0
 DISTANCE_RANGE_M = (1.0, 3.0)
-
-
-def unit_vectors(azimuth_deg: np.ndarray | float, elevation_deg: np.ndarray | float) -> np.ndarray:
-    """Unit vectors ``(..., 3)`` of directions in degrees: ``(cos e cos a, cos e sin a, sin e)``."""
-    az = np.radians(np.asarray(azimuth_deg, dtype=np.float64))
-    el = np.radians(np.asarray(elevation_deg, dtype=np.float64))
-    return np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], axis=-1)
-
-
-def wrap_azimuth(azimuth_deg: np.ndarray | float) -> np.ndarray:
-    """Azimuth wrapped to [-180, 180)."""
-    return np.mod(np.asarray(azimuth_deg, dtype=np.float64) + 180.0, 360.0) - 180.0
 
 
 @dataclass(frozen=True)
@@ -93,7 +81,7 @@ class Trajectory:
     def position(self, room: Room, t: np.ndarray | float) -> np.ndarray:
         """Source positions ``(..., 3)`` in room coordinates at times ``t`` (s since onset)."""
         az, el = self.direction(t)
-        return np.asarray(room.receiver) + self.distance_m * unit_vectors(az, el)
+        return np.asarray(room.receiver) + self.distance_m * azel_to_xyz(az, el)
 
 
 @dataclass(frozen=True, eq=False)
@@ -247,7 +235,7 @@ def random_trajectory(
     distance = float(rng.uniform(*distance_range))
     probe = Trajectory(az0, el0, 1.0, speed, el_speed)
     az, el = probe.direction(np.linspace(0.0, duration_s, max(2, int(duration_s * 10) + 2)))
-    reach = float(np.min(max_distance(room, unit_vectors(az, el))))
+    reach = float(np.min(max_distance(room, azel_to_xyz(az, el))))
     distance = min(distance, 0.98 * reach)
     return Trajectory(az0, el0, distance, speed, el_speed)
 

@@ -25,8 +25,8 @@ import numpy as np
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from core.labels.dcase_csv import azel_to_xyz as unit_vectors  # x front, y left, z up
 from core.session.session import Session
+from core.spatial.directions import azel_to_xyz as unit_vectors  # x front, y left, z up
 from seldgui.style import class_color
 from seldgui.views.doa_common import energy_at_playhead, markers_and_trails, selected_paths
 
@@ -153,7 +153,7 @@ class DoaSphereView(QWidget):
         direction = self.direction_at(*event.pos[:2])
         if direction is None:
             return
-        from core.metrics.seld import angular_distance
+        from core.spatial.directions import angular_distance
 
         if angular_distance(direction[0], direction[1], marker[0], marker[1]) <= GRAB_DEG:
             self._grab = object()
