@@ -56,7 +56,8 @@ from core.inference.predict import predict, prediction_to_table, single_threaded
 from core.labels.classes import DCASE2020  # noqa: E402
 from core.nn.model import ConvBlock, build_model  # noqa: E402
 from core.packages.onnx_export import OnnxModel, onnx_bytes  # noqa: E402
-from core.packages.package import LoadedModel, make_meta  # noqa: E402
+from core.packages.runtime import LoadedModel  # noqa: E402
+from core.packages.schema import make_meta  # noqa: E402
 
 TARGET_S = 0.25
 
@@ -195,7 +196,7 @@ def main() -> None:
         model = build_model("crnn_attention").eval()
         meta = make_meta(model, fmt="foa", classes=DCASE2020, scaler=scaler)
         if args.long:
-            from core.packages.package import save_package
+            from core.packages.package_file import save_package
 
             save_package(folder / "model.safetensors", model, meta)
         segs = np.ascontiguousarray(

@@ -74,7 +74,7 @@ class ModelRunner(QObject):
 
             meta = read_onnx_meta(path)
         else:
-            from core.packages.package import read_package_meta
+            from core.packages.package_file import read_package_meta
 
             meta = read_package_meta(path)
         self.model_path = path

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(MODEL is None, reason="no bundled FOA model in r
 
 @pytest.mark.parametrize("fmt", ["foa", "mic"])
 def test_the_bundled_model_says_what_it_is_and_how_it_scored(fmt):
-    from core.packages.package import read_package_meta
+    from core.packages.package_file import read_package_meta
 
     path = bundled_model_path(fmt)
     if path is None:
@@ -35,7 +35,7 @@ def test_the_documented_recipe_reproduces_the_shipped_training_config(fmt):
     documented command would no longer make the shipped model."""
     from pathlib import Path
 
-    from core.packages.package import read_package_meta
+    from core.packages.package_file import read_package_meta
     from core.training.config import TrainConfig
 
     path = bundled_model_path(fmt)

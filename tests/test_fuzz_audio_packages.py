@@ -270,7 +270,7 @@ def _tiny_tensors() -> dict:
 def _package(meta: dict | str | None = None, tensors: dict | None = None, raw_meta: object = None) -> bytes:
     from safetensors.torch import save
 
-    from core.packages.package import PACKAGE_KEY
+    from core.packages.schema import PACKAGE_KEY
 
     meta = _tiny_meta() if meta is None else meta
     text = meta if isinstance(meta, str) else json.dumps(meta, allow_nan=True, separators=(",", ":"))
@@ -297,7 +297,7 @@ def _onnx_with_meta(meta: dict) -> bytes:
 
     from core.nn.model import build_model
     from core.packages.onnx_export import onnx_bytes
-    from core.packages.package import PACKAGE_KEY
+    from core.packages.schema import PACKAGE_KEY
 
     model = build_model("crnn_attention", in_channels=7, n_classes=1, **TINY_ARGS).eval()
     proto = onnx.load_model_from_string(onnx_bytes(model))
@@ -568,7 +568,7 @@ def _load_any(path: Path, backend: str):
 @pytest.mark.parametrize("name", sorted(PACKAGE_CASES))
 def test_packages_are_refused_when_loaded(name):
     from core.packages.onnx_export import read_onnx_meta
-    from core.packages.package import read_package_meta
+    from core.packages.package_file import read_package_meta
 
     path = PACKAGES / name
     backends = ("onnx",) if name.endswith(".onnx") else ("torch", "onnx")
@@ -612,7 +612,7 @@ def test_a_huge_model_claim_allocates_nothing():
     architecture is checked against the file's tensors on the meta device."""
     import tracemalloc
 
-    from core.packages.package import load_package
+    from core.packages.runtime import load_package
 
     tracemalloc.start()
     t0 = time.perf_counter()
@@ -627,7 +627,7 @@ def test_a_huge_model_claim_allocates_nothing():
 
 def test_ten_megabytes_of_metadata_give_a_short_message(tmp_path):
     """A 10 MB model name (in a 10 MB header) is refused without echoing it."""
-    from core.packages.package import read_package_meta
+    from core.packages.package_file import read_package_meta
 
     meta = _tiny_meta()
     meta["model_name"] = ["x" * 1000] * 10_000
@@ -641,7 +641,8 @@ def test_ten_megabytes_of_metadata_give_a_short_message(tmp_path):
 
 def test_a_scaler_within_the_bounds_is_accepted(tmp_path):
     """The bounds are not too tight: a scaler at the edges of what real features give loads."""
-    from core.packages.package import SCALER_MAX_ABS_MEAN, SCALER_MAX_VAR, SCALER_MIN_VAR, load_package
+    from core.packages.runtime import load_package
+    from core.packages.schema import SCALER_MAX_ABS_MEAN, SCALER_MAX_VAR, SCALER_MIN_VAR
 
     meta = _tiny_meta()
     meta["scaler"]["mean"][0][0] = -SCALER_MAX_ABS_MEAN

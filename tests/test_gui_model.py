@@ -13,7 +13,8 @@ pytestmark = pytest.mark.qt
 
 def _package(tmp_path, threshold: float):
     from core.labels.classes import DCASE2020
-    from core.packages.package import make_meta, save_package
+    from core.packages.package_file import save_package
+    from core.packages.schema import make_meta
     from tests.test_package import noise_scaler, tiny_model
 
     model = tiny_model("foa", seed=3)

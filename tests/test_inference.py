@@ -20,7 +20,7 @@ from core.inference.predict import (
 )
 from core.io.audio import load_recording
 from core.packages.devices import resolve_device
-from core.packages.package import load_package
+from core.packages.runtime import load_package
 from tests.feature_checks import assert_same_features
 from tests.test_package import tiny_package
 

@@ -14,7 +14,9 @@ from core.common.errors import ModelError
 from core.labels.classes import DCASE2020
 from core.nn.model import build_model
 from core.packages.onnx_export import OnnxModel, export_onnx, onnx_bytes, read_onnx_meta
-from core.packages.package import PACKAGE_KEY, load_package, make_meta, save_package
+from core.packages.package_file import save_package
+from core.packages.runtime import load_package
+from core.packages.schema import PACKAGE_KEY, make_meta
 from tests.test_package import noise_scaler, tiny_package
 
 

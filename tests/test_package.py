@@ -17,18 +17,10 @@ from core.common.errors import ModelError
 from core.dsp.features import FeatureScaler
 from core.labels.classes import DCASE2020, DCASE2021
 from core.nn.model import SeldCRNN, build_model
-from core.packages.package import (
-    FORMAT_VERSION,
-    PACKAGE_KEY,
-    LoadedModel,
-    PackageMeta,
-    check_compatible,
-    load_package,
-    load_torch_checkpoint,
-    make_meta,
-    read_package_meta,
-    save_package,
-)
+from core.packages.package_file import read_package_meta, save_package
+from core.packages.runtime import LoadedModel, load_package
+from core.packages.schema import FORMAT_VERSION, PACKAGE_KEY, PackageMeta, check_compatible, make_meta
+from core.packages.torch_checkpoint import load_torch_checkpoint
 
 SMALL = {"conv_filters": (8, 8, 16, 16, 16, 16), "gru_hidden": 16, "d_k": 8, "fc_size": 16}
 """A small configuration of the paper's CRNN for fast tests."""
@@ -336,7 +328,7 @@ def test_an_unusable_feature_scaler_is_refused_on_load(tmp_path, package, edit, 
 
 def test_the_scaler_bounds_keep_normalised_features_finite():
     """With the bounds, any feature within ±100 normalises to a finite float32, and real scalers pass."""
-    from core.packages.package import SCALER_MAX_ABS_MEAN, SCALER_MAX_VAR, SCALER_MIN_VAR
+    from core.packages.schema import SCALER_MAX_ABS_MEAN, SCALER_MAX_VAR, SCALER_MIN_VAR
 
     worst = (100 + SCALER_MAX_ABS_MEAN) / math.sqrt(SCALER_MIN_VAR)
     assert np.isfinite(np.float32(worst)) and worst < 2e9
@@ -388,7 +380,7 @@ def test_a_file_is_called_onnx_only_when_it_looks_like_one(tmp_path, head, name,
 
 
 def test_json_nested_too_deeply_is_refused_on_every_python(tmp_path, package):
-    from core.packages.package import MAX_JSON_DEPTH
+    from core.packages.schema import MAX_JSON_DEPTH
 
     out = tmp_path / "deep.safetensors"
     # the package object and "training" are two levels: a list nested d deep reaches level d + 2
@@ -406,7 +398,7 @@ def test_json_nested_too_deeply_is_refused_on_every_python(tmp_path, package):
 
 def test_a_huge_declared_model_is_checked_before_it_is_built(tmp_path, package, monkeypatch):
     """Constructor arguments are compared with the file's tensors on the meta device: nothing allocated."""
-    import core.packages.package as pkg
+    import core.packages.runtime as pkg
 
     out = tmp_path / "huge.safetensors"
     _rewrite_meta(package[0], out, lambda d: d["model_args"].update(gru_hidden=10**6))

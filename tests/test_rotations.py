@@ -11,7 +11,8 @@ from core.cli import main
 from core.common.errors import ModelError, SeldError
 from core.inference.predict import predict
 from core.io.audio import Recording
-from core.packages.package import load_package, read_package_meta
+from core.packages.package_file import read_package_meta
+from core.packages.runtime import load_package
 from core.spatial.rotations import ROTATION_SETS, Rotation, rotation_set
 from tests.test_inference import write_scene
 from tests.test_package import _rewrite_meta, tiny_package

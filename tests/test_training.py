@@ -22,7 +22,7 @@ from safetensors.torch import load_file
 from core.cli import main as cli_main
 from core.common.errors import SeldError
 from core.nn.model import build_model
-from core.packages.package import read_package_meta
+from core.packages.package_file import read_package_meta
 from core.training.config import TrainConfig
 from core.training.evaluation import evaluate
 from core.training.trainer import Trainer, learning_rate

@@ -41,7 +41,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from core.packages.package import read_package_meta
+from core.packages.package_file import read_package_meta
 from core.training.config import TrainConfig
 from tests.fixtures_data import make_tiny_dataset
 

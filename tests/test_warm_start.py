@@ -12,7 +12,8 @@ from core.common.errors import ModelError
 from core.io.resources import bundled_model_path
 from core.labels.classes import DCASE2020
 from core.nn.model import build_model
-from core.packages.package import make_meta, save_package
+from core.packages.package_file import save_package
+from core.packages.schema import make_meta
 from core.packages.warm_start import SPECTROGRAM_CHANNELS, init_from_package
 from core.training.trainer import Trainer
 from tests.fixtures_data import make_tiny_dataset

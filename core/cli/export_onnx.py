@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from core.packages.onnx_export import OnnxModel, export_onnx
-    from core.packages.package import load_package
+    from core.packages.runtime import load_package
 
     if args.out.suffix.lower() != ".onnx":
         raise SeldError("the output file must end in .onnx", args.out)

@@ -201,7 +201,7 @@ def resolve_model_path(model: Path | None, recordings: list[Path], fmt: str | No
 def check_formats(meta, recordings: list[Path], model_path: Path, fmt: str | None = None) -> None:
     """Refuse (before any work) recordings whose format is unknown or not the model's.
 
-    ``meta`` is the model's :class:`~core.packages.package.PackageMeta`; ``fmt`` the user's
+    ``meta`` is the model's :class:`~core.packages.schema.PackageMeta`; ``fmt`` the user's
     ``--format`` (which overrides folder names).
     """
     from core.inference.predict import FORMAT_NAMES, format_recordings, known_format, unknown_format_message

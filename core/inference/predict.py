@@ -67,8 +67,8 @@ from core.io.audio import FORMATS, TARGET_RATE, Recording, infer_format, iter_bl
 from core.labels.table import LABEL_HOP_S, LabelTable
 from core.spatial.rotations import Rotation, chosen_rotations
 
-if TYPE_CHECKING:  # core.packages.package imports torch; `seld features` streams without it
-    from core.packages.package import PackageMeta
+if TYPE_CHECKING:  # core.packages.runtime imports torch; `seld features` streams without it
+    from core.packages.schema import PackageMeta
 
 SEGMENT_FRAMES = 100
 """Feature frames (20 ms) per evaluation segment: 2 s."""
@@ -148,7 +148,7 @@ def open_model(
     is exported to ONNX in memory first (a fraction of a second).
     """
     from core.packages.onnx_export import OnnxModel
-    from core.packages.package import load_package
+    from core.packages.runtime import load_package
 
     if backend not in BACKENDS:
         raise SeldError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
@@ -495,7 +495,7 @@ def _source_info(
     source: Recording | str | os.PathLike[str], meta: PackageMeta, fmt: str | None
 ) -> tuple[Recording | None, str | None, int]:
     """(the recording if in memory, the path if any, an estimate of its samples at 24 kHz)."""
-    from core.packages.package import check_compatible
+    from core.packages.schema import check_compatible
 
     if fmt is not None and fmt not in FORMATS:
         raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
@@ -528,7 +528,7 @@ def predict(
 ) -> Prediction:
     """SED and DOA outputs of a whole recording (see the module docstring for the protocol).
 
-    ``model`` is a :class:`~core.packages.package.LoadedModel` or a :class:`~core.packages.onnx_export.OnnxModel`.
+    ``model`` is a :class:`~core.packages.runtime.LoadedModel` or a :class:`~core.packages.onnx_export.OnnxModel`.
     ``device`` moves a torch model first (``None``: leave it where it is; an ONNX model
     keeps the device it was opened with). A file's format is ``fmt`` when given (the
     user's declaration, which overrides the folder), else the one its folders name (else

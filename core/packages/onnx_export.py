@@ -6,9 +6,9 @@ dynamo=False)``), opset 17, with dynamic batch and time axes:
 * input ``"features"``: float32 ``(B, C, T, 64)``, normalised features, T a multiple of 5;
 * outputs ``"sed"`` ``(B, T/5, K)`` and ``"doa"`` ``(B, T/5, 3K)`` (layout [x.., y.., z..]).
 
-The package metadata JSON (:class:`core.packages.package.PackageMeta`: classes, format, feature
+The package metadata JSON (:class:`core.packages.schema.PackageMeta`: classes, format, feature
 scaler, threshold, ...) is embedded in the ONNX model's ``metadata_props`` under the key
-:data:`core.packages.package.PACKAGE_KEY`, so an ``.onnx`` file is self-describing and
+:data:`core.packages.schema.PACKAGE_KEY`, so an ``.onnx`` file is self-describing and
 :class:`OnnxModel` can run inference from it alone.
 """
 
@@ -27,7 +27,8 @@ from torch import nn
 
 from core.common.errors import ModelError, SeldError
 from core.dsp.features import FeatureScaler
-from core.packages.package import PACKAGE_KEY, LoadedModel, PackageMeta
+from core.packages.runtime import LoadedModel
+from core.packages.schema import PACKAGE_KEY, PackageMeta
 
 DEFAULT_OPSET = 17
 INPUT_NAME = "features"
@@ -101,7 +102,7 @@ def export_onnx(
 ) -> Path:
     """Export a package's model (or a bare model) to ``out_path`` (written atomically).
 
-    A :class:`~core.packages.package.LoadedModel` carries its metadata into the file; for a bare
+    A :class:`~core.packages.runtime.LoadedModel` carries its metadata into the file; for a bare
     ``nn.Module`` give ``meta`` to make the file usable by :class:`OnnxModel`.
     """
     from core.common.atomic import atomic_write_bytes

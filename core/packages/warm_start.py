@@ -61,7 +61,7 @@ def _read(path: str) -> tuple[dict[str, torch.Tensor], tuple[str, ...], str]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from core.packages.package import read_package_meta
+    from core.packages.package_file import read_package_meta
 
     meta = read_package_meta(path)
     try:

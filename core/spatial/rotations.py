@@ -193,6 +193,6 @@ def rotation_set(n: int, fmt: str = "foa") -> tuple[Rotation, ...]:
 def chosen_rotations(meta, requested: int | None = None) -> tuple[Rotation, ...]:
     """The set to run a model with: ``requested``, or the package's ``rotations`` when ``None``.
 
-    ``meta`` is the model's :class:`~core.packages.package.PackageMeta` (its ``fmt`` and ``rotations``).
+    ``meta`` is the model's :class:`~core.packages.schema.PackageMeta` (its ``fmt`` and ``rotations``).
     """
     return rotation_set(meta.rotations if requested is None else requested, meta.fmt)

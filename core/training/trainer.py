@@ -58,7 +58,8 @@ from core.labels.classes import get_class_set
 from core.nn.losses import LossConfig, seld_loss
 from core.nn.model import build_model
 from core.packages.devices import resolve_device
-from core.packages.package import make_meta, read_package_meta, save_package
+from core.packages.package_file import read_package_meta, save_package
+from core.packages.schema import make_meta
 from core.training.checkpoint import (
     PREVIOUS,
     Checkpoint,
@@ -381,7 +382,7 @@ class Trainer:
         """Load a checkpoint; make the metrics files and the best snapshot agree with it."""
         from safetensors.torch import load_file
 
-        from core.packages.package import apply_weights
+        from core.packages.runtime import apply_weights
 
         apply_weights(self.model, load_file(str(checkpoint.weights)), str(checkpoint.weights))
         loop = restore_training_state(checkpoint, self.optimizer, self.grad_scaler)
@@ -720,7 +721,7 @@ class Trainer:
         )
 
     def _test_best(self) -> dict[str, float]:
-        from core.packages.package import load_package
+        from core.packages.runtime import load_package
 
         best = self.run_dir / BEST_FILE
         model = load_package(best, device=self.device).model if best.exists() else self.model

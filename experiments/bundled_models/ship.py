@@ -46,7 +46,8 @@ def main(argv=None) -> int:
     from core.cli.score import format_report
     from core.data.dataset import discover, select_folds
     from core.inference.predict import open_model
-    from core.packages.package import load_package, save_package
+    from core.packages.package_file import save_package
+    from core.packages.runtime import load_package
 
     config = json.loads((args.run / "config.json").read_text())
     test_folds = config["data"]["test_folds"]

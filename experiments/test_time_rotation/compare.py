@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     from core.labels.dcase_csv import read_labels
     from core.labels.targets import events_from_outputs
     from core.metrics.seld import SeldScorer
-    from core.packages.package import load_package
+    from core.packages.runtime import load_package
     from core.spatial.rotations import ROTATION_SETS, Rotation
 
     model = load_package(args.model)
