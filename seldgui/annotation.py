@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from core.annotation import edits
 from core.annotation.edits import Edit
-from core.labels.table import LABEL_HOP_S
+from core.common.timebase import nearest_boundary
 from core.session.session import Session
 
 log = logging.getLogger("seldgui")
@@ -75,16 +75,6 @@ class EditCommand(QUndoCommand):
         return True
 
 
-def frame_at(seconds: float) -> int:
-    """The label frame containing time ``seconds``."""
-    return max(0, int(seconds / LABEL_HOP_S + 1e-9))
-
-
-def frame_edge(seconds: float) -> int:
-    """The label frame boundary nearest ``seconds`` (for event edges)."""
-    return max(0, int(round(seconds / LABEL_HOP_S)))
-
-
 class CreateGesture:
     """A mouse drag that creates an event of ``cls`` from ``t0`` and resizes it as the mouse moves.
 
@@ -99,10 +89,10 @@ class CreateGesture:
 
     def update(self, t: float) -> None:
         if self.event_id is None:
-            if abs(frame_edge(t) - frame_edge(self.t0)) >= 1:
+            if abs(nearest_boundary(t) - nearest_boundary(self.t0)) >= 1:
                 self.event_id = self.editor.create(self.cls, self.t0, t, self.key)
         elif self.event_id in self.editor.session.annotation:
-            a, b = sorted((frame_edge(self.t0), frame_edge(t)))
+            a, b = sorted((nearest_boundary(self.t0), nearest_boundary(t)))
             self.editor.resize(self.event_id, a, max(b, a + 1), self.key)
 
 
@@ -175,7 +165,7 @@ class AnnotationController(QObject):
 
     def _n_frames(self) -> int | None:
         d = self.session.duration_s
-        return int(round(d / LABEL_HOP_S)) if d > 0 else None
+        return nearest_boundary(d) if d > 0 else None
 
     def _clamp_end(self, frame: int) -> int:
         n = self._n_frames()
@@ -194,7 +184,7 @@ class AnnotationController(QObject):
         It points where playback listens (a direction clicked on the sphere or map outside
         edit mode), else to the front.
         """
-        start, end = sorted((frame_edge(t0), frame_edge(t1)))
+        start, end = sorted((nearest_boundary(t0), nearest_boundary(t1)))
         end = self._clamp_end(max(end, start + 1))
         start = min(start, end - 1)
         direction = self.session.listen_direction or (0.0, 0.0)
@@ -293,7 +283,7 @@ class AnnotationController(QObject):
         event_id = self._single_selected()
         if event_id is None:
             return
-        edit = edits.split_event(self.session.annotation, event_id, frame_edge(self.session.playhead_s))
+        edit = edits.split_event(self.session.annotation, event_id, nearest_boundary(self.session.playhead_s))
         if not self.push(edit):
             self.message.emit("put the playhead inside the selected event to split it there")
 

@@ -53,8 +53,8 @@ from core.annotation.checks import event_problems
 from core.annotation.document import Annotation, AnnotationEvent, Keyframe
 from core.common.atomic import atomic_write_text
 from core.common.errors import LabelError, SeldError, quote_field
+from core.common.timebase import nearest_boundary
 from core.labels.classes import ClassSet, custom, get_class_set
-from core.labels.table import LABEL_HOP_S
 
 VERSION = 1
 SUFFIX = ".seld-autosave.json"
@@ -381,7 +381,7 @@ def _recording_frames(recording: str) -> int | None:
     if not (math.isfinite(duration) and duration > 0):
         return None
     # the window counts round(duration / hop) frames; the margin absorbs resampling's rounding
-    return int(math.floor(duration / LABEL_HOP_S + 0.5 + 1e-3))
+    return nearest_boundary(duration)
 
 
 def _keyframes(value: object, where: str, start: int, end: int) -> tuple[Keyframe, ...]:

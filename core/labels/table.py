@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-LABEL_HOP_S = 0.1
-"""Duration of one DCASE label frame in seconds."""
+from core.common.timebase import LABEL_HOP_S
+
+__all__ = ["LABEL_HOP_S", "LabelRow", "LabelTable"]
 
 
 @dataclass(frozen=True)

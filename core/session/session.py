@@ -20,11 +20,12 @@ import numpy as np
 from core.annotation.document import Annotation
 from core.annotation.edits import Edit
 from core.common.observable import Signal
+from core.common.timebase import frame_at
 from core.dsp.spectrogram import Spectrogram
 from core.io.audio import Recording
 from core.labels.classes import DCASE2020, ClassSet
 from core.labels.events import Event, active_at, events_from_table, table_from_events
-from core.labels.table import LABEL_HOP_S, LabelTable
+from core.labels.table import LabelTable
 
 
 @dataclass(frozen=True)
@@ -219,12 +220,12 @@ class Session:
     @property
     def playhead_frame(self) -> int:
         """The 100 ms label frame under the playhead."""
-        return int(self.playhead_s / LABEL_HOP_S + 1e-9)
+        return frame_at(self.playhead_s)
 
     def active_directions(self, seconds: float | None = None) -> list[ActiveDirection]:
         """Reference and predicted directions active at ``seconds`` (default: the playhead)."""
         t = self.playhead_s if seconds is None else seconds
-        frame = int(t / LABEL_HOP_S + 1e-9)
+        frame = frame_at(t)
         out = [ActiveDirection(e, az, el, False) for e, az, el in active_at(self.reference_events, frame)]
         out += [ActiveDirection(e, az, el, True) for e, az, el in active_at(self.predicted_events, frame)]
         return out

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.common.timebase import frame_at
 from core.labels.events import Event
 from core.labels.table import LABEL_HOP_S
 from core.session.session import Session
@@ -39,8 +40,8 @@ class Trail:
 def markers_and_trails(session: Session, seconds: float | None = None) -> tuple[list[Marker], list[Trail]]:
     """Markers at the playhead and the trails leading to them, for both label sets."""
     t = session.playhead_s if seconds is None else seconds
-    frame = int(t / LABEL_HOP_S + 1e-9)
-    first = int(max(0.0, t - TRAIL_S) / LABEL_HOP_S)
+    frame = frame_at(t)
+    first = frame_at(t - TRAIL_S)
     markers: list[Marker] = []
     trails: list[Trail] = []
     for predicted, events in ((False, session.reference_events), (True, session.predicted_events)):

@@ -15,6 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from core.common.timebase import frame_at
 from core.labels.events import Event
 from core.labels.table import LABEL_HOP_S
 from core.session.session import Session
@@ -108,7 +109,7 @@ class DoaTracksView(QWidget):
         if self.editor is None or not self.session.editing or len(chosen) != 1:
             return
         event = chosen[0]
-        frame = int(t / LABEL_HOP_S)
+        frame = frame_at(t)
         if not event.start <= frame < event.end:
             return
         az, el = event.direction_at(frame)
@@ -198,7 +199,7 @@ class _TrackGestures:
         g = self.grab
         if g["id"] in v.session.annotation:
             event = v.session.annotation[g["id"]]
-            new_frame = int(np.clip(pos.x() / LABEL_HOP_S, event.start, event.end - 1))
+            new_frame = int(np.clip(frame_at(pos.x()), event.start, event.end - 1))
             if new_frame != g["frame"] and event.keyframe_at(new_frame) is not None:
                 new_frame = g["frame"]  # never onto another keyframe
             az = pos.y() if self.which == "azimuth" else None

@@ -19,9 +19,9 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
+from core.common.timebase import nearest_boundary
 from core.labels.classes import ClassSet
 from core.labels.events import Event
-from core.labels.table import LABEL_HOP_S
 from core.session.session import Session
 from seldgui.style import SELECTION_COLOR, class_color
 from seldgui.views.timeline import EditViewBox, PlayheadLine
@@ -190,7 +190,7 @@ class EventLanesView(QWidget):
 
     def edit_drag(self, phase: str, start, pos, modifiers) -> bool:
         """Move, resize or create events with the mouse (see the module doc)."""
-        from seldgui.annotation import CreateGesture, frame_edge
+        from seldgui.annotation import CreateGesture
 
         if phase == "start":
             if not self._editing():
@@ -240,14 +240,17 @@ class EventLanesView(QWidget):
         if drag["mode"] == "create":
             drag["create"].update(t)
         elif drag["mode"] == "move" and drag["id"] in annotation:
-            wanted = int(round((t - drag["t0"]) / LABEL_HOP_S))  # frames dragged so far
+            dragged = t - drag["t0"]  # frames dragged so far, either way
+            wanted = nearest_boundary(dragged) if dragged >= 0 else -nearest_boundary(-dragged)
             done = annotation[drag["id"]].start - drag["origin"]
             self.editor.move(self.session.selected_ids, wanted - done, drag["gesture"])
         elif drag["mode"] == "resize_start" and drag["id"] in annotation:
-            self.editor.resize(drag["id"], min(frame_edge(t), drag["end"] - 1), drag["end"], drag["gesture"])
+            self.editor.resize(
+                drag["id"], min(nearest_boundary(t), drag["end"] - 1), drag["end"], drag["gesture"]
+            )
         elif drag["mode"] == "resize_end" and drag["id"] in annotation:
             self.editor.resize(
-                drag["id"], drag["start"], max(frame_edge(t), drag["start"] + 1), drag["gesture"]
+                drag["id"], drag["start"], max(nearest_boundary(t), drag["start"] + 1), drag["gesture"]
             )
         if phase == "finish":
             self._drag = None

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from core.common.timebase import FEATURE_HOP_S, frame_at, frame_start
 from core.session.session import Session, Spectrogram
 from seldgui import workers
 from seldgui.views.timeline import EditViewBox, PlayheadLine
@@ -135,6 +136,6 @@ class SpectrogramView(QWidget):
         request, t0, ov = result
         if request != self._detail_request:
             return  # the view moved on
-        start = int(t0 * 50) / 50.0  # the frame grid (20 ms)
+        start = frame_start(frame_at(t0, FEATURE_HOP_S), FEATURE_HOP_S)  # the feature frame grid
         self.detail.setImage(np.ascontiguousarray(ov.db.T), levels=LEVELS, autoLevels=False)
         self.detail.setRect(QRectF(start, 0.0, ov.duration_s, 12000.0))
