@@ -8,7 +8,8 @@ import io
 import pytest
 
 from core.cli import main
-from core.cli.infer import ProgressBar
+from core.cli.render import ProgressRenderer
+from core.common.progress import Progress
 from core.inference.predict import open_model, predict, prediction_to_table
 from core.io import resources
 from core.labels.dcase_csv import read_labels
@@ -187,19 +188,40 @@ def test_the_bundled_demo_runs_without_a_format(tmp_path, capsys):
     capsys.readouterr()
 
 
-def test_progress_bar_on_a_terminal():
+def test_the_renderer_draws_a_bar_on_a_terminal_and_clears_it():
     class Tty(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     stream = Tty()
-    bar = ProgressBar(stream)
-    bar.start("rec.wav")
-    bar(5, 10, "detecting")
-    bar(10, 10, "detecting")
-    bar.finish()
+    renderer = ProgressRenderer(stream)
+    renderer.update("rec.wav", Progress(5, 10, "detecting"))
+    renderer.update("rec.wav", Progress(10, 10, "detecting"), "loss 0.5")
+    renderer.write("a line of its own")
+    renderer.close()
     text = stream.getvalue()
-    assert "\r" in text and "100.0%" in text and "#" * 30 in text
+    assert "\r" in text and "rec.wav" in text and "detecting" in text
+    assert "rec.wav: 100%|" in text and "| 10/10 [" in text and ", detecting loss 0.5]" in text
+    assert "a line of its own\n" in text
+    assert text.endswith("\r") or text.rstrip(" ").endswith("\r")  # the bar is cleared when it closes
+
+
+def test_the_renderer_writes_plain_lines_when_not_on_a_terminal():
+    stream = io.StringIO()
+    renderer = ProgressRenderer(stream, interval_s=3600)
+    renderer.update("rec.wav", Progress(1, 4, "features"))
+    renderer.update("rec.wav", Progress(2, 4, "detecting"))
+    renderer.update("rec.wav", Progress(3, 4, "detecting"))  # same stage, too soon: no line
+    renderer.update("rec.wav", Progress(4, 4, "detecting"))  # complete
+    renderer.update("b.wav", Progress(1, 2, "detecting"), "x")  # another label
+    renderer.write("done")
+    assert stream.getvalue().splitlines() == [
+        "rec.wav: features 1/4 (25%)",
+        "rec.wav: detecting 2/4 (50%)",
+        "rec.wav: detecting 4/4 (100%)",
+        "b.wav: detecting 1/2 (50%) x",
+        "done",
+    ]
 
 
 def _dataset(root, folds=(1, 2)):

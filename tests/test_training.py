@@ -9,6 +9,7 @@ run without checkpoint starts again.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -23,8 +24,10 @@ from core.cli import main as cli_main
 from core.common.errors import SeldError
 from core.nn.model import build_model
 from core.packages.package_file import read_package_meta
+from core.training import events as ev
 from core.training.config import TrainConfig
 from core.training.evaluation import evaluate
+from core.training.run_folder import RunFolder
 from core.training.trainer import Trainer, learning_rate
 from tests.fixtures_data import make_tiny_dataset
 
@@ -134,7 +137,7 @@ def test_a_stop_file_stops_cleanly_and_writes_last(tiny, tmp_path):
     run = tmp_path / "run"
 
     def on_event(ev):
-        if ev["event"] == "step" and ev["step"] == 2:
+        if ev.kind == "step" and ev.step == 2:
             (run / "STOP").touch()
 
     summary = Trainer(c, run, on_event=on_event).run()
@@ -142,7 +145,74 @@ def test_a_stop_file_stops_cleanly_and_writes_last(tiny, tmp_path):
     loop = json.loads((run / "last.state.json").read_text())["loop"]
     assert loop["step"] == 2 and loop["batch_in_epoch"] == 2
     assert not (run / "STOP").exists()  # consumed: the resumed run goes on
+    assert RunFolder(run).status().state == "stopped"
     assert Trainer(c, run, resume=True).run()["step"] == 9
+    assert RunFolder(run).status().state == "finished"
+
+
+def test_training_is_a_job_of_typed_events_also_written_to_the_run_folder(tiny, tmp_path):
+    c = _small_config(tiny, epochs=2, steps_per_epoch=2)
+    run = RunFolder(tmp_path / "run")
+    trainer = Trainer(c, run.path)
+    job = trainer.events()
+    seen: list[ev.TrainEvent] = []
+    for event in job:
+        seen.append(event)
+        if event.kind == "start":
+            status = run.status()  # while it trains: running, in this process
+            assert status.state == "running" and status.pid == os.getpid() and status.running
+        if event.kind == "step" and event.step == 3:
+            trainer.request_stop()  # a clean stop: the job goes on to write last and its end
+    assert run.read_events() == seen
+    kinds = [e.kind for e in seen]
+    assert kinds[:6] == ["features"] * 4 + ["message", "start"]  # 4 recordings, then the loop starts
+    assert [(e.done, e.total) for e in seen if isinstance(e, ev.Features)] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert [e.step for e in seen if isinstance(e, ev.Step)] == [1, 2, 3]
+    assert [(e.batch, e.batches, e.epoch) for e in seen if isinstance(e, ev.Step)] == [
+        (1, 2, 0),
+        (2, 2, 0),
+        (1, 2, 1),
+    ]
+    evals = [e for e in seen if isinstance(e, ev.Eval)]
+    assert [(e.epoch, e.step) for e in evals] == [(1, 2)]
+    assert evals[0].SELD == run.metrics()[0]["SELD"]
+    end = next(e for e in seen if isinstance(e, ev.End))
+    assert (end.finished, end.stopped, end.step) == (False, True, 3) and kinds[-1] == "message"
+    assert run.status().state == "stopped" and run.read_summary()["step"] == 3
+    # the resumed invocation appends its own events after these
+    Trainer(c, run.path, resume=True).run()
+    more = run.read_events()[len(seen) :]
+    assert [e.step for e in more if isinstance(e, ev.Step)] == [4]
+    assert any(e.kind == "message" and e.text == "resumed at epoch 1, batch 1, step 3" for e in more)
+    assert more[-2] == ev.End(**run.read_summary()) and run.status().state == "finished"
+
+
+def test_a_failed_run_says_why_and_a_live_run_is_never_trained_twice(tiny, tmp_path):
+    c = _small_config(tiny, epochs=1, steps_per_epoch=1)
+    c.data.val_folds = [7]
+    run = RunFolder(tmp_path / "run")
+    with pytest.raises(SeldError, match="fold 7 has no recordings"):
+        Trainer(c, run.path).run()
+    status = run.status()
+    assert status.state == "failed" and "fold 7 has no recordings" in status.message and not status.running
+    # a run folder whose run is trained now by another process (alive on this machine)
+    c.data.val_folds = [2]
+    c.optim.epochs = 2
+    run = RunFolder(tmp_path / "stopped")
+    Trainer(c, run.path, max_steps=1).run()
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as other:
+        try:
+            run.write_status("running", pid=other.pid)
+            for resume in (False, True):
+                with pytest.raises(SeldError, match=f"being trained now by process {other.pid}"):
+                    Trainer(c, run.path, resume=resume).run()
+            assert run.status().pid == other.pid  # left as it was
+        finally:
+            other.kill()
+    # once that process is gone (killed), the run can be resumed
+    assert run.status().alive is False
+    assert Trainer(c, run.path, resume=True).run()["finished"]
+    assert run.status().state == "finished"
 
 
 def _free_port() -> int:
@@ -211,6 +281,9 @@ def test_cli_train_prints_one_json_object_per_event(tiny, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     events = [json.loads(line) for line in out.stdout.splitlines()]
+    # stdout holds the very lines of the run folder's events.jsonl, each of the schema
+    assert out.stdout == (tmp_path / "run" / "events.jsonl").read_text()
+    assert all(e["schema"] == ev.SCHEMA_VERSION and ev.event_from_dict(e) is not None for e in events)
     kinds = [e["event"] for e in events]
     assert kinds[0] in ("message", "features", "start") and kinds[-1] in ("end", "message")
     steps = [e for e in events if e["event"] == "step"]
@@ -278,7 +351,7 @@ def _assert_same_run(run, reference) -> None:
 
 
 def _messages(events) -> list[str]:
-    return [e["text"] for e in events if e["event"] == "message"]
+    return [e.text for e in events if e.kind == "message"]
 
 
 def test_an_incomplete_last_checkpoint_falls_back_to_the_previous_one(tiny, reference, tmp_path):
@@ -322,7 +395,7 @@ def test_resume_rewrites_metrics_and_best_to_agree_with_the_checkpoint(tiny, ref
     seen = {}
 
     def on_event(ev):
-        if ev["event"] == "start":  # before any new row: the files agree with the checkpoint
+        if ev.kind == "start":  # before any new row: the files agree with the checkpoint
             seen["metrics"] = (run / "metrics.csv").read_text()
             seen["best"] = read_package_meta(run / "best.safetensors").metrics
             seen["best_weights"] = _weights(run / "best.safetensors")
@@ -388,7 +461,7 @@ def test_a_checkpoint_of_an_earlier_version_still_truncates_the_metrics(tiny, re
     seen = {}
 
     def on_event(ev):
-        if ev["event"] == "start":
+        if ev.kind == "start":
             seen["metrics"] = (run / "metrics.csv").read_text()
 
     Trainer(c, run, resume=True, on_event=on_event, max_steps=4).run()

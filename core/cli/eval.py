@@ -9,11 +9,13 @@ overall, per-class and per-file scores; ``--csv OUT`` also writes them (atomical
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
 from core.cli.infer import add_rotations_argument
 from core.common.errors import SeldError
+from core.common.progress import run_job
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,41 +68,11 @@ def format_files(scores) -> str:
     return "\n".join(lines)
 
 
-def evaluate_model(
-    model, items, threshold=None, bar=None, predictions_dir: Path | None = None, rotations: int | None = None
-):
-    """DCASE 2020 scores of an opened model on labelled dataset items (as ``seld eval`` prints them).
-
-    Each recording is predicted whole (2 s segments, ``rotations`` test-time rotations; default:
-    the package's), thresholded at ``threshold`` (default: the package's) and scored over its
-    own length in label frames.
-    """
-    from core.inference.predict import predict, prediction_to_table
-    from core.labels.dcase_csv import read_labels, write_labels
-    from core.metrics.seld import SeldScorer
-
-    class_set = model.meta.class_set_obj()
-    scorer = SeldScorer("dcase2020", n_classes=class_set)
-    for i, item in enumerate(items, 1):
-        if bar is not None:
-            bar.start(f"[{i}/{len(items)}] {item.name}")
-        try:
-            pred = predict(model, item.audio, rotations=rotations, progress=bar)
-        finally:
-            if bar is not None:
-                bar.finish()
-        table = prediction_to_table(pred, threshold)
-        if predictions_dir is not None:
-            write_labels(table, predictions_dir / f"{item.name}.csv", fmt="dcase2020")
-        ref = read_labels(item.labels, classes=class_set)
-        scorer.update(ref, table, n_frames=pred.n_frames, name=item.name)
-    return scorer.result()
-
-
 def run(args: argparse.Namespace) -> int:
-    from core.cli.infer import ProgressBar, rotations_text
+    from core.cli.infer import rotations_text
+    from core.cli.render import ProgressRenderer, show_batch_event
     from core.cli.score import format_report, write_csv_report
-    from core.data.dataset import discover, select_folds
+    from core.inference.evaluate import evaluate_model, labelled_fold_items
     from core.inference.predict import open_model
     from core.spatial.rotations import chosen_rotations
 
@@ -109,23 +81,21 @@ def run(args: argparse.Namespace) -> int:
     model = open_model(args.model, backend=args.backend, device=args.device)
     meta = model.meta
     rotations = len(chosen_rotations(meta, args.rotations))
-    items = select_folds(discover(args.data, meta.fmt, require_labels=False), args.folds)
-    unlabelled = [it for it in items if it.labels is None]
-    if unlabelled:
-        raise SeldError(
-            f"{len(unlabelled)} recording(s) of the chosen folds have no label file, e.g. {unlabelled[0].audio}",
-            args.data,
-        )
-    if args.predictions is not None:
-        args.predictions.mkdir(parents=True, exist_ok=True)
-    bar = ProgressBar()
+    items = labelled_fold_items(args.data, meta.fmt, args.folds)
     print(
         f"seld eval: {meta.describe()} ({model.backend} backend, {rotations_text(rotations)}) on "
         f"{len(items)} recordings of fold(s) "
         f"{', '.join(map(str, args.folds))}",
         file=sys.stderr,
     )
-    scores = evaluate_model(model, items, args.threshold, bar, args.predictions, rotations)
+    renderer = ProgressRenderer()
+    job = evaluate_model(
+        model, items, threshold=args.threshold, predictions_dir=args.predictions, rotations=rotations
+    )
+    try:
+        scores = run_job(job, on_event=functools.partial(show_batch_event, renderer))
+    finally:
+        renderer.close()
     if args.csv is not None:
         write_csv_report(scores, args.csv)
     print(format_report(scores))

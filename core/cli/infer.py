@@ -15,52 +15,11 @@ bundled model for the recordings' format is used, when one is installed.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from pathlib import Path
-from typing import TextIO
 
 from core.common.errors import ModelError, SeldError
-
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
-
-
-class ProgressBar:
-    """``progress(done, total, stage)`` for the terminal: a bar on a TTY, plain lines otherwise."""
-
-    def __init__(self, stream: TextIO | None = None, width: int = 30):
-        self.stream = stream if stream is not None else sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.width = width
-        self.label = ""
-        self._last_line: tuple[str, int] | None = None
-        self._shown = False
-
-    def start(self, label: str) -> None:
-        self.label = label
-        self._last_line = None
-
-    def __call__(self, done: int, total: int, stage: str) -> None:
-        fraction = done / total if total else 1.0
-        if self.tty:
-            filled = int(round(self.width * fraction))
-            bar = "#" * filled + "-" * (self.width - filled)
-            self.stream.write(f"\r{self.label[:40]:<40} [{bar}] {100 * fraction:5.1f}% {stage:<16}")
-            self.stream.flush()
-            self._shown = True
-            return
-        quarter = int(fraction * 4)
-        last = self._last_line
-        if last is None or last[0] != stage or quarter > last[1]:
-            self._last_line = (stage, quarter)
-            print(f"{self.label}: {stage} {100 * fraction:.0f}%", file=self.stream, flush=True)
-
-    def finish(self) -> None:
-        if self.tty and self._shown:
-            self.stream.write("\r" + " " * (self.width + 68) + "\r")
-            self.stream.flush()
-        self._shown = False
+from core.data.recordings import collect_recordings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -135,42 +94,6 @@ def rotations_text(n: int) -> str:
     return "no test-time rotation" if n == 1 else f"{n} test-time rotations"
 
 
-def collect_recordings(inputs: list[Path]) -> list[Path]:
-    """The recordings named or found (recursively, hidden names skipped) in ``inputs``, in order."""
-    found: list[Path] = []
-    for item in inputs:
-        if item.is_dir():
-            matches = []
-            for dirpath, dirnames, filenames in os.walk(item):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    if not name.startswith(".") and os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
-                        matches.append(Path(dirpath) / name)
-            if not matches:
-                raise SeldError(f"no recordings ({', '.join(AUDIO_EXTENSIONS)} files) in this folder", item)
-            found.extend(matches)
-        elif item.exists():
-            found.append(item)
-        else:
-            raise SeldError("no such file or folder", item)
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return unique
-
-
-def output_names(recordings: list[Path], out_dir: Path) -> list[Path]:
-    """``<out_dir>/<stem>.csv`` per recording; two recordings with one stem are an error."""
-    seen: dict[str, Path] = {}
-    for rec in recordings:
-        other = seen.get(rec.stem)
-        if other is not None:
-            raise SeldError(
-                f"two recordings would write {rec.stem}.csv: {other} and {rec}; infer them into different "
-                "--out folders"
-            )
-        seen[rec.stem] = rec
-    return [out_dir / f"{rec.stem}.csv" for rec in recordings]
-
-
 def resolve_model_path(model: Path | None, recordings: list[Path], fmt: str | None = None) -> Path:
     """``--model``, or the bundled model for the recordings' format (``fmt``, else the first one known).
 
@@ -230,12 +153,13 @@ def check_formats(meta, recordings: list[Path], model_path: Path, fmt: str | Non
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.inference.predict import open_model, predict, prediction_to_table
-    from core.labels.dcase_csv import write_labels
+    from core.cli.render import ProgressRenderer, show_batch_event
+    from core.inference.batch import FileDone, FileFailed, output_paths, prepare_output_folder, run_batch
+    from core.inference.predict import open_model
     from core.spatial.rotations import chosen_rotations
 
     recordings = collect_recordings(args.inputs)
-    outputs = output_names(recordings, args.out)
+    output_paths(recordings, args.out)  # two recordings of one name are refused before any work
     fmt = getattr(args, "fmt", None)
     model_path = resolve_model_path(args.model, recordings, fmt)
     if args.threads is not None:
@@ -247,36 +171,33 @@ def run(args: argparse.Namespace) -> int:
     model = open_model(model_path, backend=args.backend, device=args.device, threads=args.threads)
     check_formats(model.meta, recordings, model_path, fmt)
     rotations = len(chosen_rotations(model.meta, args.rotations))  # a MIC model with 16 fails before any work
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise SeldError(f"cannot create the output folder: {err.strerror or err}", args.out) from None
+    prepare_output_folder(args.out)
     print(
         f"seld infer: {model.meta.describe()} ({model.backend} backend, {rotations_text(rotations)}), "
         f"{len(recordings)} "
         f"recording{'s' if len(recordings) != 1 else ''}",
         file=sys.stderr,
     )
-    bar = ProgressBar()
+    renderer = ProgressRenderer()
+    batch = run_batch(
+        model, recordings, out_dir=args.out, threshold=args.threshold, rotations=rotations, fmt=fmt
+    )
     failures = 0
-    for rec, out in zip(recordings, outputs, strict=True):
-        bar.start(rec.name)
-        t0 = time.perf_counter()
-        try:
-            pred = predict(model, rec, rotations=rotations, fmt=fmt, progress=bar)
-            table = prediction_to_table(pred, args.threshold)
-            write_labels(table, out, fmt="dcase2020")
-        except SeldError as err:
-            bar.finish()
-            print(f"seld: error: {err}", file=sys.stderr)
-            failures += 1
-            continue
-        finally:
-            bar.finish()
-        seconds = time.perf_counter() - t0
-        print(
-            f"{out}: {len(table)} rows, {pred.n_frames} frames ({pred.n_frames * pred.hop_s:.1f} s) in {seconds:.2f} s"
-        )
+    try:
+        for event in batch:
+            show_batch_event(renderer, event)
+            if isinstance(event, FileFailed):
+                print(f"seld: error: {event.message}", file=sys.stderr)
+                failures += 1
+            elif isinstance(event, FileDone):
+                r = event.result
+                frames = r.prediction.n_frames
+                print(
+                    f"{r.output}: {len(r.table)} rows, {frames} frames ({r.prediction.duration_s:.1f} s) in "
+                    f"{r.seconds:.2f} s"
+                )
+    finally:
+        renderer.close()
     if failures:
         print(f"seld infer: {failures} of {len(recordings)} recordings failed", file=sys.stderr)
         return 2

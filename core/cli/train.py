@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.cli.render import ProgressRenderer
 from core.common.errors import SeldError
 from core.training.config import TrainConfig
+from core.training.events import TrainEvent
 
 
 def _folds(text: str) -> list[int]:
@@ -85,7 +89,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--progress",
         choices=("bar", "jsonl", "none"),
         default="bar",
-        help="bar: a progress bar on stderr; jsonl: one JSON object per step/evaluation on stdout",
+        help="bar: a progress bar on stderr; jsonl: one JSON object per event on stdout (docs/EVENTS.md), "
+        "as in the run folder's events.jsonl",
     )
     p.set_defaults(func=run)
 
@@ -133,68 +138,59 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig.from_dict(config.to_dict())  # validate the result
 
 
-class _Bar:
-    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+def render_event(renderer: ProgressRenderer, event: TrainEvent) -> None:
+    """Show a training event: a bar per epoch (and for the feature cache), a line for the rest."""
+    from core.training import events as ev
 
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.last_line = 0.0
-
-    def __call__(self, ev: dict[str, Any]) -> None:
-        import time
-
-        kind = ev["event"]
-        if kind == "step":
-            now = time.monotonic()
-            if not self.tty and now - self.last_line < 10:
-                return
-            self.last_line = now
-            frac = ev["batch"] / max(ev["batches"], 1)
-            bar = "#" * int(frac * 30)
-            text = (
-                f"epoch {ev['epoch'] + 1} [{bar:<30}] {ev['batch']}/{ev['batches']} "
-                f"loss {ev['loss']:.4f} lr {ev['lr']:.1e} {ev['samples_per_s']:.1f} samples/s"
-            )
-            print(
-                ("\r" + text) if self.tty else text, end="" if self.tty else "\n", file=sys.stderr, flush=True
-            )
-        elif kind in ("eval", "test"):
-            end = "\n" if self.tty else ""
-            print(
-                f"{end}{kind}: epoch {ev.get('epoch', '-')} loss {ev.get('val_loss', ev.get('loss')):.4f} ER {ev['ER']:.3f} "
-                f"F {ev['F']:.3f} LE {ev['LE']:.1f} LR {ev['LR']:.3f} SELD {ev['SELD']:.4f}",
-                file=sys.stderr,
-            )
-        elif kind == "features":
-            print(f"features {ev['done']}/{ev['total']} {ev['name']}", file=sys.stderr)
-        elif kind == "message":
-            print(("\n" if self.tty else "") + ev["text"], file=sys.stderr)
+    if isinstance(event, ev.Step):
+        note = f"loss {event.loss:.4f} lr {event.lr:.1e} {event.samples_per_s:.1f} samples/s"
+        renderer.update(f"epoch {event.epoch + 1}", event.progress, note)
+    elif isinstance(event, ev.Features):
+        renderer.update("features", event.progress)
+    elif isinstance(event, (ev.Eval, ev.Test)):
+        renderer.close()
+        loss = event.val_loss if isinstance(event, ev.Eval) else event.loss
+        epoch = event.epoch if isinstance(event, ev.Eval) else "-"
+        renderer.write(
+            f"{event.kind}: epoch {epoch} loss {loss:.4f} ER {event.ER:.3f} F {event.F:.3f} LE {event.LE:.1f} "
+            f"LR {event.LR:.3f} SELD {event.SELD:.4f}"
+        )
+    elif isinstance(event, ev.Message):
+        renderer.write(event.text)
+    elif isinstance(event, ev.End):
+        renderer.close()
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.training.run_folder import RunFolder
     from core.training.trainer import Trainer
 
+    folder = RunFolder(args.out)
     if args.resume:
-        if not (args.out / "config.json").exists():
+        if not folder.has_config():
             raise SeldError(
                 "there is no run to resume here (no config.json); if a run was stopped before it wrote "
                 "its configuration, start it again without --resume",
                 args.out,
             )
-        config = TrainConfig.load(args.out / "config.json")
+        config = folder.read_config()
     else:
         config = build_config(args)
+    renderer = ProgressRenderer() if args.progress == "bar" else None
+    on_event: Callable[[TrainEvent], None] | None = None
     if args.progress == "jsonl":
 
-        def on_event(ev: dict[str, Any]) -> None:
-            print(json.dumps(ev), flush=True)
+        def on_event(event: TrainEvent) -> None:
+            print(event.to_json(), flush=True)
 
-    elif args.progress == "bar":
-        on_event = _Bar()
-    else:
-        on_event = None
+    elif renderer is not None:
+        on_event = functools.partial(render_event, renderer)
     trainer = Trainer(config, args.out, resume=args.resume, on_event=on_event, max_steps=args.max_steps)
-    summary = trainer.run()
-    if args.progress == "bar":
+    try:
+        summary = trainer.run()
+    finally:
+        if renderer is not None:
+            renderer.close()
+    if renderer is not None:
         print(f"\n{json.dumps(summary)}", file=sys.stderr)
     return 0

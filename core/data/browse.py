@@ -8,12 +8,14 @@ with the format inferred from folder names where possible and a label file when 
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.common.errors import SeldError
-from core.data.dataset import AUDIO_EXTENSIONS, discover, fold_of
+from core.data.dataset import discover, fold_of
+from core.data.recordings import walk_recordings
 from core.io.audio import infer_format
 
 MAX_FILES = 5000
@@ -48,21 +50,12 @@ def browse(folder: str | os.PathLike[str]) -> list[BrowseEntry]:
                 continue
             entries += [BrowseEntry(it.audio, fmt, it.fold, it.labels) for it in items]
     if not entries:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if name.startswith(".") or os.path.splitext(name)[1].lower() not in AUDIO_EXTENSIONS:
-                    continue
-                path = Path(dirpath) / name
-                labels = path.with_suffix(".csv")
-                entries.append(
-                    BrowseEntry(
-                        path, infer_format(path), fold_of(path.stem), labels if labels.is_file() else None
-                    )
+        for path in itertools.islice(walk_recordings(root), MAX_FILES):
+            labels = path.with_suffix(".csv")
+            entries.append(
+                BrowseEntry(
+                    path, infer_format(path), fold_of(path.stem), labels if labels.is_file() else None
                 )
-                if len(entries) >= MAX_FILES:
-                    break
-            if len(entries) >= MAX_FILES:
-                break
+            )
     entries.sort(key=lambda e: (e.fmt or "", e.name))
     return entries[:MAX_FILES]

@@ -12,9 +12,10 @@ Conventions
 * Recordings of format ``fmt`` live in ``<fmt>_dev`` (development) and ``<fmt>_eval``
   (evaluation), at any depth (STARSS keeps them in sub-folders such as ``dev-train-sony``).
   The label file of ``<fmt>_<split>/<sub>/<stem>.<ext>`` is
-  ``metadata_<split>/<sub>/<stem>.csv``. Audio files are ``.wav``, ``.flac`` or ``.ogg``
-  (any case); names starting with ``.`` (hidden files, macOS ``._`` resource forks) are
-  skipped, in any folder.
+  ``metadata_<split>/<sub>/<stem>.csv``. Recordings are found by
+  :func:`core.data.recordings.walk_recordings`: ``.wav``, ``.flac`` or ``.ogg`` (any case);
+  names starting with ``.`` (hidden files, macOS ``._`` resource forks) are skipped, in any
+  folder.
 * Development recordings must be named ``fold<N>_...``: ``N`` is their fold. Evaluation
   recordings usually have no fold in their name (``mix001.wav``) and get fold
   :data:`EVAL_FOLD` (0) unless they are named ``fold<N>_...`` too.
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.common.errors import SeldError
+from core.data.recordings import AUDIO_EXTENSIONS, walk_recordings
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -51,8 +53,6 @@ __all__ = [
 
 FORMATS: tuple[str, ...] = ("foa", "mic")
 """Recording formats, as in :mod:`core.io.audio`."""
-AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".flac", ".ogg")
-"""File extensions taken as recordings (compared case-insensitively)."""
 EVAL_FOLD = 0
 """Fold given to evaluation recordings whose name has no ``fold<N>_`` prefix."""
 SPLITS: tuple[str, ...] = ("dev", "eval")
@@ -80,20 +80,6 @@ def fold_of(name: str) -> int | None:
     """The fold ``N`` of a file stem ``fold<N>_...``, or ``None``."""
     match = _FOLD_RE.match(name)
     return int(match.group(1)) if match else None
-
-
-def _hidden(rel: Path) -> bool:
-    return any(part.startswith(".") for part in rel.parts)
-
-
-def _audio_files(folder: Path) -> list[Path]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if not name.startswith(".") and os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS:
-                found.append(Path(dirpath) / name)
-    return found
 
 
 def _folder_list(root: Path) -> str:
@@ -132,7 +118,7 @@ def discover(
     items: list[DatasetItem] = []
     for split, audio_dir in audio_dirs.items():
         meta_dir = root_path / f"metadata_{split}"
-        files = _audio_files(audio_dir)
+        files = list(walk_recordings(audio_dir))
         for path in files:
             rel = path.relative_to(audio_dir)
             name = path.stem

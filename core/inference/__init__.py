@@ -1,1 +1,1 @@
-"""Inference: a model on recordings, chunked and streamed."""
+"""Inference: a model on a recording (chunked and streamed), on a batch of recordings, and scored on folds."""

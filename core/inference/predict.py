@@ -25,8 +25,10 @@ one chunk however long the file is:
    the chunk are computed with that floor, normalised and run through the network.
 
 Both give the same features and outputs as processing the whole file at once (to float
-rounding). Work is reported through ``progress(done, total, stage)`` and stopped by
-``cancel()`` (:mod:`core.common.progress`).
+rounding). :func:`predict_steps` is the work as a job of the :mod:`core.common.progress`
+protocol (a :class:`~core.common.progress.Progress` after each chunk and each batch of
+segments, where a consumer may stop it); :func:`predict` its callback form
+(``progress(done, total, stage)``, ``cancel()``).
 
 The recording's format is never assumed: it is the one a caller declares (``fmt=``, the
 CLI's ``--format``, the GUI's choice, a :class:`~core.io.audio.Recording`'s), else the one its
@@ -49,7 +51,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from core.common.errors import AudioError, ModelError, SeldError
-from core.common.progress import CancelFn, ProgressFn, check_cancel
+from core.common.progress import CancelFn, Job, Progress, ProgressFn, run_job
 from core.dsp.features import (
     AMIN,
     FEATURE_CHANNELS,
@@ -255,15 +257,15 @@ def _padded_chunks(
 # --------------------------------------------------------------------------- predict
 
 
-class _Progress:
-    def __init__(self, progress: ProgressFn | None, cancel: CancelFn | None, total: int):
-        self.progress, self.cancel, self.total, self.done = progress, cancel, max(1, total), 0
+class _Units:
+    """Counts a job's units of work and makes its :class:`Progress` reports (``done`` capped at ``total``)."""
 
-    def step(self, units: int, stage: str) -> None:
+    def __init__(self, total: int):
+        self.total, self.done = max(1, total), 0
+
+    def step(self, units: int, stage: str) -> Progress:
         self.done = min(self.total, self.done + units)
-        if self.progress is not None:
-            self.progress(self.done, self.total, stage)
-        check_cancel(self.cancel)
+        return Progress(self.done, self.total, stage)
 
 
 def _first_bad(values: np.ndarray) -> tuple[int, tuple[int, ...]]:
@@ -327,7 +329,6 @@ def rotated_outputs(
     feats: np.ndarray,
     rotations: tuple[Rotation, ...] = (Rotation(),),
     batch_segments: int = 16,
-    tracker: _Progress | None = None,
     source: str | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The network's ``(sed, doa)`` on raw features ``(C, T, 64)`` turned by each map, each DOA turned back.
@@ -339,6 +340,18 @@ def rotated_outputs(
     features or outputs, and outputs of the wrong shape (:class:`ModelError` naming the
     model) are refused.
     """
+    return run_job(_rotated_outputs_steps(model, feats, rotations, batch_segments, _Units(1), source))
+
+
+def _rotated_outputs_steps(
+    model: InferenceModel,
+    feats: np.ndarray,
+    rotations: tuple[Rotation, ...],
+    batch_segments: int,
+    units: _Units,
+    source: str | None = None,
+) -> Job[list[tuple[np.ndarray, np.ndarray]]]:
+    """:func:`rotated_outputs` as a job: a ``"detecting"`` :class:`Progress` after each batch of segments."""
     from core.data.training_data import merge_segments, segment_batches
 
     check_features_finite(feats, source)
@@ -361,8 +374,7 @@ def rotated_outputs(
             _check_outputs(model, batch, sed, doa, source)
             seds.append(sed)
             doas.append(doa)
-            if tracker is not None:
-                tracker.step(batch.shape[0], "detecting")
+            yield units.step(batch.shape[0], "detecting")
         sed = merge_segments(np.concatenate(seds), n_lab)
         doa = rotation.inverse().apply_to_doa(merge_segments(np.concatenate(doas), n_lab))
         outputs.append((sed, doa))
@@ -389,6 +401,19 @@ def stream_features(
     ``on_scan(frames)`` is called after each chunk of the first pass. The chunks
     concatenated equal :func:`core.dsp.features.extract_features` of the whole signal.
     """
+    for kind, f0, value in _two_pass_chunks(source, fmt, chunk_segments):
+        if kind == "scan":
+            if on_scan is not None:
+                on_scan(f0)
+        else:
+            yield f0, value  # type: ignore[misc]
+
+
+def _two_pass_chunks(
+    source: Recording | np.ndarray | str | os.PathLike[str], fmt: str, chunk_segments: int
+) -> Iterator[tuple[str, int, np.ndarray | None]]:
+    """:func:`stream_features` with the first pass in the stream: ``("scan", frames, None)`` after
+    each chunk of the first pass, then ``("chunk", f0, features)``."""
     if fmt not in FEATURE_CHANNELS:
         raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
     chunk_frames = SEGMENT_FRAMES * max(1, int(chunk_segments))
@@ -405,11 +430,10 @@ def stream_features(
     for f0, f1, padded in _padded_chunks(blocks(), chunk_frames):
         power = _chunk_features(padded, f1 - f0, fmt, None)
         peak = np.maximum(peak, power.reshape(4, -1).max(axis=1))
-        if on_scan is not None:
-            on_scan(f1 - f0)
+        yield "scan", f1 - f0, None
     peak_db = 10.0 * np.log10(np.maximum(AMIN, peak))
     for f0, f1, padded in _padded_chunks(blocks(), chunk_frames):
-        yield f0, _chunk_features(padded, f1 - f0, fmt, peak_db)
+        yield "chunk", f0, _chunk_features(padded, f1 - f0, fmt, peak_db)
 
 
 def file_features(
@@ -528,17 +552,47 @@ def predict(
 ) -> Prediction:
     """SED and DOA outputs of a whole recording (see the module docstring for the protocol).
 
+    The callback form of :func:`predict_steps` (same arguments): ``progress(done, total,
+    stage)`` receives its reports, and ``cancel()`` returning True stops the work with
+    :class:`core.common.progress.Cancelled`.
+    """
+    job = predict_steps(
+        model,
+        recording_or_path,
+        device=device,
+        batch_segments=batch_segments,
+        chunk_segments=chunk_segments,
+        rotations=rotations,
+        fmt=fmt,
+    )
+    return run_job(job, progress=progress, cancel=cancel)
+
+
+def predict_steps(
+    model: InferenceModel,
+    recording_or_path: Recording | str | os.PathLike[str],
+    *,
+    device: str | None = None,
+    batch_segments: int = 16,
+    chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
+    rotations: int | None = None,
+    fmt: str | None = None,
+) -> Job[Prediction]:
+    """:func:`predict` as a job (:mod:`core.common.progress`): yields :class:`Progress`, returns the :class:`Prediction`.
+
     ``model`` is a :class:`~core.packages.runtime.LoadedModel` or a :class:`~core.packages.onnx_export.OnnxModel`.
     ``device`` moves a torch model first (``None``: leave it where it is; an ONNX model
     keeps the device it was opened with). A file's format is ``fmt`` when given (the
     user's declaration, which overrides the folder), else the one its folders name (else
     the bundled demo's, FOA); a file of unknown format, or of another format than the
     model's (``mic_dev`` for a FOA model), is refused with a :class:`ModelError` before
-    any work.
-    ``progress(done, total, stage)`` reports work in units of segments per stage
-    (``"features"``, ``"scanning levels"``, ``"detecting"``); ``cancel()`` returning True
-    stops the work with :class:`core.common.progress.Cancelled`. ``rotations`` is the test-time
-    rotation set (1, 4, 8 or 16 for FOA, 1, 4 or 8 for MIC; ``None``: the package's ``rotations``).
+    any work (at the first ``next``).
+    The reports count units of segments per stage (``"features"``, ``"scanning levels"``,
+    ``"detecting"``): one after the features of each chunk (of the whole recording when it
+    is short), one after each chunk of the level scan and one after each batch of
+    segments, so a consumer can stop between segments. ``rotations`` is the test-time
+    rotation set (1, 4, 8 or 16 for FOA, 1, 4 or 8 for MIC; ``None``: the package's
+    ``rotations``).
     """
     meta = model.meta
     rotation_maps = chosen_rotations(meta, rotations)
@@ -551,38 +605,29 @@ def predict(
     n_seg_est = max(1, -(-n_frames(max(1, estimate)) // SEGMENT_FRAMES))
     chunk_frames = SEGMENT_FRAMES * max(1, int(chunk_segments))
     whole = n_frames(max(1, estimate)) <= chunk_frames
-    check_cancel(cancel)
     if whole:
-        tracker = _Progress(progress, cancel, (1 + n_rot) * n_seg_est)
+        units = _Units((1 + n_rot) * n_seg_est)
         if rec is None:
             rec = load_recording(path, fmt=meta.fmt)  # type: ignore[arg-type]
-        done_units = [0]
-
-        def on_features(fraction: float) -> None:
-            units = int(fraction * n_seg_est)
-            tracker.step(units - done_units[0], "features")
-            done_units[0] = units
-
         with single_threaded_blas():
-            feats = extract_features(rec.samples, meta.fmt, progress=on_features, workers=2)
-        sed, doa = average_outputs(
-            rotated_outputs(model, feats, rotation_maps, batch_segments, tracker, path)
-        )
+            feats = extract_features(rec.samples, meta.fmt, workers=2)
+        yield units.step(n_seg_est, "features")
+        outputs = yield from _rotated_outputs_steps(model, feats, rotation_maps, batch_segments, units, path)
+        sed, doa = average_outputs(outputs)
     else:
-        tracker = _Progress(progress, cancel, (2 + n_rot) * n_seg_est)
+        units = _Units((2 + n_rot) * n_seg_est)
         source: Recording | str = rec if rec is not None else path  # type: ignore[assignment]
-        chunks = stream_features(
-            source,
-            meta.fmt,
-            chunk_segments=chunk_segments,
-            on_scan=lambda frames: tracker.step(-(-frames // SEGMENT_FRAMES), "scanning levels"),
-        )
         parts: list[tuple[np.ndarray, np.ndarray]] = []
-        for _, feats in chunks:  # chunks are whole segments, so label frames line up
-            tracker.step(-(-feats.shape[1] // SEGMENT_FRAMES), "features")
-            parts.append(
-                average_outputs(rotated_outputs(model, feats, rotation_maps, batch_segments, tracker, path))
+        for kind, count, feats in _two_pass_chunks(source, meta.fmt, chunk_segments):
+            if kind == "scan":
+                yield units.step(-(-count // SEGMENT_FRAMES), "scanning levels")
+                continue
+            assert feats is not None  # chunks are whole segments, so label frames line up
+            yield units.step(-(-feats.shape[1] // SEGMENT_FRAMES), "features")
+            outputs = yield from _rotated_outputs_steps(
+                model, feats, rotation_maps, batch_segments, units, path
             )
+            parts.append(average_outputs(outputs))
         sed = np.concatenate([p[0] for p in parts])
         doa = np.concatenate([p[1] for p in parts])
     return Prediction(

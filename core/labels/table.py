@@ -10,7 +10,7 @@ Frames are DCASE label frames of 100 ms.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from core.common.timebase import LABEL_HOP_S
@@ -65,9 +65,3 @@ class LabelTable:
         for row in sorted(self.rows, key=lambda r: r.frame):
             out.setdefault(row.frame, []).append(row)
         return out
-
-    @classmethod
-    def from_rows(
-        cls, rows: Iterable[LabelRow], fmt: str = "dcase2020", path: str | None = None
-    ) -> LabelTable:
-        return cls(list(rows), fmt=fmt, path=path)

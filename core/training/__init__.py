@@ -1,1 +1,1 @@
-"""Training: the typed configuration, the trainer, checkpoints, evaluation during training."""
+"""Training: the typed configuration, the trainer, its events, the run folder, checkpoints, evaluation during training."""

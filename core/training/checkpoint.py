@@ -41,12 +41,11 @@ from safetensors.torch import load_file, save
 
 from core.common.atomic import atomic_write_bytes, atomic_write_text
 from core.common.errors import SeldError
+from core.training.run_folder import LAST, PREVIOUS, RunFolder
 
 FORMAT_VERSION = 2
 """Version of ``<set>.state.json`` written here (1: no ``run`` record, no ``best_step``)."""
 
-LAST = "last"
-PREVIOUS = "last.prev"
 KILL_ENV = "SELD_TRAIN_KILL_AT"
 
 
@@ -118,12 +117,7 @@ def kill_point(name: str) -> None:
 # --------------------------------------------------------------------------- one set
 def set_paths(run_dir: str | Path, name: str = LAST) -> tuple[Path, Path, Path]:
     """``(weights, state tensors, state JSON)`` of the checkpoint set ``name`` in ``run_dir``."""
-    run_dir = Path(run_dir)
-    return (
-        run_dir / f"{name}.safetensors",
-        run_dir / f"{name}.state.safetensors",
-        run_dir / f"{name}.state.json",
-    )
+    return RunFolder(run_dir).checkpoint_files(name)
 
 
 def save_training_state(
@@ -297,7 +291,7 @@ def load_training_state(
 # --------------------------------------------------------------------------- the two sets
 def has_checkpoint(run_dir: str | Path) -> bool:
     """Whether a checkpoint was ever completed in ``run_dir`` (a state JSON of either set exists)."""
-    return any(set_paths(run_dir, name)[2].exists() for name in (LAST, PREVIOUS))
+    return RunFolder(run_dir).has_checkpoint()
 
 
 def latest_checkpoint(run_dir: str | Path) -> tuple[Checkpoint | None, list[str]]:

@@ -1,24 +1,24 @@
 """Training the SELD CRNN on a user's dataset folds (single process or torchrun/DDP).
 
-A run folder holds:
+The run folder's files (configuration, metrics, best and last snapshots, log, events,
+status) are read and written through :class:`core.training.run_folder.RunFolder`.
 
-* ``config.json``: the resolved :class:`~core.training.config.TrainConfig`;
-* ``metrics.csv``: one row per evaluation (epoch, step, train loss, validation loss, ER,
-  F, LE, LR, SELD, learning rate, seconds);
-* ``best.safetensors``: the model package with the lowest validation SELD error so far;
-* ``last.safetensors`` + ``last.state.{safetensors,json}``: where the run stands, for an
-  exact resume (weights, optimizer, random generators, loop position), and
-  ``last.prev.*``, the checkpoint before it (:mod:`core.training.checkpoint`);
-* ``scaler.json`` (the feature scaler fitted on the training folds) and ``train.log``.
+Training is a job of the :mod:`core.common.progress` protocol: :meth:`Trainer.events`
+yields the typed events of :mod:`core.training.events` (``docs/EVENTS.md``): start, features,
+step, eval, eval_test, test, end and message; each is also appended to the run folder's
+``events.jsonl``. :meth:`Trainer.run` drives it to its end and returns the summary.
 
 Every random choice is a function of the seed: the batches of an epoch come from
 :class:`core.data.training_data.SegmentSampler` seeded by (seed, epoch), augmentation by a
 per-example seed, dropout by torch's generator whose state is checkpointed. A run stopped
 and resumed therefore ends with exactly the weights of an uninterrupted run.
 
-Stopping: SIGINT/SIGTERM or a file named ``STOP`` in the run folder makes the loop stop
-after the current step and write ``last``; the STOP file is then removed, so that
-``--resume`` goes on. Under torchrun every rank stops at the same step.
+Stopping: SIGINT/SIGTERM, a file named ``STOP`` in the run folder or
+:meth:`Trainer.request_stop` makes the loop stop after the current step and write ``last``;
+the STOP file is then removed, so that ``--resume`` goes on. Under torchrun every rank
+stops at the same step. ``status.json`` says ``running`` (with the process id) while the run
+trains, then ``finished``, ``stopped`` or ``failed``; a new start or a resume of a folder
+whose run is still running (its process alive on this machine) is refused.
 
 Kills (SIGKILL, the out-of-memory killer): the checkpoint is the truth. Each checkpoint records the
 metrics rows up to its step and its best snapshot; the best snapshot is written only after
@@ -31,15 +31,12 @@ with the same configuration). ``docs/TRAINING.md`` states the rules.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import math
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +45,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from core.common.atomic import atomic_write_text
 from core.common.errors import SeldError
+from core.common.progress import Job, run_job
 from core.data.dataset import discover, select_folds
 from core.data.feature_cache import FeatureCache, fit_scaler
 from core.data.training_data import BatchSpecSampler, SegmentSampler, SpecAugment, TrainSegments, make_loader
@@ -60,11 +57,10 @@ from core.nn.model import build_model
 from core.packages.devices import resolve_device
 from core.packages.package_file import read_package_meta, save_package
 from core.packages.schema import make_meta
+from core.training import events as ev
 from core.training.checkpoint import (
-    PREVIOUS,
     Checkpoint,
     LoopState,
-    has_checkpoint,
     kill_point,
     latest_checkpoint,
     restore_training_state,
@@ -72,16 +68,18 @@ from core.training.checkpoint import (
 )
 from core.training.config import TrainConfig
 from core.training.evaluation import EvalResult, evaluate
+from core.training.run_folder import (
+    METRICS,
+    METRICS_COLUMNS,
+    METRICS_FILES,
+    PREVIOUS,
+    TEST_METRICS,
+    RunFolder,
+)
 
 log = logging.getLogger("seld.train")
 
-METRICS_COLUMNS = ("epoch", "step", "train_loss", "val_loss", "ER", "F", "LE", "LR", "SELD", "lr", "seconds")
-METRICS_FILES = ("metrics.csv", "test_metrics.csv")
-"""The per-evaluation files: their rows are recorded in every checkpoint and agree with it."""
-STOP_FILE = "STOP"
-BEST_FILE = "best.safetensors"
-
-EventFn = Callable[[dict[str, Any]], None]
+EventFn = Callable[[ev.TrainEvent], None]
 
 
 def learning_rate(config: TrainConfig, epoch: int) -> float:
@@ -125,8 +123,8 @@ def _init_distributed(device_name: str) -> DistInfo:
 class _StopFlag:
     """Set by SIGINT/SIGTERM (installed only in the main thread) or a STOP file."""
 
-    def __init__(self, run_dir: Path):
-        self.run_dir = run_dir
+    def __init__(self, folder: RunFolder):
+        self.folder = folder
         self.requested = False
         self.by_file = False
         self._old: dict[int, Any] = {}
@@ -142,13 +140,13 @@ class _StopFlag:
         for sig, handler in self._old.items():
             signal.signal(sig, handler)
         if self.by_file:  # it has done its work: a resumed run must not stop at once
-            (self.run_dir / STOP_FILE).unlink(missing_ok=True)
+            self.folder.clear_stop()
 
     def _handle(self, signum, frame) -> None:  # noqa: ARG002
         self.requested = True
 
     def check(self) -> bool:
-        if not self.requested and (self.run_dir / STOP_FILE).exists():
+        if not self.requested and self.folder.stop_requested():
             self.requested = self.by_file = True
         return self.requested
 
@@ -156,10 +154,11 @@ class _StopFlag:
 class Trainer:
     """Runs (or resumes) one training run in ``run_dir``.
 
-    ``on_event`` receives plain dicts (``{"event": "step", ...}``, ``"eval"``, ``"start"``,
-    ``"end"``, ``"message"``) on the main rank: the CLI prints them as JSON lines or draws a
-    progress bar. ``max_steps`` stops (cleanly, writing ``last``) after that many optimizer
-    steps of the whole run, which is what a test uses to interrupt a run.
+    :meth:`events` yields the typed events (:mod:`core.training.events`) on the main rank;
+    :meth:`run` runs it to the end, handing each event to ``on_event`` (the CLI prints them
+    as JSON lines or renders a progress bar). ``max_steps`` stops (cleanly, writing
+    ``last``) after that many optimizer steps of the whole run, which is what a test uses
+    to interrupt a run.
 
     ``resume=True`` continues from the newest complete checkpoint, or starts the run again
     from the beginning when it never completed one; ``resume=False`` refuses a folder that
@@ -178,11 +177,14 @@ class Trainer:
         config.validate()  # a value no run can use is refused before any work
         self.config = config
         self.run_dir = Path(run_dir)
+        self.folder = RunFolder(self.run_dir)
         self.resume = resume
         self.on_event = on_event
         self.max_steps = max_steps
         self.dist = DistInfo()
-        self.stop = _StopFlag(self.run_dir)
+        self.stop = _StopFlag(self.folder)
+        self._outbox: list[ev.TrainEvent] = []  # emitted, not yet yielded by events()
+        self._taken = False  # the run folder is this trainer's (status running): events go to its file
         # the per-evaluation rows (as written in the CSV files), recorded in every checkpoint
         self._rows: dict[str, list[list[str]]] = {name: [] for name in METRICS_FILES}
         self._best_metrics: dict[str, Any] | None = None  # the best snapshot's package metrics
@@ -194,16 +196,28 @@ class Trainer:
         self._saved_at: tuple[int, int, int] | None = None  # position of the last checkpoint written
 
     # ------------------------------------------------------------------ helpers
-    def _emit(self, event: str, **fields: Any) -> None:
-        if self.on_event is not None and self.dist.is_main:
-            self.on_event({"event": event, **fields})
+    def _emit(self, event: ev.TrainEvent) -> None:
+        """Record an event (main rank): appended to ``events.jsonl`` now (once :meth:`events` has taken the
+        folder), yielded at the next :meth:`_flush`."""
+        if self.dist.is_main:
+            if self._taken:
+                self.folder.append_event(event)
+            self._outbox.append(event)
+
+    def _flush(self) -> Iterator[ev.TrainEvent]:
+        """Yield the events emitted since the last flush (the points where :meth:`events` reports)."""
+        while self._outbox:
+            yield self._outbox.pop(0)
 
     def _log(self, message: str) -> None:
         if self.dist.is_main:
             log.info(message)
-            with open(self.run_dir / "train.log", "a", encoding="utf-8") as fh:
-                fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
-            self._emit("message", text=message)
+            self.folder.append_log(message)
+            self._emit(ev.Message(text=message))
+
+    def request_stop(self) -> None:
+        """Stop after the current step, writing ``last`` (as SIGINT or a STOP file do)."""
+        self.stop.requested = True
 
     def _check_run_dir(self) -> None:
         """A new run, a restart or a resume.
@@ -216,15 +230,22 @@ class Trainer:
           completed a checkpoint is started again when the configuration is the same, and
           refused (with what to do) when it differs.
         """
-        config_path = self.run_dir / "config.json"
+        folder = self.folder
+        status = folder.status() if self.dist.is_main else None
+        if status is not None and status.running and status.alive and status.pid != os.getpid():
+            raise SeldError(
+                f"this run is being trained now by process {status.pid} (status.json); stop it first "
+                "(Ctrl-C in its terminal, or a file named STOP in the run folder) or choose another folder",
+                self.run_dir,
+            )
         if self.resume:
-            if not config_path.exists():
+            if not folder.has_config():
                 raise SeldError(
                     "there is no run to resume here (no config.json); if a run was stopped before it "
                     "wrote its configuration, start it again without --resume",
                     self.run_dir,
                 )
-            saved = TrainConfig.load(config_path)
+            saved = folder.read_config()
             if saved.to_dict() != self.config.to_dict():
                 self.config = saved  # the saved configuration wins on resume
             self._checkpoint, self._passed_over = latest_checkpoint(self.run_dir)
@@ -234,14 +255,14 @@ class Trainer:
                     "no checkpoint was written yet (the run was stopped in its first epoch): "
                     "starting it again from the beginning"
                 )
-        elif config_path.exists():
-            if has_checkpoint(self.run_dir):
+        elif folder.has_config():
+            if folder.has_checkpoint():
                 raise SeldError(
                     "this run folder already holds a run; pass --resume to continue it or choose another "
                     "folder",
                     self.run_dir,
                 )
-            if TrainConfig.load(config_path).to_dict() != self.config.to_dict():
+            if folder.read_config().to_dict() != self.config.to_dict():
                 raise SeldError(
                     "this run folder holds a run that was stopped before its first checkpoint, with "
                     "another configuration; pass --resume to start that run again from the beginning "
@@ -255,6 +276,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ setup
     def _prepare_data(self) -> None:
+        """:meth:`_preparing_data` run to its end (its events wait for the next :meth:`_flush`)."""
+        run_job(self._preparing_data())
+
+    def _preparing_data(self) -> Iterator[ev.TrainEvent]:
+        """Find the folds' recordings, cache their features (a features event each), fit or read the scaler."""
         c = self.config.data
         if not c.root:
             raise SeldError("no dataset folder given (data.root)")
@@ -267,17 +293,16 @@ class Trainer:
         self.cache = FeatureCache(cache_dir)
         all_items = self.train_items + self.val_items + self.test_items
         if self.dist.is_main:
-
-            def progress(done: int, total: int, name: str) -> None:
-                self._emit("features", done=done, total=total, name=name)
+            for done, item in enumerate(all_items, start=1):
+                self.cache.ensure([item], c.fmt)
+                self._emit(ev.Features(done=done, total=len(all_items), name=item.name))
                 kill_point("features")
-
-            self.cache.ensure(all_items, c.fmt, progress=progress)
+                yield from self._flush()
         if self.dist.enabled:
             dist.barrier()
-        scaler_path = self.run_dir / "scaler.json"
-        if self.resume and scaler_path.exists():
-            self.scaler = FeatureScaler.from_dict(json.loads(scaler_path.read_text()))
+        saved_scaler = self.folder.read_scaler() if self.resume else None
+        if saved_scaler is not None:
+            self.scaler = FeatureScaler.from_dict(saved_scaler)
         else:
             self.scaler = fit_scaler(self.cache, self.train_items, c.fmt)
         self.lengths = [int(self.cache.features(it, c.fmt).shape[1]) for it in self.train_items]
@@ -348,7 +373,7 @@ class Trainer:
             "best_metrics": self._best_metrics,
         }
         save_checkpoint(
-            self.run_dir,
+            self.folder.path,
             lambda path: save_package(path, self.model, self._package_meta(None)),
             self.optimizer,
             loop,
@@ -361,21 +386,13 @@ class Trainer:
         kill_point("save.state")
         if self._best_pending:
             kill_point("save.best_pending")
-            save_package(self.run_dir / BEST_FILE, self.model, self._package_meta(self._best_metrics))
+            save_package(self.folder.best_path, self.model, self._package_meta(self._best_metrics))
             self._best_pending = False
             kill_point("save.best")
 
-    @staticmethod
-    def _csv_text(rows: list[list[str]]) -> str:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(METRICS_COLUMNS)
-        writer.writerows(rows)
-        return buf.getvalue()
-
-    def _append_metrics(self, row: dict[str, Any], name: str = "metrics.csv") -> None:
+    def _append_metrics(self, row: dict[str, Any], name: str = METRICS) -> None:
         self._rows[name].append([str(row.get(k, "")) for k in METRICS_COLUMNS])
-        atomic_write_text(self.run_dir / name, self._csv_text(self._rows[name]))
+        self.folder.write_metrics(name, self._rows[name])
 
     # ------------------------------------------------------------------ resume and restart
     def _resume_from(self, checkpoint: Checkpoint) -> LoopState:
@@ -403,7 +420,7 @@ class Trainer:
                 self._rows[name] = [[str(r.get(k, "")) for k in METRICS_COLUMNS] for r in by_name]
             self._best_metrics = run.get("best_metrics")
         else:  # a checkpoint written before rows were recorded: keep the files' rows up to its step
-            self._rows = {name: self._rows_up_to(name, loop.step) for name in METRICS_FILES}
+            self._rows = {name: self.folder.metrics_rows_up_to(name, loop.step) for name in METRICS_FILES}
             self._adopt_best(loop)
         if self.dist.is_main:
             for name in METRICS_FILES:
@@ -413,49 +430,15 @@ class Trainer:
         self._log(f"resumed at epoch {loop.epoch}, batch {loop.batch_in_epoch}, step {loop.step}")
         return loop
 
-    def _rows_up_to(self, name: str, step: int) -> list[list[str]]:
-        """The rows of a metrics file with step <= ``step``, each step once (first occurrence)."""
-        path = self.run_dir / name
-        if not path.exists():
-            return []
-        rows: list[list[str]] = []
-        seen: set[int] = set()
-        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if header is not None and tuple(header) != METRICS_COLUMNS:
-                raise SeldError(
-                    f"unexpected columns {','.join(header)}; the file cannot be made to agree with the "
-                    "run's checkpoint",
-                    path,
-                )
-            try:
-                for row in reader:
-                    try:
-                        row_step = int(row[1])
-                    except (IndexError, ValueError):
-                        continue  # a torn or foreign line: the checkpoint's rows are what counts
-                    if len(row) == len(METRICS_COLUMNS) and row_step <= step and row_step not in seen:
-                        seen.add(row_step)
-                        rows.append(row)
-            except csv.Error as err:
-                raise SeldError(
-                    f"cannot be read as CSV ({err}); the rows up to the run's checkpoint cannot be kept", path
-                ) from None
-        return rows
-
     def _agree_metrics_file(self, name: str, step: int) -> None:
         """Rewrite a metrics file to exactly the checkpoint's rows (atomically) when it differs."""
-        path = self.run_dir / name
+        path = self.folder.file(name)
         rows = self._rows[name]
-        want = self._csv_text(rows) if rows else None
+        want = self.folder.metrics_text(rows) if rows else None
         have = path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
         if have == want:
             return
-        if want is None:
-            path.unlink(missing_ok=True)
-        else:
-            atomic_write_text(path, want)
+        self.folder.write_metrics(name, rows)
         held = max(0, len(have.splitlines()) - 1) if have else 0
         self._log(
             f"{name} held {held} row(s); rewritten to the checkpoint's {len(rows)} row(s) (up to step {step})"
@@ -463,7 +446,7 @@ class Trainer:
 
     def _adopt_best(self, loop: LoopState) -> None:
         """A checkpoint of format version 1 did not record its best snapshot: take the file's when it is older."""
-        path = self.run_dir / BEST_FILE
+        path = self.folder.best_path
         step = _package_step(path)
         if step is not None and step <= loop.step and loop.best_seld != float("inf"):
             loop.best_step = step
@@ -471,11 +454,12 @@ class Trainer:
 
     def _agree_best(self, loop: LoopState) -> None:
         """Make ``best.safetensors`` the snapshot the checkpoint records as best."""
-        path = self.run_dir / BEST_FILE
+        path = self.folder.best_path
+        best_name = path.name
         if loop.best_step < 0:
             if loop.best_seld == float("inf") and path.exists():
                 path.unlink()
-                self._log(f"{BEST_FILE} removed: the checkpoint knows no evaluation it came from")
+                self._log(f"{best_name} removed: the checkpoint knows no evaluation it came from")
             return  # (a best of unknown step: from a checkpoint of format version 1, kept as it is)
         if _package_step(path) == loop.best_step:
             return
@@ -483,31 +467,61 @@ class Trainer:
             # the checkpoint's weights are the best snapshot's: the run was killed before writing it
             save_package(path, self.model, self._package_meta(self._best_metrics))
             self._log(
-                f"{BEST_FILE} written again from the checkpoint (epoch {loop.best_epoch}, step {loop.step})"
+                f"{best_name} written again from the checkpoint (epoch {loop.best_epoch}, step {loop.step})"
             )
         else:
             self._log(
-                f"warning: {BEST_FILE} is not the snapshot the checkpoint records as best (epoch "
+                f"warning: {best_name} is not the snapshot the checkpoint records as best (epoch "
                 f"{loop.best_epoch}, step {loop.best_step}) and cannot be rebuilt from it; it will be "
                 "replaced at the next better evaluation"
             )
 
     def _discard_stopped_attempt(self, why: str) -> None:
         """A run that never completed a checkpoint starts again: drop the files of its evaluations."""
-        removed = [name for name in (*METRICS_FILES, BEST_FILE) if (self.run_dir / name).exists()]
+        removed = [name for name in (*METRICS_FILES, RunFolder.BEST) if self.folder.file(name).exists()]
         for name in removed:
-            (self.run_dir / name).unlink()
+            self.folder.file(name).unlink()
         if removed:
             why += f"; removed {', '.join(removed)} of the stopped attempt"
         self._log(why)
 
     # ------------------------------------------------------------------ run
     def run(self) -> dict[str, Any]:
+        """Train (or resume) until the end or a stop; return the summary (``summary.json``'s fields)."""
+        return run_job(self.events(), on_event=self.on_event)
+
+    def events(self) -> Job[dict[str, Any]]:
+        """Training as a job (:mod:`core.common.progress`): yields the run's events, returns the summary.
+
+        Events are yielded on the main rank only. To stop cleanly (writing ``last``) call
+        :meth:`request_stop` and go on iterating to the end; closing the generator stops at
+        once, without a new checkpoint (a resume goes on from the last one).
+        """
         self.dist = _init_distributed(self.config.device)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.dist.enabled:
             dist.barrier()
         self._check_run_dir()
+        self._write_status("running")
+        self._taken = True
+        try:
+            summary = yield from self._train()
+        except (GeneratorExit, KeyboardInterrupt):
+            self._write_status(
+                "stopped", "interrupted before a clean stop; --resume goes on from the last checkpoint"
+            )
+            raise
+        except BaseException as err:
+            self._write_status("failed", str(err) or type(err).__name__)
+            raise
+        self._write_status("finished" if summary["finished"] else "stopped")
+        return summary
+
+    def _write_status(self, state: str, message: str | None = None) -> None:
+        if self.dist.is_main:
+            self.folder.write_status(state, message=message)
+
+    def _train(self) -> Job[dict[str, Any]]:
         if self.dist.enabled and self.config.device == "auto" and not torch.cuda.is_available():
             self.device = torch.device("cpu")
         elif self.dist.enabled and torch.cuda.is_available() and self.config.device != "cpu":
@@ -515,12 +529,13 @@ class Trainer:
         else:
             self.device = resolve_device(self.config.device)
         if self.dist.is_main and not self.resume:
-            atomic_write_text(self.run_dir / "config.json", self.config.to_json())
+            self.folder.write_config(self.config)
         for warning in self.config.shared_folds():
             self._log(f"warning: {warning}")
-        self._prepare_data()
+        yield from self._flush()
+        yield from self._preparing_data()
         if self.dist.is_main and not self.resume:
-            atomic_write_text(self.run_dir / "scaler.json", json.dumps(self.scaler.to_dict()))
+            self.folder.write_scaler(self.scaler.to_dict())
         self._build()
         loop = LoopState()
         if self.resume:
@@ -529,9 +544,10 @@ class Trainer:
             self._checkpoint = None  # its tensors are loaded; free them
         elif self._restart and self.dist.is_main:
             self._discard_stopped_attempt(self._restart)
+        yield from self._flush()
         self.stop.install()
         try:
-            return self._loop(loop)
+            return (yield from self._loop(loop))
         finally:
             self.stop.restore()
             if self.dist.enabled:
@@ -567,7 +583,7 @@ class Trainer:
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return bool(flag.item() > 0)
 
-    def _loop(self, loop: LoopState) -> dict[str, Any]:
+    def _loop(self, loop: LoopState) -> Job[dict[str, Any]]:
         c = self.config
         per_epoch = self._batches_per_epoch()
         sampler = SegmentSampler(
@@ -586,8 +602,9 @@ class Trainer:
             f"device {self.device}, {self.dist.world_size} process(es), {per_epoch} steps per epoch"
         )
         self._emit(
-            "start", epochs=c.optim.epochs, steps_per_epoch=per_epoch, step=loop.step, epoch=loop.epoch
+            ev.Start(epochs=c.optim.epochs, steps_per_epoch=per_epoch, step=loop.step, epoch=loop.epoch)
         )
+        yield from self._flush()
         t_start = time.perf_counter() - loop.elapsed_s
         loader, batches = self._make_loader(sampler)
         stopped = False
@@ -623,17 +640,19 @@ class Trainer:
                 n_batches += 1
                 elapsed = time.perf_counter() - t_epoch
                 self._emit(
-                    "step",
-                    epoch=loop.epoch,
-                    step=loop.step,
-                    batch=loop.batch_in_epoch,
-                    batches=per_epoch,
-                    loss=value,
-                    sed_loss=parts["sed"],
-                    doa_loss=parts["doa"],
-                    lr=lr,
-                    samples_per_s=n_batches * x.shape[0] * self.dist.world_size / max(elapsed, 1e-9),
+                    ev.Step(
+                        epoch=loop.epoch,
+                        step=loop.step,
+                        batch=loop.batch_in_epoch,
+                        batches=per_epoch,
+                        loss=value,
+                        sed_loss=float(parts["sed"]),
+                        doa_loss=float(parts["doa"]),
+                        lr=lr,
+                        samples_per_s=n_batches * x.shape[0] * self.dist.world_size / max(elapsed, 1e-9),
+                    )
                 )
+                yield from self._flush()
                 kill_point("step")
                 if self._should_stop(loop):
                     stopped = True
@@ -648,7 +667,7 @@ class Trainer:
             loop.epoch_loss_sum = 0.0
             loop.elapsed_s = time.perf_counter() - t_start
             if self.val_items and (loop.epoch % c.optim.eval_every == 0 or loop.epoch == c.optim.epochs):
-                self._evaluate_and_keep(loop, train_loss, lr)
+                yield from self._evaluate_and_keep(loop, train_loss, lr)
             self._save_last(loop)
         loop.elapsed_s = time.perf_counter() - t_start
         self._sync_buffers()
@@ -665,14 +684,15 @@ class Trainer:
             "seconds": loop.elapsed_s,
         }
         if finished and self.test_items and self.dist.is_main:
-            summary["test"] = self._test_best()
+            summary["test"] = yield from self._test_best()
         if self.dist.is_main:
-            atomic_write_text(self.run_dir / "summary.json", json.dumps(summary, indent=2))
-        self._emit("end", **summary)
+            self.folder.write_summary(summary)
+        self._emit(ev.End(**summary))
         self._log(f"{'finished' if finished else 'stopped'} at epoch {loop.epoch}, step {loop.step}")
+        yield from self._flush()
         return summary
 
-    def _evaluate_and_keep(self, loop: LoopState, train_loss: float, lr: float) -> None:
+    def _evaluate_and_keep(self, loop: LoopState, train_loss: float, lr: float) -> Iterator[ev.TrainEvent]:
         if not self.dist.is_main:
             return
         result = self._evaluate(self.val_items)
@@ -685,14 +705,16 @@ class Trainer:
             "seconds": round(loop.elapsed_s, 3),
         }
         self._append_metrics(row)
-        self._emit("eval", **row)
+        self._emit(ev.Eval(**row))
+        yield from self._flush()
         kill_point("eval.val")
         if self.config.optim.eval_test_every_time and self.test_items:
             # curves only: model selection never looks at the test folds
             test = self._evaluate(self.test_items)
             test_row = {**row, **test.row("val_loss")}
-            self._append_metrics(test_row, "test_metrics.csv")
-            self._emit("eval_test", **test_row)
+            self._append_metrics(test_row, TEST_METRICS)
+            self._emit(ev.EvalTest(**test_row))
+            yield from self._flush()
         kill_point("eval")
         if result.scores.SELD < loop.best_seld:
             loop.best_seld = float(result.scores.SELD)
@@ -720,14 +742,15 @@ class Trainer:
             threshold=self.config.threshold,
         )
 
-    def _test_best(self) -> dict[str, float]:
+    def _test_best(self) -> Job[dict[str, Any]]:
         from core.packages.runtime import load_package
 
-        best = self.run_dir / BEST_FILE
+        best = self.folder.best_path
         model = load_package(best, device=self.device).model if best.exists() else self.model
         result = self._evaluate(self.test_items, model)
         row = {"split": "test", **result.row()}
-        self._emit("test", **row)
+        self._emit(ev.Test(**row))
+        yield from self._flush()
         return row
 
 

@@ -22,7 +22,6 @@ Prints the test report; the figures go into ``docs/results.md`` by hand.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -42,19 +41,21 @@ def main(argv=None) -> int:
     )
     args = p.parse_args(argv)
 
-    from core.cli.eval import evaluate_model, format_files
+    from core.cli.eval import format_files
     from core.cli.score import format_report
+    from core.common.progress import run_job
     from core.data.dataset import discover, select_folds
+    from core.inference.evaluate import evaluate_model
     from core.inference.predict import open_model
     from core.packages.package_file import save_package
     from core.packages.runtime import load_package
+    from core.training.run_folder import RunFolder
 
-    config = json.loads((args.run / "config.json").read_text())
-    test_folds = config["data"]["test_folds"]
-    best = load_package(args.run / "best.safetensors")
-    with open(args.run / "metrics.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    last = rows[-1]
+    run = RunFolder(args.run)
+    config = run.read_config()
+    test_folds = config.data.test_folds
+    best = load_package(run.best_path)
+    last = run.metrics()[-1]
     meta = best.meta
     meta.rotations = args.rotations
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -62,14 +63,14 @@ def main(argv=None) -> int:
 
     model = open_model(args.out)
     threshold, by_threshold = tune_threshold(
-        model, select_folds(discover(args.data, meta.fmt), config["data"]["val_folds"])
+        model, select_folds(discover(args.data, meta.fmt), config.data.val_folds)
     )
     print("validation SELD by threshold: " + ", ".join(f"{t:.2f}: {v:.4f}" for t, v in by_threshold.items()))
     meta.threshold = threshold
     save_package(args.out, best.model, meta, weights="float16")
     model = open_model(args.out)
     items = select_folds(discover(args.data, meta.fmt), test_folds)
-    scores = evaluate_model(model, items)
+    scores = run_job(evaluate_model(model, items))
     print(format_report(scores))
     print()
     print(format_files(scores))
@@ -77,17 +78,17 @@ def main(argv=None) -> int:
     test = {k: float(getattr(scores, k)) for k in keys}
     test_plain = None
     if args.rotations > 1:
-        plain = evaluate_model(model, items, rotations=1)
+        plain = run_job(evaluate_model(model, items, rotations=1))
         test_plain = {k: float(getattr(plain, k)) for k in keys}
         print(
             "test fold without test-time rotation: "
             + ", ".join(f"{k} {v:.4f}" for k, v in test_plain.items())
         )
     budget = {
-        "steps": int(float(last["step"])),
-        "epochs": int(float(last["epoch"])),
-        "seconds": float(last["seconds"]),
-        "device": config.get("device", "auto"),
+        "steps": int(last["step"]),
+        "epochs": int(last["epoch"]),
+        "seconds": last["seconds"],
+        "device": config.device,
     }
     meta.metrics = {
         "validation": dict(meta.metrics or {}),

@@ -21,15 +21,15 @@ comparison can be carried over several sessions.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from core.training import events  # noqa: E402
 from core.training.config import TrainConfig  # noqa: E402
+from core.training.run_folder import RunFolder  # noqa: E402
 from core.training.trainer import Trainer  # noqa: E402
 
 RUNS = {
@@ -69,16 +69,9 @@ def config_for(args: argparse.Namespace, loss: str, w_ce: float, w_mse: float) -
     return c
 
 
-def read_rows(path: Path) -> list[dict[str, float]]:
-    if not path.exists():
-        return []
-    with open(path, newline="") as fh:
-        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(fh)]
-
-
 def best_rows(run: Path) -> tuple[dict[str, float] | None, dict[str, float] | None]:
-    val = read_rows(run / "metrics.csv")
-    test = read_rows(run / "test_metrics.csv")
+    folder = RunFolder(run)
+    val, test = folder.metrics(), folder.metrics(test=True)
     if not val:
         return None, None
     best = min(val, key=lambda r: r["SELD"])
@@ -130,8 +123,8 @@ def plot(out: Path) -> Path | None:
         return None
     fig, axes = plt.subplots(2, 2, figsize=(11, 7))
     for key, (label, *_rest) in RUNS.items():
-        val = read_rows(out / key / "metrics.csv")
-        test = read_rows(out / key / "test_metrics.csv")
+        folder = RunFolder(out / key)
+        val, test = folder.metrics(), folder.metrics(test=True)
         if not val:
             continue
         ep = [r["epoch"] for r in val]
@@ -203,15 +196,14 @@ def main() -> int:
         for key, (label, loss, w_ce, w_mse) in RUNS.items():
             if args.only and key not in args.only:
                 continue
-            run = args.out / key
-            resume = (run / "last.state.json").exists()
-            summary_path = run / "summary.json"
-            if summary_path.exists() and json.loads(summary_path.read_text()).get("finished"):
+            run = RunFolder(args.out / key)
+            resume = run.has_checkpoint()
+            if (run.read_summary() or {}).get("finished"):
                 print(f"{key}: already finished", file=sys.stderr)
                 continue
             print(f"{key}: {label} ({'resuming' if resume else 'starting'})", file=sys.stderr)
             config = config_for(args, loss, w_ce, w_mse)
-            summary = Trainer(config, run, resume=resume, on_event=_printer(key)).run()
+            summary = Trainer(config, run.path, resume=resume, on_event=_printer(key)).run()
             if not summary["finished"]:
                 print(f"{key}: stopped at epoch {summary['epoch']}; run again to resume", file=sys.stderr)
                 return 1
@@ -223,11 +215,11 @@ def main() -> int:
 
 
 def _printer(key: str):
-    def on_event(ev: dict) -> None:
-        if ev["event"] in ("eval", "eval_test"):
+    def on_event(ev: events.TrainEvent) -> None:
+        if isinstance(ev, events.Eval):  # and events.EvalTest
             print(
-                f"{key} {ev['event']} epoch {ev['epoch']}: loss {ev['val_loss']:.4f} ER {ev['ER']:.3f} "
-                f"F {ev['F']:.3f} LE {ev['LE']:.1f} LR {ev['LR']:.3f} SELD {ev['SELD']:.3f}",
+                f"{key} {ev.kind} epoch {ev.epoch}: loss {ev.val_loss:.4f} ER {ev.ER:.3f} "
+                f"F {ev.F:.3f} LE {ev.LE:.1f} LR {ev.LR:.3f} SELD {ev.SELD:.3f}",
                 file=sys.stderr,
                 flush=True,
             )
