@@ -44,7 +44,7 @@ def _others(folder: Path, target: Path) -> list[str]:
 
 def test_the_temporary_name_encodes_host_and_pid_and_matches_only_its_target():
     name = temporary_name("labels.csv", pid=4242)
-    assert name.startswith(f".labels.csv.{atomic._HOST}-4242-") and name.endswith(".tmp")
+    assert name.startswith(f".labels.csv.{atomic.MACHINE_KEY}-4242-") and name.endswith(".tmp")
     assert atomic._pattern("labels.csv").fullmatch(name)
     assert not atomic._pattern("labels").fullmatch(name)
     assert not atomic._pattern("csv").fullmatch(name)
@@ -156,15 +156,15 @@ def test_only_stale_temporaries_of_exactly_our_pattern_and_target_are_removed(tm
         ".labels.csv.0123456789ab.tmp.bak",
         ".labels.csv.0123456789AB.tmp",
         ".labels.csv.012345678.tmp",
-        f".labels.csv.{atomic._HOST}-0-89abcdef.tmp",
+        f".labels.csv.{atomic.MACHINE_KEY}-0-89abcdef.tmp",
         "labels.csv.0123456789ab.tmp",
         ".other.csv.0123456789ab.tmp",
         ".hidden",
     ):
         make(name, old, kept)
-    folder = tmp_path / f".labels.csv.{atomic._HOST}-{_dead_pid()}-89abcdef.tmp"
+    folder = tmp_path / f".labels.csv.{atomic.MACHINE_KEY}-{_dead_pid()}-89abcdef.tmp"
     folder.mkdir()
-    link = tmp_path / f".labels.csv.{atomic._HOST}-{_dead_pid()}-0badf00d.tmp"
+    link = tmp_path / f".labels.csv.{atomic.MACHINE_KEY}-{_dead_pid()}-0badf00d.tmp"
     link.symlink_to(tmp_path / ".hidden")
     atomic_write_text(target, "x\n")
     assert target.read_text() == "x\n"

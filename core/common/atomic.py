@@ -30,16 +30,16 @@ not folders or symbolic links that happen to match the pattern.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import secrets
-import socket
 import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+
+from core.common.processes import MACHINE_KEY, process_gone
 
 STALE_AFTER_S = 3600.0
 """A temporary file not written to for this long is a leftover, whoever made it."""
@@ -47,28 +47,9 @@ STALE_AFTER_S = 3600.0
 _TEMP_SUFFIX = ".tmp"
 
 
-def _host_key() -> str:
-    """8 hex digits for this machine, boot and process namespace (a pid means something only there).
-
-    The host name alone is not enough (two machines on a network folder may share a default
-    name); Linux's boot id is unique per machine and boot, and the pid namespace tells
-    containers apart.
-    """
-    parts = [socket.gethostname()]
-    with contextlib.suppress(OSError):
-        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
-    with contextlib.suppress(OSError):
-        parts.append(os.readlink("/proc/self/ns/pid"))
-    text = "\0".join(parts)
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-
-
-_HOST = _host_key()
-
-
 def temporary_name(name: str, pid: int | None = None) -> str:
     """A fresh temporary file name for target ``name`` (by this process, or ``pid``)."""
-    return f".{name}.{_HOST}-{os.getpid() if pid is None else pid}-{secrets.token_hex(4)}{_TEMP_SUFFIX}"
+    return f".{name}.{MACHINE_KEY}-{os.getpid() if pid is None else pid}-{secrets.token_hex(4)}{_TEMP_SUFFIX}"
 
 
 def _pattern(name: str) -> re.Pattern[str]:
@@ -78,21 +59,6 @@ def _pattern(name: str) -> re.Pattern[str]:
         + r"\.(?:(?P<host>[0-9a-f]{8})-(?P<pid>[1-9][0-9]{0,9})-[0-9a-f]{8}|[0-9a-f]{12})"
         + re.escape(_TEMP_SUFFIX)
     )
-
-
-def _process_gone(pid: int) -> bool:
-    """``True`` only when no process ``pid`` exists here (POSIX); unknown counts as alive."""
-    if os.name != "posix":  # os.kill on Windows terminates: never probe there
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, OverflowError, OSError):
-        return False  # exists (another user's), or cannot tell
-    return False
 
 
 def remove_stale_temporaries(path: str | os.PathLike[str], now: float | None = None) -> list[Path]:
@@ -122,8 +88,8 @@ def remove_stale_temporaries(path: str | os.PathLike[str], now: float | None = N
             age = now - entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue
-        ours_here = m.group("host") == _HOST
-        gone = ours_here and _process_gone(int(m.group("pid")))
+        ours_here = m.group("host") == MACHINE_KEY
+        gone = ours_here and process_gone(int(m.group("pid")))
         if gone or age > STALE_AFTER_S:
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)

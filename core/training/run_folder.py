@@ -35,8 +35,9 @@ from typing import Any
 
 # the machine key and process probe of the atomic writer's stale-file rule: a pid means something
 # only on the machine (boot, pid namespace) that wrote it
-from core.common.atomic import _HOST, _process_gone, atomic_write_text
+from core.common.atomic import atomic_write_text
 from core.common.errors import SeldError
+from core.common.processes import MACHINE_KEY, process_gone
 from core.training.config import TrainConfig
 from core.training.events import TrainEvent, event_from_json
 
@@ -278,7 +279,7 @@ class RunFolder:
             "state": state,
             "pid": pid,
             "process_start": _process_start(pid) if pid is not None else None,
-            "host": _HOST,
+            "host": MACHINE_KEY,
             "hostname": socket.gethostname(),
             "since": time.time(),
             "message": message,
@@ -298,7 +299,7 @@ class RunFolder:
             raise SeldError("the run status is not one of " + ", ".join(STATES), path)
         pid = d.get("pid") if isinstance(d.get("pid"), int) and d.get("pid") > 0 else None
         host = d.get("host") if isinstance(d.get("host"), str) else None
-        alive = None if pid is None or host != _HOST else not _process_gone(pid)
+        alive = None if pid is None or host != MACHINE_KEY else not process_gone(pid)
         if alive and d.get("process_start") is not None:  # another process that got the same id
             alive = _process_start(pid) in (None, d.get("process_start"))
         since = d.get("since")

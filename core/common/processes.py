@@ -1,0 +1,48 @@
+"""Which machine and process wrote a file, and whether that process is gone.
+
+Used to tell a leftover of a killed process (a temporary file, a run folder that says
+"running") from the work of a live one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+from pathlib import Path
+
+
+def _machine_key() -> str:
+    """8 hex digits for this machine, boot and process namespace (a pid means something only there).
+
+    The host name alone is not enough (two machines on a network folder may share a default
+    name); Linux's boot id is unique per machine and boot, and the pid namespace tells
+    containers apart.
+    """
+    parts = [socket.gethostname()]
+    with contextlib.suppress(OSError):
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+    with contextlib.suppress(OSError):
+        parts.append(os.readlink("/proc/self/ns/pid"))
+    text = "\0".join(parts)
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+MACHINE_KEY = _machine_key()
+"""This machine, boot and process namespace (8 hex digits): where a pid means something."""
+
+
+def process_gone(pid: int) -> bool:
+    """``True`` only when no process ``pid`` exists here (POSIX); unknown counts as alive."""
+    if os.name != "posix":  # os.kill on Windows terminates: never probe there
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        return False  # exists (another user's), or cannot tell
+    return False
