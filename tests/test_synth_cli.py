@@ -72,7 +72,8 @@ def test_same_seed_same_bytes_and_refusal_to_overwrite(tiny, tmp_path, capsys):
     assert _synth(again, "--seed", "7") == 0
     assert _digests(again) == _digests(tiny)
     err = capsys.readouterr().err
-    assert "[1/2] fold1_room1_mix001_ov1" in err and "[2/2] fold2_room4_mix001_ov2" in err
+    assert "seld synth: mixes 1/2 (50%) fold1_room1_mix001_ov1" in err  # the renderer's plain lines
+    assert "seld synth: mixes 2/2 (100%) fold2_room4_mix001_ov2" in err
 
     assert _synth(again, "--seed", "8") == 2
     assert "already holds a dataset" in capsys.readouterr().err

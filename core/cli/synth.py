@@ -123,10 +123,18 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
 
-    def progress(done: int, n: int, name: str) -> None:
-        print(f"seld synth: [{done}/{n}] {name}", file=sys.stderr, flush=True)
+    from core.cli.render import ProgressRenderer
+    from core.common.progress import Progress
 
-    result = synthesize_dataset(args.out, config, bank, overwrite=args.overwrite, progress=progress)
+    renderer = ProgressRenderer()
+
+    def progress(done: int, n: int, name: str) -> None:
+        renderer.update("seld synth", Progress(done, n, "mixes"), note=name)
+
+    try:
+        result = synthesize_dataset(args.out, config, bank, overwrite=args.overwrite, progress=progress)
+    finally:
+        renderer.close()
     print(
         f"seld synth: wrote {len(result.mixes)} mixes ({len(result.files)} files) to {result.root} "
         f"in {result.seconds:.1f} s",
