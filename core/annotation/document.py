@@ -164,7 +164,7 @@ def interpolate(
     return az, el, dist
 
 
-def _as_written(values: np.ndarray) -> np.ndarray:
+def _as_written(values: np.ndarray | list[float] | float) -> np.ndarray:
     """Values rounded as the label writer rounds them (``POLAR_DECIMALS`` decimals)."""
     return np.round(np.asarray(values, dtype=float), POLAR_DECIMALS)
 

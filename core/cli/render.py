@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from core.common.progress import Progress
 
@@ -32,7 +32,7 @@ class ProgressRenderer:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.interval_s = interval_s
-        self._bar = None  # the tqdm bar on a terminal
+        self._bar: Any = None  # the tqdm bar on a terminal
         self._label: str | None = None
         self._stage: str | None = None
         self._last_line = -float("inf")

@@ -154,10 +154,9 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str = "
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open mode must be 'w' or 'wb', not {mode!r}")
     with _replacing(path) as (fd, _tmp):
-        if mode == "wb":
-            handle = os.fdopen(fd, "wb")
-        else:
-            handle = os.fdopen(fd, "w", encoding=encoding, newline="")
+        handle: IO = (
+            os.fdopen(fd, "wb") if mode == "wb" else os.fdopen(fd, "w", encoding=encoding, newline="")
+        )
         with handle:
             yield handle
             handle.flush()

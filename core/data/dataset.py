@@ -131,8 +131,9 @@ def discover(
                         path,
                     )
                 fold = EVAL_FOLD
-            label = meta_dir / rel.with_suffix(".csv")
-            if not label.is_file():
+            csv_path = meta_dir / rel.with_suffix(".csv")
+            label: Path | None = csv_path
+            if not csv_path.is_file():
                 if split == "dev" and require_labels and not meta_dir.is_dir():
                     raise SeldError(
                         f"no metadata_{split} folder beside {audio_dir.name}: the label files of the "

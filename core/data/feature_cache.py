@@ -90,7 +90,7 @@ def _data_checksum(array: np.ndarray) -> str:
     flat = array.reshape(-1)
     step = _BLOCK // array.itemsize
     for i in range(0, flat.size, step):
-        digest.update(memoryview(np.ascontiguousarray(flat[i : i + step])).cast("B"))
+        digest.update(np.ascontiguousarray(flat[i : i + step]).tobytes())
     return digest.hexdigest()
 
 

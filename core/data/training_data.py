@@ -41,7 +41,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, overload
 
 import numpy as np
 import torch
@@ -357,6 +357,10 @@ def segment_batches(features: np.ndarray, segment_frames: int = 100) -> np.ndarr
     return np.ascontiguousarray(padded.reshape(c, n, segment_frames, f).transpose(1, 0, 2, 3))
 
 
+@overload
+def merge_segments(outputs: np.ndarray, n_label_frames: int) -> np.ndarray: ...
+@overload
+def merge_segments(outputs: torch.Tensor, n_label_frames: int) -> torch.Tensor: ...
 def merge_segments(outputs: np.ndarray | torch.Tensor, n_label_frames: int) -> np.ndarray | torch.Tensor:
     """Join per-segment outputs ``(n_seg, L_seg, K)`` in time and crop them to ``(n_label_frames, K)``.
 

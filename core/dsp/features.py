@@ -341,9 +341,9 @@ def frame_features(
         for ch in range(4):
             ws.re_product(spec[ch], spec[ch], ws.p32[ch, :n])
         ws.mel(ws.p32[:, :n], power[:, t0:t1])
-        if fmt == "foa":
+        if rest is not None and fmt == "foa":
             _foa_intensity_block(spec, rest[:, t0:t1], ws)
-        elif fmt == "mic":
+        elif rest is not None and fmt == "mic":
             _gcc_block(spec, rest[:, t0:t1], workers)
         if progress is not None:
             progress(t1 / total)
@@ -485,6 +485,7 @@ class FeatureScaler:
             return self
         if self.mean.shape != m.shape:
             raise SeldError(f"features of shape {feats.shape} do not match the scaler's {self.mean.shape}")
+        assert self.var is not None  # fitted together with the mean
         total = self.count + n
         delta = m - self.mean
         new_mean = self.mean + delta * (n / total)

@@ -618,14 +618,14 @@ def predict_steps(
         units = _Units((2 + n_rot) * n_seg_est)
         source: Recording | str = rec if rec is not None else path  # type: ignore[assignment]
         parts: list[tuple[np.ndarray, np.ndarray]] = []
-        for kind, count, feats in _two_pass_chunks(source, meta.fmt, chunk_segments):
+        for kind, count, chunk in _two_pass_chunks(source, meta.fmt, chunk_segments):
             if kind == "scan":
                 yield units.step(-(-count // SEGMENT_FRAMES), "scanning levels")
                 continue
-            assert feats is not None  # chunks are whole segments, so label frames line up
-            yield units.step(-(-feats.shape[1] // SEGMENT_FRAMES), "features")
+            assert chunk is not None  # chunks are whole segments, so label frames line up
+            yield units.step(-(-chunk.shape[1] // SEGMENT_FRAMES), "features")
             outputs = yield from _rotated_outputs_steps(
-                model, feats, rotation_maps, batch_segments, units, path
+                model, chunk, rotation_maps, batch_segments, units, path
             )
             parts.append(average_outputs(outputs))
         sed = np.concatenate([p[0] for p in parts])

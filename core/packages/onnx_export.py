@@ -69,7 +69,7 @@ def onnx_bytes(
         torch.onnx.export(
             work,
             (example,),
-            buf,
+            buf,  # type: ignore[arg-type]  # a file object is accepted; the stubs say path only
             input_names=[INPUT_NAME],
             output_names=list(OUTPUT_NAMES),
             dynamic_axes=axes,

@@ -228,8 +228,7 @@ class PackageMeta:
         if not all(ids):
             raise bad(f"class {ids.index('')} has an empty name")
         if len(set(ids)) != len(ids):
-            seen: set[str] = set()
-            dup = next(i for i, k in enumerate(ids) if k in seen or seen.add(k))
+            dup = next(i for i, k in enumerate(ids) if k in ids[:i])
             raise bad(f"the class {show_value(classes[dup])} is listed twice")
         class_set = data["class_set"]
         if not isinstance(class_set, str):

@@ -100,7 +100,9 @@ class Room:
         """A room with the same absorption on every wall, chosen by Eyring's formula for ``rt60``."""
         alpha = eyring_absorption(size, rt60)
         rx = receiver if receiver is not None else (size[0] / 2, size[1] / 2, min(1.3, size[2] / 2))
-        return cls(tuple(size), (alpha,) * 6, tuple(rx), rt60=rt60, max_order=max_order, name=name)
+        dims = (float(size[0]), float(size[1]), float(size[2]))
+        at = (float(rx[0]), float(rx[1]), float(rx[2]))
+        return cls(dims, (alpha,) * 6, at, rt60=rt60, max_order=max_order, name=name)
 
     # ------------------------------------------------------------------ properties
 

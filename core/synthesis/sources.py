@@ -160,6 +160,7 @@ def generate(class_name_or_index: str | int, rng: np.random.Generator, sr: int =
     Trimmed, faded and normalised to an active-part RMS of -20 dBFS; see
     :mod:`core.synthesis.generators` for what each class sounds like.
     """
+    key: str | None
     if isinstance(class_name_or_index, (int, np.integer)) and not isinstance(class_name_or_index, bool):
         key = DCASE2020.id(int(class_name_or_index))
     else:

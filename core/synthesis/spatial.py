@@ -261,8 +261,8 @@ def diffuse_noise(n: int, rng: np.random.Generator, pink: bool = False, mic: boo
     diag = np.real(np.diagonal(factor[0, :4, :4]))  # the FOA block of the factor is diagonal and flat
     for b0 in range(0, n_blocks, 8):
         nb = min(8, n_blocks - b0)
-        z = rng.standard_normal((8, nb, factor.shape[0], 2), dtype=np.float32)
-        z = z.astype(np.float64).view(np.complex128)[..., 0] * (math.sqrt(0.5) * weights)  # (8, nb, F)
+        pairs = rng.standard_normal((8, nb, factor.shape[0], 2), dtype=np.float32)
+        z = pairs.astype(np.float64).view(np.complex128)[..., 0] * (math.sqrt(0.5) * weights)  # (8, nb, F)
         spec = np.empty((n_ch,) + z.shape[1:], dtype=np.complex128)
         spec[:4] = z[:4] * diag[:, None, None]
         if mic:

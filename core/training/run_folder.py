@@ -297,10 +297,13 @@ class RunFolder:
             raise SeldError(f"the run status cannot be read ({err})", path) from None
         if not isinstance(d, dict) or d.get("state") not in STATES:
             raise SeldError("the run status is not one of " + ", ".join(STATES), path)
-        pid = d.get("pid") if isinstance(d.get("pid"), int) and d.get("pid") > 0 else None
+        raw_pid = d.get("pid")
+        pid = raw_pid if isinstance(raw_pid, int) and not isinstance(raw_pid, bool) and raw_pid > 0 else None
         host = d.get("host") if isinstance(d.get("host"), str) else None
         alive = None if pid is None or host != MACHINE_KEY else not process_gone(pid)
-        if alive and d.get("process_start") is not None:  # another process that got the same id
+        if (
+            alive and pid is not None and d.get("process_start") is not None
+        ):  # another process that got the same id
             alive = _process_start(pid) in (None, d.get("process_start"))
         since = d.get("since")
         message = d.get("message")
