@@ -52,8 +52,11 @@ test-portability: $(STAMP)
 			PYTEST_ARGS="-q --random-order-bucket=global --random-order-seed=$$seed $(PYTEST_ARGS)" || exit 1; \
 	done
 
+# What CI checks besides the tests: ruff's lint and format, and mypy on core (it ships py.typed).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check core seldgui tests benchmarks
+	$(VENV)/bin/ruff check core seldgui tests benchmarks experiments docs
+	$(VENV)/bin/ruff format --check core seldgui tests benchmarks experiments docs
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_features.py

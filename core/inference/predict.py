@@ -598,7 +598,7 @@ def predict_steps(
     rotation_maps = chosen_rotations(meta, rotations)
     n_rot = len(rotation_maps)
     if device is not None and hasattr(model, "to") and getattr(model, "backend", "") == "torch":
-        model.to(device)  # type: ignore[attr-defined]
+        model.to(device)
     if batch_segments < 1:
         raise SeldError(f"batch_segments must be at least 1, not {batch_segments}")
     rec, path, estimate = _source_info(recording_or_path, meta, fmt)

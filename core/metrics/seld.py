@@ -675,9 +675,9 @@ def score_tables(
     scorer = SeldScorer(metric, n_classes=n_classes, n_frames=n_frames)
     for item in pairs:
         if len(item) == 3:
-            name, ref, pred = item  # type: ignore[misc]
+            name, ref, pred = item
         else:
-            ref, pred = item  # type: ignore[misc]
+            ref, pred = item
             name = ""
         scorer.update(ref, pred, name=str(name))
     return scorer.result()

@@ -228,7 +228,7 @@ def _from_dict(cls, data: Any, where: str):
     kwargs = {}
     for name, value in data.items():
         f = known[name]
-        default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
+        default = f.default_factory() if callable(f.default_factory) else f.default
         if hasattr(default, "__dataclass_fields__"):
             kwargs[name] = _from_dict(type(default), value, f"{where}.{name}")
             continue
