@@ -4,7 +4,8 @@ The window keeps one :class:`ModelRunner`. It knows the chosen model (the bundle
 default, or a package / ONNX file opened or dropped) and the device, starts a
 :class:`~seldgui.workers.TaskWorker` around :func:`core.inference.predict.predict`, and puts the
 result into the session as predictions. torch and onnxruntime are imported only here,
-when a model first runs.
+when a model first runs. Opening another recording cancels a run; a result for a recording
+that is no longer open is dropped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
 from core.common.errors import SeldError
 from core.session.session import Session
@@ -23,6 +25,11 @@ def available_devices() -> list[str]:
     from core.packages.devices import available_devices as core_devices
 
     return ["auto", *core_devices()]
+
+
+def probe_devices(on_devices, owner: QObject) -> None:
+    """Find the compute devices in the background (importing torch takes a moment)."""
+    workers.submit(available_devices, on_devices, owner=owner)
 
 
 class ModelRunner(QObject):
@@ -41,6 +48,7 @@ class ModelRunner(QObject):
         self.device = "auto"
         self.rotations: int | None = None  # test-time rotations; None: the package's
         self.worker: workers.TaskWorker | None = None
+        session.recording_changed.connect(lambda _r: self.cancel())
 
     @property
     def running(self) -> bool:
@@ -90,17 +98,18 @@ class ModelRunner(QObject):
         path = self.resolve_model_path()
         device, rotations = self.device, self.rotations
 
+        source = rec  # in memory or read on demand: predict streams what it cannot hold (FuMa too)
+
         def task(progress, cancel):
             from core.inference.predict import open_model, predict, prediction_to_table
 
             model = open_model(path, device=device)
-            source = rec.path if getattr(rec, "lazy", False) else rec  # long files are streamed
             # the format the recording was opened with (the user's choice or its folder) is the
             # declared one; predict refuses it when it is not the model's
             prediction = predict(
                 model, source, rotations=rotations, fmt=rec.fmt, progress=progress, cancel=cancel
             )
-            return model, prediction, prediction_to_table(prediction)
+            return rec, model, prediction, prediction_to_table(prediction)
 
         worker = workers.TaskWorker(task)
         worker.signals.progress.connect(self.progress)
@@ -118,7 +127,10 @@ class ModelRunner(QObject):
 
     def _on_finished(self, result) -> None:
         self.worker = None
-        model, prediction, table = result
+        rec, model, prediction, table = result
+        if rec is not self.session.recording:
+            self.cancelled.emit()  # another recording was opened meanwhile
+            return
         from core.labels.classes import custom
 
         meta = model.meta
@@ -147,3 +159,32 @@ class ModelRunner(QObject):
     def _on_cancelled(self) -> None:
         self.worker = None
         self.cancelled.emit()
+
+
+class RunProgress(QWidget):
+    """A progress bar and a Cancel button, shown while ``runner`` runs."""
+
+    def __init__(self, runner: ModelRunner, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(220)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(runner.cancel)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        runner.started.connect(self._on_started)
+        runner.progress.connect(self._on_progress)
+        for ended in (runner.finished, runner.failed, runner.cancelled):
+            ended.connect(lambda *_: self.hide())
+        self.hide()
+
+    def _on_started(self) -> None:
+        self.bar.setRange(0, 0)
+        self.show()
+
+    def _on_progress(self, done: int, total: int, stage: str) -> None:
+        self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(done)
+        self.bar.setFormat(f"{stage} %p%")

@@ -289,3 +289,27 @@ def test_predict_on_cuda(pkg, tmp_path):
     gpu = predict(gpu_model, path)
     np.testing.assert_allclose(gpu.sed, cpu.sed, atol=1e-4)
     assert resolve_device("auto").type == "cuda"
+
+
+def test_a_recording_read_on_demand_is_predicted_as_the_same_recording_in_memory(model, tmp_path):
+    """A long FuMa file opened lazily (the app's FileRecording) is streamed through its own reader,
+    which converts to AmbiX, so it predicts what the decoded recording predicts."""
+    from core.io.recording import FileRecording
+
+    path = tmp_path / "scene_fuma.wav"  # no DCASE folder: the format is declared, as the app does
+    write_scene(path, 9.61, seed=7)  # the samples are read as FuMa W, X, Y, Z below
+    lazy = FileRecording(path, "foa", convention="fuma")
+    whole = load_recording(path, fmt="foa", convention="fuma")
+    assert whole.samples.shape[1] == lazy.n_samples
+    streamed = predict(model, lazy, chunk_segments=1, batch_segments=2)  # several streamed chunks
+    in_memory = predict(model, whole)
+    assert streamed.sed.shape == in_memory.sed.shape == (97, 14)
+    # same samples, features within float32 rounding of two paths (tests/feature_checks.py)
+    np.testing.assert_allclose(streamed.sed, in_memory.sed, atol=1e-5)
+    np.testing.assert_allclose(streamed.doa, in_memory.doa, atol=1e-5)
+    # and the stream really is the converted one: its features are the FuMa->AmbiX recording's,
+    # not those of the file's channels read as AmbiX (the intensity vectors turn)
+    streamed_feats = np.concatenate([f for _, f in stream_features(lazy, "foa", chunk_segments=1)], axis=1)
+    assert_same_features(streamed_feats, extract_features(whole.samples, "foa"))
+    as_ambix = extract_features(load_recording(path, fmt="foa").samples, "foa")
+    assert np.abs(streamed_feats[4:] - as_ambix[4:]).max() > 1e-2  # 10^4 times the tolerance above

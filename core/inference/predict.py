@@ -66,6 +66,7 @@ from core.dsp.features import (
     n_frames,
 )
 from core.io.audio import FORMATS, TARGET_RATE, Recording, infer_format, iter_blocks, load_recording, probe
+from core.io.recording import RecordingLike
 from core.labels.table import LABEL_HOP_S, LabelTable
 from core.spatial.rotations import Rotation, chosen_rotations
 
@@ -389,7 +390,7 @@ def average_outputs(outputs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.nd
 
 
 def stream_features(
-    source: Recording | np.ndarray | str | os.PathLike[str],
+    source: RecordingLike | np.ndarray | str | os.PathLike[str],
     fmt: str,
     *,
     chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
@@ -410,7 +411,7 @@ def stream_features(
 
 
 def _two_pass_chunks(
-    source: Recording | np.ndarray | str | os.PathLike[str], fmt: str, chunk_segments: int
+    source: RecordingLike | np.ndarray | str | os.PathLike[str], fmt: str, chunk_segments: int
 ) -> Iterator[tuple[str, int, np.ndarray | None]]:
     """:func:`stream_features` with the first pass in the stream: ``("scan", frames, None)`` after
     each chunk of the first pass, then ``("chunk", f0, features)``."""
@@ -424,6 +425,8 @@ def _two_pass_chunks(
             return _blocks_of_array(source.samples, block)
         if isinstance(source, np.ndarray):
             return _blocks_of_array(source, block)
+        if isinstance(source, RecordingLike):  # read on demand (a long file, FuMa converted)
+            return source.blocks(block_seconds=block / TARGET_RATE)
         return iter_blocks(source, block_seconds=block / TARGET_RATE, fmt=fmt)
 
     peak = np.full(4, -np.inf)
@@ -516,14 +519,14 @@ def unknown_format_message(meta: PackageMeta, how_to_declare: str = "fmt={fmt!r}
 
 
 def _source_info(
-    source: Recording | str | os.PathLike[str], meta: PackageMeta, fmt: str | None
-) -> tuple[Recording | None, str | None, int]:
-    """(the recording if in memory, the path if any, an estimate of its samples at 24 kHz)."""
+    source: RecordingLike | str | os.PathLike[str], meta: PackageMeta, fmt: str | None
+) -> tuple[RecordingLike | None, str | None, int]:
+    """(the open recording, if one was given; the path if any; an estimate of its samples at 24 kHz)."""
     from core.packages.schema import check_compatible
 
     if fmt is not None and fmt not in FORMATS:
         raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
-    if isinstance(source, Recording):
+    if isinstance(source, RecordingLike):
         if fmt is not None and fmt != source.fmt:
             raise SeldError(f"fmt={fmt!r} was given for a recording loaded as {source.fmt!r}", source.path)
         check_compatible(meta, fmt=source.fmt, path=source.path)
@@ -540,7 +543,7 @@ def _source_info(
 
 def predict(
     model: InferenceModel,
-    recording_or_path: Recording | str | os.PathLike[str],
+    recording_or_path: RecordingLike | str | os.PathLike[str],
     *,
     device: str | None = None,
     batch_segments: int = 16,
@@ -570,7 +573,7 @@ def predict(
 
 def predict_steps(
     model: InferenceModel,
-    recording_or_path: Recording | str | os.PathLike[str],
+    recording_or_path: RecordingLike | str | os.PathLike[str],
     *,
     device: str | None = None,
     batch_segments: int = 16,
@@ -608,15 +611,19 @@ def predict_steps(
     if whole:
         units = _Units((1 + n_rot) * n_seg_est)
         if rec is None:
-            rec = load_recording(path, fmt=meta.fmt)  # type: ignore[arg-type]
+            samples = load_recording(path, fmt=meta.fmt).samples  # type: ignore[arg-type]
+        elif isinstance(rec, Recording):
+            samples = rec.samples
+        else:  # read on demand, but short enough to read at once
+            samples = rec.read(0.0, rec.duration_s)
         with single_threaded_blas():
-            feats = extract_features(rec.samples, meta.fmt, workers=2)
+            feats = extract_features(samples, meta.fmt, workers=2)
         yield units.step(n_seg_est, "features")
         outputs = yield from _rotated_outputs_steps(model, feats, rotation_maps, batch_segments, units, path)
         sed, doa = average_outputs(outputs)
     else:
         units = _Units((2 + n_rot) * n_seg_est)
-        source: Recording | str = rec if rec is not None else path  # type: ignore[assignment]
+        source: RecordingLike | str = rec if rec is not None else path  # type: ignore[assignment]
         parts: list[tuple[np.ndarray, np.ndarray]] = []
         for kind, count, chunk in _two_pass_chunks(source, meta.fmt, chunk_segments):
             if kind == "scan":
