@@ -5,8 +5,8 @@ package or from a package below it, and no import chain comes back to where it s
 (``tests/test_architecture.py`` checks both on every file):
 
 ``common``     errors, atomic writes, the progress/cancel protocol, observable signals
-``spatial``    directions on the sphere, Ambisonics conventions, the tetrahedral array, rotations
-``io``         reading recordings (whole, streamed, on demand), bundled resources
+``spatial``    directions on the sphere, Ambisonics, the tetrahedral array, rotations, the format guess
+``io``         reading recordings (whole, streamed, on demand; one recording protocol), resources
 ``dsp``        the DCASE 2020 features, display spectrograms, overviews, energy maps
 ``labels``     class sets, label tables, the DCASE CSV formats, events, frame targets
 ``metrics``    the DCASE SELD metrics

@@ -3,7 +3,7 @@
 The :class:`AnnotationController` is the only place that turns the user's gestures into
 :mod:`core.annotation.edits` edits and pushes them on a ``QUndoStack``; the views call its
 methods (``create``, ``move``, ``resize``, ``set_direction`` ...) and otherwise only observe
-the session. Each edit is wrapped by :class:`EditCommand`, a thin ``QUndoCommand`` whose
+the session, and the window's actions (:mod:`seldgui.actions`) call its commands. Each edit is wrapped by :class:`EditCommand`, a thin ``QUndoCommand`` whose
 ``redo``/``undo`` call the edit's ``apply``/``revert`` through the session; commands of one
 mouse drag share a gesture key and merge into one undo step.
 
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtGui import QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from core.annotation import edits
@@ -105,6 +105,7 @@ class AnnotationController(QObject):
 
     modified_changed = Signal(bool)
     message = Signal(str)
+    details = Signal(str)  # the whole text behind the last message, for its tooltip
 
     def __init__(self, session: Session, window: QWidget):
         super().__init__(window)
@@ -119,6 +120,7 @@ class AnnotationController(QObject):
         self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
         self.autosave_timer.timeout.connect(self.autosave_now)
         self.autosave_timer.start()
+        self._pending_restore = None  # an autosave to restore once its recording is open
         self.stack.cleanChanged.connect(lambda _clean: self.modified_changed.emit(self.modified))
         session.annotation_reset.connect(self._on_reset)
         session.annotation.changed.connect(self._on_changed)
@@ -493,6 +495,46 @@ class AnnotationController(QObject):
             log.warning("damaged autosave: %s", m)
         return found, damaged
 
+    def offer_restore(self, open_recording, choose=None) -> bool:
+        """At start: offer to restore labels a crash left unsaved; ``True`` when one is being restored.
+
+        ``open_recording(path)`` opens the autosave's recording (its events are restored when
+        :meth:`on_recording_opened` sees it open); ``choose(autosave) -> "restore" | "discard"
+        | "later"`` decides instead of a dialog.
+        """
+        from core.annotation.autosave import remove_autosave
+        from seldgui.dialogs import ask_restore
+        from seldgui.errors import show_error
+
+        found, damaged = self.pending_restore()
+        if damaged:  # all of them in the tooltip (and the log), none hidden behind the next
+            n = len(damaged)
+            many = f"{n} damaged autosaves (hover to see all), first" if n > 1 else "a damaged autosave"
+            self.message.emit(f"ignored {many}: {damaged[0]}")
+            self.details.emit("\n".join(damaged))
+        if not found:
+            return False
+        saved = found[0]
+        answer = (choose or (lambda s: ask_restore(self.window, s)))(saved)
+        if answer == "restore":
+            if not Path(saved.recording).is_file():
+                show_error(
+                    self.window, "Cannot restore", f"the recording {saved.recording} is no longer there"
+                )
+                return False
+            self._pending_restore = saved
+            open_recording(saved.recording)
+            return True
+        if answer == "discard":
+            remove_autosave(self.autosave_dir, saved.recording, saved.labels)
+        return False
+
+    def on_recording_opened(self, recording) -> None:
+        """Restore the autosave :meth:`offer_restore` opened ``recording`` for, if it is that one."""
+        saved, self._pending_restore = self._pending_restore, None
+        if saved is not None and Path(saved.recording) == Path(recording.path).absolute():
+            self.restore(saved)
+
     def restore(self, saved) -> bool:
         """Put a restored autosave's events into the session as unsaved changes.
 
@@ -549,62 +591,7 @@ class AnnotationController(QObject):
             )
         return True
 
-    # ------------------------------------------------------------------ actions
-    def build_actions(self, parent: QWidget) -> dict[str, QAction]:
-        """Every annotation action with its shortcut (one table; the help dialog lists it)."""
-
-        def act(name, text, shortcut, slot, tip=""):
-            a = QAction(text, parent)
-            if shortcut:
-                a.setShortcut(QKeySequence(shortcut))
-            a.triggered.connect(slot)
-            a.setToolTip(tip or text)
-            a.setStatusTip(tip or text)
-            actions[name] = a
-            return a
-
-        actions: dict[str, QAction] = {}
-        undo = self.stack.createUndoAction(parent, "&Undo")
-        undo.setShortcut(QKeySequence.StandardKey.Undo)
-        redo = self.stack.createRedoAction(parent, "&Redo")
-        keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo) + [QKeySequence("Ctrl+Shift+Z")]
-        redo.setShortcuts(list({k.toString(): k for k in keys if not k.isEmpty()}.values()))
-        actions["undo"], actions["redo"] = undo, redo
-        act("save", "&Save labels", QKeySequence.StandardKey.Save, self.save_interactive)
-        act("save_as", "Save labels &as...", "Ctrl+Shift+S", self.save_as_dialog)
-        edit_mode = act(
-            "edit_mode", "&Edit labels", "E", self.session.set_editing,
-            "edit mode: drag in a lane or the spectrogram to create events, click the sphere/map to set directions",
-        )  # fmt: skip
-        edit_mode.setCheckable(True)
-        self.session.editing_changed.connect(edit_mode.setChecked)
-        act("delete", "&Delete selected events", QKeySequence.StandardKey.Delete, self.delete_selected)
-        actions["delete"].setShortcuts([QKeySequence.StandardKey.Delete, QKeySequence("Backspace")])
-        act("select_all", "Select &all events", QKeySequence.StandardKey.SelectAll, self.select_all)
-        act("next", "&Next event", "N", lambda: self.select_next(1))
-        act("previous", "&Previous event", "Shift+N", lambda: self.select_next(-1))
-        act("nudge_left", "Move selected events 100 ms earlier", "Alt+Left", lambda: self.nudge_selected(-1))
-        act("nudge_right", "Move selected events 100 ms later", "Alt+Right", lambda: self.nudge_selected(1))
-        act("keyframe", "Add direction &keyframe at the playhead", "K", self.keyframe_at_playhead)
-        act(
-            "delete_keyframe",
-            "Delete the keyframe nearest the playhead",
-            "Shift+K",
-            self.delete_keyframe_at_playhead,
-        )
-        act("split", "S&plit the selected event at the playhead", "S", self.split_at_playhead)
-        act("simplify", "Simplify trajectories (2°)", "", self.simplify_selected)
-        act("accept", "Accept &predictions...", "Ctrl+Shift+A", self.accept_predictions_dialog)
-        for digit in range(10):
-            cls = 9 if digit == 0 else digit - 1
-            act(
-                f"class_{digit}",
-                f"Class {cls + 1}",
-                str(digit),
-                lambda _c=False, c=cls: self.set_class_of_selected(c),
-            )
-        return actions
-
+    # ------------------------------------------------------------------ dialogs
     def accept_predictions_dialog(self) -> None:
         from seldgui.dialogs import AcceptPredictionsDialog
 

@@ -15,7 +15,14 @@ from pathlib import Path
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="seldgui", description="SELD Studio: review spatial recordings.")
     p.add_argument("files", nargs="*", type=Path, help="recordings to open (the first is shown)")
-    p.add_argument("--format", dest="fmt", choices=("foa", "mic"), default=None, help="recording format")
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        choices=("foa", "foa-fuma", "mic"),
+        default=None,
+        help="recording format: FOA AmbiX, FOA FuMa or MIC (default: from DCASE folder names, "
+        "the folder's remembered choice, else you are asked)",
+    )
     return p.parse_args(argv)
 
 

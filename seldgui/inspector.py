@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from core.annotation import edits
 from core.labels.table import LABEL_HOP_S
 from core.session.session import Session
+from seldgui.views.timeline import TimeSpinBox
 
 
 def _spin(low: float, high: float, decimals: int, step: float, suffix: str) -> QDoubleSpinBox:
@@ -48,8 +49,12 @@ class EventInspector(QWidget):
         self.track = QSpinBox()
         self.track.setRange(0, 99)
         self.track.setKeyboardTracking(False)
-        self.onset = _spin(0.0, 1e6, 1, LABEL_HOP_S, " s")
-        self.offset = _spin(0.0, 1e6, 1, LABEL_HOP_S, " s")
+        self.onset, self.offset = (
+            TimeSpinBox(session),
+            TimeSpinBox(session),
+        )  # times as the time axes write them
+        for box in (self.onset, self.offset):
+            box.setSingleStep(LABEL_HOP_S)
         self.azimuth = _spin(-180.0, 180.0, 1, 1.0, " °")
         self.azimuth.setWrapping(True)
         self.elevation = _spin(-90.0, 90.0, 1, 1.0, " °")

@@ -1,13 +1,29 @@
-"""Run core work off the GUI thread: a QRunnable whose result comes back as a Qt signal."""
+"""Run core work off the GUI thread: a QRunnable whose result comes back as a Qt signal.
+
+:func:`submit` is the short way: ``fn`` runs in the thread pool and exactly one of the
+callbacks runs afterwards on the GUI thread (through a :class:`Job`, a QObject whose bound
+slots Qt queues to the thread it lives in).
+
+While any work runs in the pool, Python's automatic garbage collection is off and the GUI
+thread collects on a timer instead (:class:`_GuiThreadGarbage`): the collector runs in
+whichever thread happens to allocate, and collecting the wrapper of a Qt object there
+destroys the object in the wrong thread (a crash, or a deadlock with the GUI thread, as
+happens to a closed window whose deletion is still pending).
+"""
 
 from __future__ import annotations
 
+import gc
+import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from core.common.errors import SeldError
+
+log = logging.getLogger("seldgui")
 
 
 class _WorkerSignals(QObject):
@@ -35,6 +51,8 @@ class FunctionWorker(QRunnable):
         except RuntimeError as err:
             if "deleted" not in str(err):  # the window that asked is gone: nobody to tell
                 raise
+        finally:
+            _GARBAGE.work_ended()
 
 
 def _report(
@@ -57,8 +75,110 @@ def _report(
         finished(result)
 
 
-def start(worker: FunctionWorker) -> None:
+class _GuiThreadGarbage:
+    """Automatic garbage collection off while pool work runs; the GUI thread collects instead."""
+
+    INTERVAL_MS = 500
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._disabled_here = False
+        self._timer: QTimer | None = None
+
+    def work_started(self) -> None:  # the GUI thread, as work is handed to the pool
+        with self._lock:
+            self._running += 1
+            if self._running == 1 and gc.isenabled():
+                gc.disable()
+                self._disabled_here = True
+        if self._timer is None and QCoreApplication.instance() is not None:
+            self._timer = QTimer(QCoreApplication.instance())
+            self._timer.setInterval(self.INTERVAL_MS)
+            self._timer.timeout.connect(self.collect)
+            self._timer.start()
+
+    def work_ended(self) -> None:  # the pool thread, as the last thing it does
+        with self._lock:
+            self._running -= 1
+            if self._running == 0 and self._disabled_here:
+                self._disabled_here = False
+                gc.enable()
+
+    def collect(self) -> None:  # the GUI thread: what automatic collection would have done
+        if not self._disabled_here:
+            return
+        thresholds, counts = gc.get_threshold(), gc.get_count()
+        for generation in (2, 1, 0):
+            if counts[generation] > thresholds[generation]:
+                gc.collect(generation)
+                return
+
+
+_GARBAGE = _GuiThreadGarbage()
+
+
+def start(worker: FunctionWorker | TaskWorker) -> None:
+    """Hand ``worker`` to the thread pool (from the GUI thread)."""
+    _GARBAGE.work_started()
     QThreadPool.globalInstance().start(worker)
+
+
+_UNOWNED: set[Job] = set()  # jobs without an owner, kept alive until they report
+
+
+class Job(QObject):
+    """One call of ``fn`` in the thread pool; its outcome is delivered once, on the GUI thread.
+
+    ``on_finished(result)``, ``on_failed(message)`` (a :class:`SeldError`) or
+    ``on_crashed(traceback)`` (anything else; logged when no callback is given) runs, then
+    ``ended`` is emitted, whatever the outcome (for counts of work in progress).
+    """
+
+    ended = Signal()
+
+    def __init__(self, fn, on_finished, on_failed=None, on_crashed=None, owner: QObject | None = None):
+        super().__init__(owner)
+        self._callbacks = (on_finished, on_failed, on_crashed)
+        self.worker = FunctionWorker(fn)
+        self.worker.signals.finished.connect(self._on_finished)
+        self.worker.signals.failed.connect(self._on_failed)
+        self.worker.signals.crashed.connect(self._on_crashed)
+        if owner is None:
+            _UNOWNED.add(self)
+
+    @Slot(object)
+    def _on_finished(self, result) -> None:
+        self._deliver(0, result)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._deliver(1, message)
+
+    @Slot(str)
+    def _on_crashed(self, details: str) -> None:
+        self._deliver(2, details)
+
+    def _deliver(self, which: int, value) -> None:
+        callback = self._callbacks[which]
+        try:
+            if callback is not None:
+                callback(value)
+            elif which == 1:
+                log.warning("background work failed: %s", value)
+            elif which == 2:
+                log.error("background work crashed:\n%s", value)
+        finally:
+            _UNOWNED.discard(self)
+            self.ended.emit()
+            self.deleteLater()
+
+
+def submit(fn, on_finished, on_failed=None, on_crashed=None, owner: QObject | None = None) -> Job:
+    """Run ``fn()`` in the thread pool; see :class:`Job` for what comes back and where."""
+    job = Job(fn, on_finished, on_failed, on_crashed, owner)
+    start(job.worker)
+    return job
 
 
 _CANCELLED = object()
@@ -105,4 +225,7 @@ class TaskWorker(QRunnable):
             if result is not _CANCELLED:
                 s.finished.emit(result)
 
-        _report(call, finished, s.failed.emit, s.crashed.emit)
+        try:
+            _report(call, finished, s.failed.emit, s.crashed.emit)
+        finally:
+            _GARBAGE.work_ended()

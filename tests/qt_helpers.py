@@ -79,3 +79,30 @@ def wait_for_layout(qtbot, plot_widget, view_box, timeout: int = 10000) -> None:
         return (rect.width(), rect.height(), a.x(), a.y(), b.x(), b.y())
 
     wait_until_settled(qtbot, state, timeout)
+
+
+def refuse_to_ask(path, guess):
+    """A test that opens a file of unknown format must answer the format question itself
+    (a real dialog would wait for a click that never comes)."""
+    raise AssertionError(f"the format of {path} was asked about (guess: {guess})")
+
+
+def make_window(qtbot, monkeypatch, settings_path, errors: list | None = None):
+    """A shown main window with settings of its own in ``settings_path``; error dialogs go to
+    ``errors`` as (title, message), and closing it discards unsaved test edits without asking."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from seldgui import main_window
+    from seldgui.settings import Settings
+
+    sink = errors if errors is not None else []
+    monkeypatch.setattr(
+        main_window, "show_error", lambda _parent, title, message: sink.append((title, message))
+    )
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Discard)
+    win = main_window.MainWindow(settings=Settings.at(settings_path))
+    win.loader.ask_format = refuse_to_ask
+    win.dialogs = sink
+    qtbot.addWidget(win)
+    win.show()
+    return win

@@ -3,13 +3,22 @@ sphere and tracks; undo/redo; save and reload; validation; autosave recovery; pr
 
 from __future__ import annotations
 
+from pathlib import Path
+from tempfile import mkdtemp
+
 import numpy as np
 import pytest
 import soundfile as sf
 
 pytest.importorskip("pytestqt")
 
-from tests.qt_helpers import mouse_drag, wait_for_layout, wait_until_settled, widget_point  # noqa: E402
+from tests.qt_helpers import (  # noqa: E402
+    mouse_drag,
+    refuse_to_ask,
+    wait_for_layout,
+    wait_until_settled,
+    widget_point,
+)
 
 pytestmark = pytest.mark.qt
 
@@ -27,17 +36,20 @@ def _make_recording(tmp_path, labels: str | None = LABELS):
     return audio
 
 
-def _open_window(qtbot, monkeypatch, audio, errors=None):
+def _open_window(qtbot, monkeypatch, audio, errors=None, settings_file=None):
     from PySide6.QtWidgets import QMessageBox
 
     from seldgui import main_window
+    from seldgui.settings import Settings
 
     sink = errors if errors is not None else []
     monkeypatch.setattr(main_window, "show_error", lambda _w, title, msg: sink.append((title, msg)))
     monkeypatch.setattr("seldgui.errors.show_error", lambda _w, title, msg: sink.append((title, msg)))
     # pytest-qt closes the windows at teardown: unsaved test edits are discarded, not asked about
     monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Discard)
-    win = main_window.MainWindow()
+    store = settings_file or (audio.parent.parent if audio is not None else Path(mkdtemp())) / "settings.ini"
+    win = main_window.MainWindow(settings=Settings.at(store))
+    win.loader.ask_format = refuse_to_ask
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()
@@ -51,7 +63,7 @@ def _open_window(qtbot, monkeypatch, audio, errors=None):
 @pytest.fixture
 def window(qtbot, monkeypatch, tmp_path):
     win = _open_window(qtbot, monkeypatch, _make_recording(tmp_path))
-    win.lanes_view.plot.setXRange(0, 4, padding=0)
+    win.session.set_view_range(0, 4)
     return win
 
 
@@ -123,7 +135,7 @@ def test_ctrl_click_adds_to_the_selection_and_delete_removes_both(window, qtbot)
         pos=widget_point(plot, vb, 2.05, 4.5),
     )
     assert len(window.session.selected_ids) == 2
-    window.annotation_actions["delete"].trigger()
+    window.named_actions["delete"].trigger()
     assert len(window.session.annotation) == 0
     window.annotation.stack.undo()
     assert len(window.session.annotation) == 2
@@ -131,9 +143,8 @@ def test_ctrl_click_adds_to_the_selection_and_delete_removes_both(window, qtbot)
 
 def test_a_drag_on_the_spectrogram_creates_an_event_of_the_chosen_class(window):
     window.session.set_editing(True)
-    window.class_box.setCurrentIndex(8)
+    window.labels_bar.class_box.setCurrentIndex(8)
     plot = window.spectrogram_view.plot
-    plot.setXRange(0, 4, padding=0)
     mouse_drag(plot, plot.getPlotItem().getViewBox(), [(2.5, 3000.0), (3.5, 3000.0)])
     (new,) = [e for e in window.session.annotation.events if e.cls == 8]
     assert (new.start, new.end) == (25, 35)
@@ -178,7 +189,6 @@ def test_clicking_a_track_sets_azimuth_or_elevation(window, qtbot):
     window.session.set_editing(True)
     event = _select_and_seek(window, 4, 2.0)  # stationary-ish event, frames 20-21
     tracks = window.tracks_view
-    tracks.azimuth_plot.setXRange(0, 4, padding=0)
     gv = tracks.layout_widget
     for plot, value in ((tracks.azimuth_plot, 100.0), (tracks.elevation_plot, -40.0)):
         vb = plot.getViewBox()
@@ -196,7 +206,7 @@ def test_digit_keys_delete_and_keyframe_shortcuts(window, qtbot):
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     qtbot.keyClick(window, Qt.Key.Key_8)  # class index 7
     assert window.session.annotation[event.id].cls == 7 and window.annotation.current_class == 7
-    assert window.class_box.currentIndex() == 7
+    assert window.labels_bar.class_box.currentIndex() == 7
     n_keys = len(window.session.annotation[event.id].keyframes)
     window.session.set_playhead(1.25)
     qtbot.keyClick(window, Qt.Key.Key_K)
@@ -246,7 +256,7 @@ def test_autosave_is_offered_after_a_crash_and_restores_the_work(qtbot, monkeypa
     audio = _make_recording(tmp_path)
     first = _open_window(qtbot, monkeypatch, audio)
     first.session.set_editing(True)
-    first.lanes_view.plot.setXRange(0, 4, padding=0)
+    first.session.set_view_range(0, 4)
     _lane_drag(first, [(0.5, 9.5), (2.0, 9.5)])
     saved_path = first.annotation.autosave_now()
     assert saved_path is not None and saved_path.is_file()
@@ -295,6 +305,7 @@ def test_the_help_dialog_lists_the_shortcuts(window):
     from seldgui.dialogs import shortcut_rows
 
     rows = dict((text, keys) for keys, text in shortcut_rows(window.findChildren(QAction)))
+    assert set(rows) >= {a.text().replace("&", "") for a in window.named_actions.values() if a.shortcuts()}
     assert rows["Add direction keyframe at the playhead"] == "K"
     assert rows["Undo"] == "Ctrl+Z" and "Del" in rows["Delete selected events"]
     assert rows["Set class: alarm"] == "1"
@@ -401,7 +412,7 @@ def test_simultaneous_events_of_one_class_are_drawn_on_separate_track_rows(windo
     _lane_drag(window, [(1.05, 1.5), (1.05, 1.5)])  # a click-like drag creates nothing
     assert len(window.session.annotation) == 2
     _lane_drag(window, [(1.5, 1.2), (2.5, 1.2)])  # 1.5-2.5 s: free time in the crying-baby lane
-    _lane_drag(window, [(0.2, 1.02), (1.1, 1.02)])  # overlaps the first baby event: track 1
+    _lane_drag(window, [(0.2, 1.2), (1.1, 1.2)])  # overlaps the first baby event: track 1
     babies = sorted((e for e in window.session.annotation.events if e.cls == 1), key=lambda e: e.start)
     assert [e.track for e in babies] == [1, 0, 0]
     rows = {b.event_id: b.rect() for b in window.lanes_view.reference_items}

@@ -26,15 +26,9 @@ def _package(tmp_path, threshold: float):
 
 @pytest.fixture
 def window(qtbot, monkeypatch, tmp_path):
-    from seldgui import main_window
+    from tests.qt_helpers import make_window
 
-    dialogs: list[str] = []
-    monkeypatch.setattr(main_window, "show_error", lambda parent, title, msg: dialogs.append(msg))
-    win = main_window.MainWindow()
-    win.dialogs = dialogs
-    qtbot.addWidget(win)
-    win.show()
-    return win
+    return make_window(qtbot, monkeypatch, tmp_path / "settings.ini")
 
 
 def _open(win, qtbot, path):
@@ -61,7 +55,7 @@ def test_run_overlays_the_models_output(window, qtbot, tmp_path):
     drop_paths(window, pkg)
     assert window.runner.model_path == pkg
     window.run_model()
-    assert window.runner.running and window.progress_bar.isVisible()
+    assert window.runner.running and window.run_progress.isVisible()
     qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
     expected = prediction_to_table(predict(open_model(pkg, device="cpu"), audio))
     got = window.session.predictions
@@ -84,7 +78,7 @@ def test_the_rotations_selector_runs_test_time_rotations(window, qtbot, tmp_path
     _open(window, qtbot, audio)
     pkg = _package(tmp_path, threshold=1e-6)  # every class active: directions to compare
     window.open_model(pkg)
-    window.rotations_box.setCurrentText("4")
+    window.view_bar.rotations_box.setCurrentText("4")
     window.run_model()
     qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
     assert window.runner.rotations == 4
@@ -98,7 +92,7 @@ def test_the_rotations_selector_runs_test_time_rotations(window, qtbot, tmp_path
     assert [(r.frame, r.cls, round(r.azimuth)) for r in expected] != [
         (r.frame, r.cls, round(r.azimuth)) for r in plain
     ]
-    window.rotations_box.setCurrentText("model's")
+    window.view_bar.rotations_box.setCurrentText("model's")
     window.run_model()
     qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
     assert window.runner.rotations is None and "test-time rotations" not in window.status_label.text()
@@ -116,14 +110,15 @@ def test_cancel_keeps_the_previous_predictions(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
     assert "cancelled" in window.status_label.text()
     assert [(r.frame, r.cls) for r in window.session.predictions] == [(3, 1)]
-    assert window.run_action.isEnabled() and not window.progress_bar.isVisible()
+    assert window.named_actions["run"].isEnabled() and not window.run_progress.isVisible()
+    assert not window.named_actions["cancel"].isEnabled()
 
 
 def test_a_broken_or_mismatched_model_gives_a_dialog(window, qtbot, tmp_path):
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(b"not a model")
     window.open_model(bad)
-    assert window.dialogs and "broken.safetensors" in window.dialogs[-1]
+    assert window.dialogs and "broken.safetensors" in window.dialogs[-1][1]
     assert window.runner.model_path is None
     # a FOA model on a MIC recording: refused with the core's message
     mic = _scene(tmp_path / "mic_dev" / "scene.wav", 2.0)
@@ -131,7 +126,7 @@ def test_a_broken_or_mismatched_model_gives_a_dialog(window, qtbot, tmp_path):
     window.open_model(_package(tmp_path, threshold=0.5))
     window.run_model()
     qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
-    assert "FOA" in window.dialogs[-1] and "MIC" in window.dialogs[-1]
+    assert "FOA" in window.dialogs[-1][1] and "MIC" in window.dialogs[-1][1]
     assert window.session.predictions is None
 
 
@@ -141,12 +136,13 @@ def test_without_a_model_run_says_what_to_do(window, qtbot, tmp_path, monkeypatc
     monkeypatch.setattr(resources, "bundled_model_path", lambda fmt="foa": None)
     _open(window, qtbot, _scene(tmp_path / "foa_dev" / "a.wav", 1.0))
     window.run_model()
-    assert "no bundled FOA model" in window.dialogs[-1]
+    assert "no bundled FOA model" in window.dialogs[-1][1]
 
 
 def test_the_device_selector_lists_what_this_machine_has(window, qtbot):
     import torch
 
-    qtbot.waitUntil(lambda: "found:" in window.device_box.toolTip(), timeout=30000)
-    items = [window.device_box.itemText(i) for i in range(window.device_box.count())]
+    box = window.view_bar.device_box
+    qtbot.waitUntil(lambda: "found:" in box.toolTip(), timeout=30000)
+    items = [box.itemText(i) for i in range(box.count())]
     assert items[:2] == ["auto", "cpu"] and ("cuda" in items) == torch.cuda.is_available()

@@ -10,21 +10,16 @@ pytest.importorskip("pytestqt")
 
 pytestmark = pytest.mark.qt
 
+from seldgui.views import timeline  # noqa: E402
+
 LABELS = "10,1,0,30,0\n11,1,0,32,0\n12,1,0,34,0\n20,4,0,-170,10\n21,4,0,175,10\n11,1,1,-60,20\n"
 
 
 @pytest.fixture
 def window(qtbot, monkeypatch, tmp_path):
-    from seldgui import main_window
+    from tests.qt_helpers import make_window
 
-    monkeypatch.setattr(main_window, "show_error", lambda *a: None)
-    # pytest-qt closes the window at teardown: unsaved test edits are discarded, not asked about
-    from PySide6.QtWidgets import QMessageBox
-
-    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Discard)
-    win = main_window.MainWindow()
-    qtbot.addWidget(win)
-    win.show()
+    win = make_window(qtbot, monkeypatch, tmp_path / "settings.ini")
     folder = tmp_path / "foa_dev"
     folder.mkdir()
     audio = folder / "scene.wav"
@@ -85,7 +80,6 @@ def test_clicking_a_view_moves_the_playhead(window, qtbot):
     plot = window.lanes_view.plot
     vb = plot.getPlotItem().getViewBox()
     window.session.set_view_range(0, 3)
-    plot.setXRange(0, 3, padding=0)
     scene_pos = vb.mapViewToScene(QPointF(2.0, 1.0))
     widget_pos = plot.mapFromScene(scene_pos)
     qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=widget_pos)
@@ -146,14 +140,17 @@ def test_the_sphere_is_used_where_opengl_works(window):
 
 
 def test_space_plays_and_the_playhead_follows(window, qtbot):
+    from PySide6.QtWidgets import QApplication
+
     window.session.set_playhead(0.5)
     window.toggle_play()
-    assert window.player.playing
+    assert window.playback.playing
     qtbot.waitUntil(lambda: window.session.playhead_s > 0.7, timeout=5000)
     window.toggle_play()
     stopped_at = window.session.playhead_s
-    qtbot.wait(200)
-    assert window.session.playhead_s == stopped_at and not window.player.playing
+    assert not window.playback.playing and not window.playback.timer.isActive()  # nothing moves it now
+    QApplication.processEvents()
+    assert window.session.playhead_s == stopped_at
 
 
 def test_clicking_the_map_steers_playback_to_that_direction(qtbot, monkeypatch):
@@ -181,12 +178,14 @@ def test_clicking_the_map_steers_playback_to_that_direction(qtbot, monkeypatch):
 def test_the_window_steers_the_player_to_the_listen_direction(window):
     window.toggle_play()
     window.toggle_play()
+    player = window.playback.player
     window.session.set_listen_direction((45.0, 10.0))
-    assert window.player.signal.steer == (45.0, 10.0, "cardioid")
-    window.pattern_box.setCurrentText("hypercardioid")
-    assert window.player.signal.steer[2] == "hypercardioid"
+    assert player.signal.steer == (45.0, 10.0, "cardioid")
+    window.view_bar.pattern_box.setCurrentText("hypercardioid")
+    assert player.signal.steer[2] == "hypercardioid"
+    assert window.settings.get("listen_pattern") == "hypercardioid"
     window.session.set_listen_direction(None)
-    assert window.player.signal.steer is None
+    assert player.signal.steer is None
 
 
 @pytest.mark.gl
@@ -199,43 +198,74 @@ def test_clicking_the_sphere_picks_the_point_under_the_mouse(window):
     assert abs(abs(az) - 180) < 5 and 5 < el < 40
 
 
+def _plane_wave_foa(az_deg: float, el_deg: float, seed: int) -> np.ndarray:
+    s_ = np.random.default_rng(seed).standard_normal(24000 * 2)
+    az, el = np.deg2rad(az_deg), np.deg2rad(el_deg)
+    return np.stack([s_, s_ * np.cos(el) * np.sin(az), s_ * np.sin(el), s_ * np.cos(el) * np.cos(az)])
+
+
 def test_the_energy_map_shows_where_the_energy_comes_from(qtbot, tmp_path):
     from core.io.audio import Recording
     from core.session.session import Session
+    from seldgui.energy import EnergyLayer
     from seldgui.views.doa_map import DoaMapView
 
-    rng = np.random.default_rng(0)
-    s_ = rng.standard_normal(24000 * 2)
-    az, el = np.deg2rad(-60), np.deg2rad(20)
-    foa = np.stack([s_, s_ * np.cos(el) * np.sin(az), s_ * np.sin(el), s_ * np.cos(el) * np.cos(az)]).astype(
-        np.float32
-    )
     session = Session()
-    session.set_recording(Recording(foa, 24000, "foa", "x.wav", 24000))
+    session.set_recording(
+        Recording(_plane_wave_foa(-60, 20, 0).astype(np.float32), 24000, "foa", "x.wav", 24000)
+    )
     view = DoaMapView(session)
     qtbot.addWidget(view)
-    view.set_energy_enabled(True)
+    layer = EnergyLayer(session)
+    layer.set_enabled(True)
     session.set_playhead(1.0)
+    qtbot.waitUntil(lambda: view.energy.image is not None and not layer.busy, timeout=10000)
     img = view.energy.image
     assert img.shape == (36, 72)
     i_el, i_az = np.unravel_index(np.argmax(img), img.shape)
     assert abs((-180 + (i_az + 0.5) * 5) - (-60)) <= 5 and abs((-90 + (i_el + 0.5) * 5) - 20) <= 5
-    view.set_energy_enabled(False)
-    assert view.energy.image is None
+    layer.set_enabled(False)
+    assert view.energy.image is None and session.energy_map is None
+
+
+def test_the_energy_map_is_computed_once_per_playhead_position_off_the_gui_thread(window, qtbot, monkeypatch):
+    import threading
+
+    from core.dsp import energy_map
+
+    calls = []
+    real = energy_map.energy_map_at
+
+    def counting(rec, t, **kwargs):
+        calls.append((t, threading.current_thread() is threading.main_thread()))
+        return real(rec, t, **kwargs)
+
+    monkeypatch.setattr(energy_map, "energy_map_at", counting)
+    window.energy_box.setChecked(True)
+    qtbot.waitUntil(lambda: window.session.energy_map is not None and not window.energy.busy, timeout=10000)
+    assert calls == [(0.0, False)]  # once, for the sphere and the map together, in the thread pool
+    for t in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0):  # playback ticks faster than maps are computed
+        window.session.set_playhead(t)
+    qtbot.waitUntil(lambda: not window.energy.busy and window.energy._wanted is None, timeout=10000)
+    assert 2 <= len(calls) <= 7 and calls[-1] == (1.0, False)  # stale requests were folded
+    shown = window.session.energy_map
+    assert window.map_view.energy.image is not None
+    np.testing.assert_array_equal(window.map_view.energy.image, shown.values.astype(np.float32))
+    window.energy_box.setChecked(False)
+    assert window.session.energy_map is None and window.map_view.energy.image is None
 
 
 @pytest.mark.gl
 def test_the_sphere_shows_the_energy_as_a_heat_layer(qtbot, tmp_path, monkeypatch):
     from seldgui import main_window
 
-    rng = np.random.default_rng(1)
-    s_ = rng.standard_normal(24000 * 2)
-    az, el = np.deg2rad(120), np.deg2rad(-30)
-    foa = np.stack([s_, s_ * np.cos(el) * np.sin(az), s_ * np.sin(el), s_ * np.cos(el) * np.cos(az)]).T
+    foa = _plane_wave_foa(120, -30, 1).T
     path = tmp_path / "foa_source.wav"
     sf.write(path, 0.3 * foa / np.abs(foa).max(), 24000, subtype="PCM_16")
     monkeypatch.setattr(main_window, "show_error", lambda *a: None)
-    win = main_window.MainWindow()
+    from seldgui.settings import Settings
+
+    win = main_window.MainWindow(settings=Settings.at(tmp_path / "settings.ini"))
     qtbot.addWidget(win)
     win.show()
     win.open_path(path, fmt="foa")
@@ -244,7 +274,8 @@ def test_the_sphere_shows_the_energy_as_a_heat_layer(qtbot, tmp_path, monkeypatc
     assert sphere.kind == "sphere" and not sphere.energy.visible
     win.energy_box.setChecked(True)
     win.session.set_playhead(1.0)
-    assert sphere.energy.visible and win.direction_tabs.currentWidget() is sphere
+    qtbot.waitUntil(lambda: sphere.energy.visible and not win.energy.busy, timeout=10000)
+    assert win.direction_tabs.currentWidget() is sphere
     peak_az, peak_el = sphere.energy_peak
     assert abs(peak_az - 120) <= 5 and abs(peak_el - (-30)) <= 5
     win.energy_box.setChecked(False)
@@ -253,16 +284,50 @@ def test_the_sphere_shows_the_energy_as_a_heat_layer(qtbot, tmp_path, monkeypatc
 
 def test_the_overview_strip_marks_and_moves_the_visible_range(window, qtbot):
     strip = window.overview_strip
-    window.spectrogram_view.plot.setXRange(1.0, 2.0, padding=0)
-    qtbot.waitUntil(lambda: strip.region.getRegion()[0] == pytest.approx(1.0, abs=0.01), timeout=10000)
-    lo, hi = strip.region.getRegion()
-    assert lo == pytest.approx(1.0, abs=0.01) and hi == pytest.approx(2.0, abs=0.01)
-    assert window.session.view_range == pytest.approx((1.0, 2.0), abs=0.01)
-    strip.region.setRegion((0.5, 1.0))  # dragging the region pans the linked views
-    t0, t1 = window.spectrogram_view.plot.getPlotItem().getViewBox().viewRange()[0]
-    assert t0 == pytest.approx(0.5, abs=0.01) and t1 == pytest.approx(1.0, abs=0.01)
-    lanes = window.lanes_view.plot.getPlotItem().getViewBox().viewRange()[0]
-    assert lanes[0] <= 0.5 + 0.1 and lanes[1] >= 1.0 - 0.1  # linked (pyqtgraph aligns them on screen)
+    window.spectrogram_view.plot.setXRange(1.0, 2.0, padding=0)  # as a zoom in one panel does
+    assert window.session.view_range == pytest.approx((1.0, 2.0), abs=1e-9)
+    assert strip.region.getRegion() == pytest.approx((1.0, 2.0), abs=1e-9)
+    strip.region.setRegion((0.5, 1.0))  # dragging the region pans every time panel
+    assert window.session.view_range == pytest.approx((0.5, 1.0), abs=1e-9)
+    plots = [window.spectrogram_view.plot.getPlotItem(), window.lanes_view.plot.getPlotItem()]
+    plots += [window.tracks_view.azimuth_plot, window.tracks_view.elevation_plot]
+    for plot in plots:  # each follows the session's range: no panel is linked to another
+        assert plot.getViewBox().viewRange()[0] == pytest.approx([0.5, 1.0], abs=1e-9)
+        assert plot.getViewBox().linkedView(0) is None
+
+
+def _global_x(widget, view_box, t: float) -> int:
+    from PySide6.QtCore import QPointF
+
+    return widget.mapToGlobal(widget.mapFromScene(view_box.mapViewToScene(QPointF(t, 0.0)))).x()
+
+
+def test_every_time_panel_shows_the_same_span_pixel_for_pixel(window, qtbot):
+    from tests.qt_helpers import wait_until_settled
+
+    window.resize(1400, 900)
+    end = window.session.duration_s
+    panels = [
+        (window.spectrogram_view.plot, window.spectrogram_view.plot.getPlotItem().getViewBox()),
+        (window.lanes_view.plot, window.lanes_view.plot.getPlotItem().getViewBox()),
+        (window.tracks_view.layout_widget, window.tracks_view.azimuth_plot.getViewBox()),
+        (window.tracks_view.layout_widget, window.tracks_view.elevation_plot.getViewBox()),
+        (
+            window.overview_strip.plot,
+            window.overview_strip.plot.getPlotItem().getViewBox(),
+        ),  # whole recording
+    ]
+
+    def edges():
+        return [(_global_x(w, vb, 0.0), _global_x(w, vb, end)) for w, vb in panels]
+
+    wait_until_settled(qtbot, lambda: (window.width(), window.height(), *sum(edges(), ())))
+    starts, stops = zip(*edges(), strict=True)
+    assert window.session.view_range == (0.0, end)
+    assert len(set(starts)) == 1 and len(set(stops)) == 1, edges()
+    assert stops[0] - starts[0] > 300
+    widths = {vb.parentItem().getAxis("left").width() for _, vb in panels[:4]}
+    assert widths == {timeline.LEFT_AXIS_WIDTH}
 
 
 def test_the_metrics_panel_scores_predictions_against_the_reference(window, tmp_path):
@@ -311,3 +376,90 @@ def test_the_tracks_redraw_only_what_changed_and_follow_every_edit(window):
     assert ("reference", "azimuth", 4) not in curves
     window.annotation.stack.undo()
     assert ("reference", "azimuth", 4) in curves
+
+
+def test_one_time_format_for_every_axis_and_readout():
+    from seldgui.views.timeline import format_time, time_readout
+
+    assert format_time(12.5, False, 1) == "12.5" and format_time(40.0, False, 0) == "40"
+    assert format_time(65.26, True) == "0:01:05.3"
+    assert format_time(59.96, True) == "0:01:00.0"  # rounded once, never "0:00:60.0"
+    assert format_time(3725.0, True) == "1:02:05.0" and format_time(0.125, True, 3) == "0:00:00.125"
+    assert format_time(-1.5, True) == "-0:00:01.5"
+    assert time_readout(12.3456, 30.0) == "12.35 s" and time_readout(95.0, 95.0) == "0:01:35.0"
+    assert time_readout(60.0, 60.0) == "60.00 s"  # a minute is not more than a minute
+
+
+def test_time_axes_write_seconds_or_h_mm_ss_never_si_prefixes(qtbot):
+    from core.io.audio import Recording
+    from core.session.session import Session
+    from seldgui.views.timeline import TimeAxisItem
+
+    session = Session()
+    axis = TimeAxisItem(session)
+    session.set_recording(Recording(np.zeros((4, 24000 * 3), np.float32), 24000, "foa", "x.wav", 24000))
+    assert axis.tickStrings([0.0, 1.0, 2.0], 1.0, 1.0) == ["0", "1", "2"]
+    assert axis.tickStrings([0.5, 1.0], 1.0, 0.5) == ["0.5", "1.0"]
+    assert axis.labelText == "time (s)"
+    session.set_recording(Recording(np.zeros((4, 24000 * 3000), np.float32), 24000, "foa", "x.wav", 24000))
+    assert axis.labelText == "time (h:mm:ss)" and not axis.autoSIPrefix
+    assert axis.tickStrings([0.0, 600.0, 1200.0], 1.0, 600.0) == ["0:00:00.0", "0:10:00.0", "0:20:00.0"]
+    (major, _), (minor, _) = axis.tickSpacing(0.0, 3000.0, 800)
+    assert major == 600 and minor in (120, 300)  # whole minutes, not 500 or 1000 s
+
+
+def test_every_time_panel_has_a_time_axis_of_one_format(window):
+    from seldgui.views.timeline import TimeAxisItem
+
+    plots = [window.spectrogram_view.plot.getPlotItem(), window.lanes_view.plot.getPlotItem()]
+    plots += [window.tracks_view.azimuth_plot, window.tracks_view.elevation_plot]
+    plots.append(window.overview_strip.plot.getPlotItem())
+    for plot in plots:
+        axis = plot.getAxis("bottom")
+        assert isinstance(axis, TimeAxisItem) and not axis.long and not axis.autoSIPrefix
+
+
+def test_class_names_never_overlap_in_the_lanes(qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    from core.session.session import Session
+    from seldgui.views.event_lanes import EventLanesView
+    from tests.qt_helpers import wait_until_settled
+
+    view = EventLanesView(Session())
+    qtbot.addWidget(view)
+    view.show()
+    axis = view.plot.getAxis("left")
+    text_px = QFontMetrics(axis.font()).height()
+    for height, thin in ((140, True), (700, False)):
+        view.resize(600, height)
+        wait_until_settled(qtbot, lambda: (view.width(), view.view_box.height()))
+        lane_px = view.view_box.height() / 14
+        named = [value for value, _text in axis._tickLevels[0]]
+        gaps = np.diff(named)
+        assert (gaps >= text_px / lane_px - 1e-9).all()  # no two names touch
+        assert (len(named) < 14) == thin and named[0] == 0.5
+
+
+def test_the_event_panel_writes_and_reads_times_as_the_axes_do(qtbot):
+    from core.io.audio import Recording
+    from core.session.session import Session
+    from seldgui.views.timeline import TimeSpinBox, parse_time
+
+    assert parse_time("12.5") == 12.5 and parse_time("1:05.3") == pytest.approx(65.3)
+    assert parse_time("1:02:05.0") == 3725.0 and parse_time("7.5 s") == 7.5
+    for bad in ("", "1:75", "a:b", "1:2:3:4"):
+        with pytest.raises(ValueError):
+            parse_time(bad)
+    session = Session()
+    box = TimeSpinBox(session)
+    qtbot.addWidget(box)
+    session.set_recording(Recording(np.zeros((4, 24000 * 3), np.float32), 24000, "foa", "x.wav", 24000))
+    box.setValue(2.3)
+    assert box.text() == "2.3 s"
+    session.set_recording(Recording(np.zeros((4, 24000 * 100), np.float32), 24000, "foa", "x.wav", 24000))
+    box.setValue(65.3)
+    assert box.text() == "0:01:05.3"
+    box.lineEdit().setText("0:01:30.5")
+    box.interpretText()
+    assert box.value() == pytest.approx(90.5)

@@ -73,3 +73,30 @@ def test_view_range_is_ordered():
     assert s.view_range == (2.0, 5.0) and got == [(2.0, 5.0)]
     s.set_view_range(2.0, 5.0)
     assert got == [(2.0, 5.0)]  # no change, no signal
+
+
+def test_the_view_range_stays_inside_the_recording_and_keeps_its_width():
+    s = Session()
+    s.set_recording(_recording(10.0))
+    assert s.view_range == (0.0, 10.0)
+    s.set_view_range(-2.0, 3.0)  # panned past the start
+    assert s.view_range == (0.0, 5.0)
+    s.set_view_range(8.0, 12.0)  # past the end
+    assert s.view_range == (6.0, 10.0)
+    s.set_view_range(-5.0, 50.0)  # zoomed out too far
+    assert s.view_range == (0.0, 10.0)
+
+
+def test_the_energy_map_is_one_value_cleared_with_the_recording():
+    from core.dsp.energy_map import foa_energy_map
+
+    s = Session()
+    s.set_recording(_recording(1.0))
+    seen = []
+    s.energy_changed.connect(seen.append)
+    m = foa_energy_map(np.random.default_rng(0).standard_normal((4, 24000)), 0.5)
+    s.set_energy_map(m)
+    s.set_energy_map(m)
+    assert s.energy_map is m and seen == [m]
+    s.set_recording(_recording(2.0))
+    assert s.energy_map is None and seen == [m, None]

@@ -11,6 +11,7 @@
 Both return a :class:`DirectionMap` ``(n_el, n_az)`` normalised to a maximum of 1, with
 azimuth bin centres from -180 to 180 and elevation bin centres from -90 to 90, computed
 from a short excerpt around the requested time with the DCASE STFT framing.
+:func:`energy_map_at` reads only that excerpt of an open recording (in memory or on disk).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from core.common.errors import SeldError
 from core.dsp.features import HOP, N_FFT, SAMPLE_RATE, stft
+from core.io.recording import RecordingLike
 from core.spatial.mic_array import mic_capsule_positions
 
 SPEED_OF_SOUND = 343.0
@@ -46,11 +48,16 @@ def _grid(n_az: int, n_el: int) -> tuple[np.ndarray, np.ndarray]:
     return az, el
 
 
+def _half_window(window_s: float) -> int:
+    """Samples on each side of the centre that a map reads."""
+    return max(HOP, int(round(window_s * SAMPLE_RATE / 2)))
+
+
 def _excerpt(samples: np.ndarray, center_s: float, window_s: float) -> np.ndarray:
     if samples.ndim != 2 or samples.shape[0] != 4:
         raise SeldError(f"a direction map needs 4-channel audio, not an array of shape {samples.shape}")
     c = int(round(center_s * SAMPLE_RATE))
-    half = max(HOP, int(round(window_s * SAMPLE_RATE / 2)))
+    half = _half_window(window_s)
     lo, hi = max(0, c - half), min(samples.shape[1], c + half)
     if hi - lo < HOP:
         raise SeldError(f"no audio around {center_s:.2f} s")
@@ -86,14 +93,14 @@ def mic_srp_map(
     pairs = [(a, b) for a in range(4) for b in range(a + 1, 4)]
     n = N_FFT * upsample
     half = 64 * upsample  # lags up to +-64 samples at 24 kHz: more than the array's 10 cm
-    cc = []
+    lags = []
     for a, b in pairs:
         r = np.conj(spec[a]) * spec[b]
         mag = np.abs(r)
         r = np.where(mag > 0, r / np.where(mag > 0, mag, 1), 1.0)
         g = np.fft.irfft(r, n=n, axis=-1).mean(axis=0)  # frames averaged
-        cc.append(np.concatenate([g[-half:], g[: half + 1]]))  # lags -half..half (upsampled samples)
-    cc = np.asarray(cc)
+        lags.append(np.concatenate([g[-half:], g[: half + 1]]))  # lags -half..half (upsampled samples)
+    cc = np.asarray(lags)
     az_c, el_c = _grid(n_az, n_el)
     azr, elr = np.meshgrid(np.deg2rad(az_c), np.deg2rad(el_c))
     u = np.stack(
@@ -119,3 +126,11 @@ def energy_map(samples: np.ndarray, fmt: str, center_s: float, **kwargs) -> Dire
     if fmt == "mic":
         return mic_srp_map(samples, center_s, **kwargs)
     raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
+
+
+def energy_map_at(recording: RecordingLike, center_s: float, window_s: float = 0.2, **kwargs) -> DirectionMap:
+    """:func:`energy_map` of ``recording`` around ``center_s``, reading only that excerpt."""
+    half_s = _half_window(window_s) / SAMPLE_RATE
+    start = max(0.0, center_s - half_s)
+    excerpt = recording.read(start, center_s + half_s)
+    return energy_map(np.asarray(excerpt), recording.fmt, center_s - start, window_s=window_s, **kwargs)

@@ -9,6 +9,8 @@
 
 Both give the log-mel power (64 Slaney bands, DCASE framing) of one channel in the display
 dB of :func:`core.dsp.spectrogram.display_db`, as ``(n_columns, 64)`` float32.
+:func:`recording_spectrogram` is what the views show of any open recording: its whole
+display spectrogram, or for a long one its overview.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ import soundfile as sf
 from core.common.errors import AudioError
 from core.common.progress import CancelFn, ProgressFn, check_cancel
 from core.dsp.features import HOP, N_FFT, WIN, hann_periodic, mel_band_slices, stft_padded_blocks
-from core.dsp.spectrogram import Spectrogram, display_db, mel_centres_hz
+from core.dsp.spectrogram import Spectrogram, channel_spectrogram, display_db, mel_centres_hz
+from core.io import recording as _recording
 from core.io.audio import TARGET_RATE, iter_blocks, probe
-from core.io.recording import FileRecording
+from core.io.recording import RecordingLike
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,21 @@ def pooled_overview(
     ends): frame ``f``'s 1024-sample window starts at padded position ``480 f``.
     """
     info = probe(path)
-    duration = info.duration_s
     n_samples = int(round(info.frames * TARGET_RATE / info.sample_rate))
+    blocks = iter_blocks(path, block_seconds=block_seconds, fmt=fmt)
+    return _pooled(blocks, n_samples, info.duration_s, channel, n_columns, progress, cancel)
+
+
+def _pooled(
+    blocks,
+    n_samples: int,
+    duration: float,
+    channel: int,
+    n_columns: int,
+    progress: ProgressFn | None,
+    cancel: CancelFn | None,
+) -> Overview:
+    """:func:`pooled_overview` of the ``(start, (4, n))`` blocks of a signal of ``n_samples``."""
     total_frames = max(1, -(-n_samples // HOP))
     n_columns = max(1, min(n_columns, total_frames))
     col_of_frame = (np.arange(total_frames) * n_columns) // total_frames
@@ -99,7 +115,7 @@ def pooled_overview(
     buf_start = 0  # padded position of buf[:, 0]
     frame0 = 0
     seen = 0
-    for _start, block in iter_blocks(path, block_seconds=block_seconds, fmt=fmt):
+    for _start, block in blocks:
         check_cancel(cancel)
         x = block[channel : channel + 1]
         if seen == 0:
@@ -146,16 +162,12 @@ def _max_into(pooled: np.ndarray, cols: np.ndarray, values: np.ndarray) -> None:
     pooled[cols[starts]] = np.maximum(pooled[cols[starts]], reduced)
 
 
-LONG_RECORDING_S = 600.0
-"""Recordings longer than this are opened lazily: an overview, and samples read on demand."""
-
-
 DETAIL_MAX_S = 120.0
 """Visible spans up to this long get an exact detail image (frames of the file's grid)."""
 
 
 def detail_overview(
-    recording: FileRecording, start_s: float, stop_s: float, channel: int = 0, max_columns: int = 2000
+    recording: RecordingLike, start_s: float, stop_s: float, channel: int = 0, max_columns: int = 2000
 ) -> Overview:
     """The exact display spectrogram of ``[start_s, stop_s)``, max-pooled to ``max_columns``.
 
@@ -194,4 +206,44 @@ def overview_spectrogram(
         if exact
         else quick_overview(path, channel, n_columns)
     )
+    return Spectrogram(db=ov.db, hop_s=ov.column_s, freqs_hz=mel_centres_hz(), channel=channel, kind="logmel")
+
+
+def is_long(recording: RecordingLike) -> bool:
+    """Whether ``recording`` is shown as an overview (longer than
+    :data:`core.io.recording.LONG_RECORDING_S`)."""
+    return recording.duration_s > _recording.LONG_RECORDING_S
+
+
+_FUMA_FILE_CHANNEL = (0, 2, 3, 1)  # AmbiX W, Y, Z, X in a FuMa file (W, X, Y, Z)
+
+
+def recording_spectrogram(
+    recording: RecordingLike,
+    channel: int = 0,
+    kind: str = "logmel",
+    *,
+    exact: bool = True,
+    n_columns: int = 1600,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> Spectrogram:
+    """What the views show of ``recording``: its display spectrogram (:func:`channel_spectrogram`),
+    or for a long one (:func:`is_long`) its log-mel overview, exact (max-pooled, streamed) or
+    quick (one excerpt per column, read by seeking; ``exact=False``)."""
+    if not is_long(recording):
+        return channel_spectrogram(recording.read_samples(0, recording.n_samples), channel, kind)
+    if exact:
+        ov = _pooled(
+            recording.blocks(30.0),
+            recording.n_samples,
+            recording.duration_s,
+            channel,
+            n_columns,
+            progress,
+            cancel,
+        )
+    else:
+        raw = _FUMA_FILE_CHANNEL[channel] if recording.convention == "fuma" else channel
+        ov = quick_overview(recording.path, raw, n_columns)
     return Spectrogram(db=ov.db, hop_s=ov.column_s, freqs_hz=mel_centres_hz(), channel=channel, kind="logmel")

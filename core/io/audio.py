@@ -87,6 +87,7 @@ __all__ = [
     "read_audio",
     "read_segment",
     "resolve_format",
+    "sample_index",
 ]
 
 TARGET_RATE = 24000
@@ -147,7 +148,12 @@ class Recording:
     """A 4-channel SELD recording at 24 kHz, as returned by :func:`load_recording`.
 
     ``samples`` is float32 ``(4, N)``: FOA in AmbiX order W, Y, Z, X (SN3D) or MIC
-    capsules M1..M4. ``original_rate`` is the file's own sample rate before resampling.
+    capsules M1..M4. ``original_rate`` is the file's own sample rate before resampling,
+    ``convention`` the file's FOA convention (the samples are AmbiX either way).
+
+    It reads like a recording that stays on disk (:class:`core.io.recording.FileRecording`):
+    :meth:`read`, :meth:`read_samples` and :meth:`blocks` (the protocol
+    :class:`core.io.recording.RecordingLike`).
     """
 
     samples: np.ndarray
@@ -155,6 +161,7 @@ class Recording:
     fmt: str
     path: str
     original_rate: int
+    convention: str = "ambix"
 
     @property
     def n_samples(self) -> int:
@@ -170,6 +177,37 @@ class Recording:
     def channel_names(self) -> tuple[str, ...]:
         """``("W", "Y", "Z", "X")`` for FOA, ``("M1", "M2", "M3", "M4")`` for MIC."""
         return FOA_CHANNELS if self.fmt == "foa" else MIC_CHANNELS
+
+    def read_samples(self, start: int, n: int) -> np.ndarray:
+        """``(4, n)`` samples from sample ``start`` (zeros past the end; a view inside)."""
+        start, n = max(0, int(start)), max(0, int(n))
+        if start + n <= self.n_samples:
+            return self.samples[:, start : start + n]
+        out = np.zeros((self.samples.shape[0], n), np.float32)
+        part = self.samples[:, start : start + n]
+        out[:, : part.shape[1]] = part
+        return out
+
+    def read(self, start_s: float, stop_s: float) -> np.ndarray:
+        """Samples ``(4, n)`` between two times (clamped to the recording), as :func:`read_segment`."""
+        k0 = min(sample_index(max(0.0, start_s)), self.n_samples)
+        k1 = min(max(sample_index(max(0.0, stop_s)), k0), self.n_samples)
+        return self.samples[:, k0:k1]
+
+    def blocks(
+        self, block_seconds: float = 1.0, start_s: float = 0.0, stop_s: float | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """``(start_sample, (4, n))`` blocks of ``[start_s, stop_s)``, as :func:`iter_blocks`."""
+        k0 = min(sample_index(start_s), self.n_samples)
+        k1 = self.n_samples if stop_s is None else min(sample_index(stop_s), self.n_samples)
+        step = max(1, sample_index(block_seconds))
+        for k in range(k0, k1, step):
+            yield k, self.samples[:, k : min(k + step, k1)]
+
+
+def sample_index(seconds: float) -> int:
+    """The 24 kHz sample at ``seconds`` (halves up), as every reader rounds."""
+    return math.floor(seconds * TARGET_RATE + 0.5)
 
 
 # --------------------------------------------------------------------------- format
@@ -616,6 +654,7 @@ def load_recording(
         fmt=fmt_,
         path=info.path,
         original_rate=sr,
+        convention=convention,
     )
 
 
@@ -670,9 +709,9 @@ def iter_blocks(
         raise ValueError(f"need 0 <= start_s <= stop_s, got start_s={start_s}, stop_s={stop_s}")
     info, fmt_ = check_recording(path, fmt, convention)
     total = _resampled_length(info.frames, info.sample_rate)
-    k0 = min(math.floor(start_s * TARGET_RATE + 0.5), total)
-    k1 = total if stop_s is None else min(math.floor(stop_s * TARGET_RATE + 0.5), total)
-    block = max(1, math.floor(block_seconds * TARGET_RATE + 0.5))
+    k0 = min(sample_index(start_s), total)
+    k1 = total if stop_s is None else min(sample_index(stop_s), total)
+    block = max(1, sample_index(block_seconds))
     return _blocks(info, k0, k1, block, convention)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -114,7 +115,7 @@ class SoundDeviceOutput:
     def __init__(self) -> None:
         import sounddevice  # noqa: F401 - raises OSError when PortAudio is missing
 
-        self._stream = None
+        self._stream: Any = None
 
     def start(self, pull: Callable[[int], np.ndarray], sample_rate: int) -> None:
         import sounddevice as sd
@@ -122,8 +123,9 @@ class SoundDeviceOutput:
         def callback(outdata, frames, _time, _status) -> None:
             outdata[:, 0] = pull(frames)
 
-        self._stream = sd.OutputStream(samplerate=sample_rate, channels=1, dtype="float32", callback=callback)
-        self._stream.start()
+        stream = sd.OutputStream(samplerate=sample_rate, channels=1, dtype="float32", callback=callback)
+        stream.start()
+        self._stream = stream
 
     def stop(self) -> None:
         if self._stream is not None:

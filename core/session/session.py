@@ -1,11 +1,14 @@
 """The Qt-free session model the GUI observes.
 
-One :class:`Session` per window holds the open recording and everything shown about it:
-its display spectrogram, the reference labels (an editable
+One :class:`Session` per window holds the open recording (any
+:class:`~core.io.recording.RecordingLike`: decoded whole or read on demand) and everything
+shown about it: its display spectrogram, the reference labels (an editable
 :class:`~core.annotation.document.Annotation`, also shown as per-frame
 :class:`~core.labels.events.Event` objects) and the model's predictions, the selected reference
-events, the playhead and the visible time range. Views subscribe to the signals and never
-change each other; they change the session, and the session tells every view. Annotation
+events, the playhead, the model-free energy map at the playhead and the visible time range.
+Views subscribe to the signals and never change each other; they change the session, and
+the session tells every view. The visible time range is one value here, not a link between
+plots: a view that is panned or zoomed sets it, and every time view follows it. Annotation
 edits arrive as :class:`~core.annotation.edits.Edit` objects (:meth:`Session.apply_edit`
 and :meth:`Session.revert_edit`, called by the GUI's undo stack). Everything here is plain
 Python, testable without Qt.
@@ -21,8 +24,9 @@ from core.annotation.document import Annotation
 from core.annotation.edits import Edit
 from core.common.observable import Signal
 from core.common.timebase import frame_at
+from core.dsp.energy_map import DirectionMap
 from core.dsp.spectrogram import Spectrogram
-from core.io.audio import Recording
+from core.io.recording import RecordingLike
 from core.labels.classes import DCASE2020, ClassSet
 from core.labels.events import Event, active_at, events_from_table, table_from_events
 from core.labels.table import LabelTable
@@ -55,12 +59,14 @@ class Session:
       the sphere, map or tracks while editing; ``gesture`` is the same object for every
       pick of one mouse drag (so that a drag is one undo step)
     * ``playhead_changed(seconds)``
-    * ``view_range_changed((start_s, end_s))``
+    * ``view_range_changed((start_s, end_s))``: the time span every time view shows
     * ``listen_changed((azimuth, elevation) | None)``: the direction playback listens to
+    * ``energy_changed(DirectionMap | None)``: the model-free energy map at the playhead
+      (computed in the background by the GUI; ``None`` when the layer is off)
     """
 
     def __init__(self, classes: ClassSet = DCASE2020) -> None:
-        self.recording: Recording | None = None
+        self.recording: RecordingLike | None = None
         self.spectrogram: Spectrogram | None = None
         self.classes: ClassSet = classes
         self.annotation = Annotation()
@@ -75,6 +81,7 @@ class Session:
         self.playhead_s: float = 0.0
         self.view_range: tuple[float, float] = (0.0, 0.0)
         self.listen_direction: tuple[float, float] | None = None  # (azimuth, elevation) in degrees
+        self.energy_map: DirectionMap | None = None
         self.recording_changed = Signal()
         self.spectrogram_changed = Signal()
         self.classes_changed = Signal()
@@ -83,6 +90,7 @@ class Session:
         self.playhead_changed = Signal()
         self.view_range_changed = Signal()
         self.listen_changed = Signal()  # ((azimuth, elevation) | None)
+        self.energy_changed = Signal()
         self.annotation_reset = Signal()
         self.selection_changed = Signal()
         self.prediction_selection_changed = Signal()
@@ -96,10 +104,11 @@ class Session:
     def duration_s(self) -> float:
         return self.recording.duration_s if self.recording is not None else 0.0
 
-    def set_recording(self, recording: Recording | None, spectrogram: Spectrogram | None = None) -> None:
+    def set_recording(self, recording: RecordingLike | None, spectrogram: Spectrogram | None = None) -> None:
         """Open ``recording``: predictions and reference of the previous one are cleared."""
         self.recording = recording
         self.recording_changed.emit(recording)
+        self.set_energy_map(None)
         self.set_spectrogram(spectrogram)
         self.set_reference(None)
         self.set_predictions(None)
@@ -203,7 +212,13 @@ class Session:
             self.playhead_changed.emit(t)
 
     def set_view_range(self, start_s: float, end_s: float) -> None:
+        """Show ``[start_s, end_s]`` in every time view (kept inside the open recording)."""
         start, end = sorted((float(start_s), float(end_s)))
+        duration = self.duration_s
+        if duration > 0:
+            width = min(end - start, duration)
+            start = float(np.clip(start, 0.0, duration - width))
+            end = start + width
         if (start, end) != self.view_range:
             self.view_range = (start, end)
             self.view_range_changed.emit(self.view_range)
@@ -216,6 +231,12 @@ class Session:
         if direction != self.listen_direction:
             self.listen_direction = direction
             self.listen_changed.emit(direction)
+
+    def set_energy_map(self, direction_map: DirectionMap | None) -> None:
+        """The energy map at the playhead (or ``None``): the sphere and the map show it."""
+        if direction_map is not self.energy_map:
+            self.energy_map = direction_map
+            self.energy_changed.emit(direction_map)
 
     @property
     def playhead_frame(self) -> int:

@@ -100,24 +100,3 @@ def selected_paths(session: Session) -> list[SelectedPath]:
             )
         )
     return out
-
-
-def energy_at_playhead(session: Session):
-    """The model-free :class:`~core.dsp.energy_map.DirectionMap` at the playhead, or ``None``.
-
-    Reads only the 0.4 s around the playhead (lazily opened long recordings included).
-    """
-    from core.common.errors import SeldError
-    from core.dsp.energy_map import energy_map
-
-    rec = session.recording
-    if rec is None:
-        return None
-    t = session.playhead_s
-    try:
-        if getattr(rec, "lazy", False):
-            start = max(0.0, t - 0.2)
-            return energy_map(rec.read(start, t + 0.2), rec.fmt, t - start)
-        return energy_map(rec.samples, rec.fmt, t)
-    except SeldError:
-        return None

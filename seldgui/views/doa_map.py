@@ -8,7 +8,8 @@ seconds.
 
 A left click listens to that direction; in edit mode a click or drag sets the direction
 of the selected event at the playhead instead (through the session), and the selected
-events' whole trajectories are drawn with their keyframes.
+events' whole trajectories are drawn with their keyframes. The session's energy map (the
+model-free energy layer, computed in the background) is drawn under everything.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.session.session import Session
 from seldgui.style import SELECTION_COLOR, class_color
-from seldgui.views.doa_common import energy_at_playhead, markers_and_trails, selected_paths
+from seldgui.views.doa_common import markers_and_trails, selected_paths
 from seldgui.views.timeline import EditViewBox
 
 
@@ -60,7 +61,7 @@ class DoaMapView(QWidget):
         self.energy.setColorMap(pg.colormap.get("inferno"))
         self.energy.setRect(-180.0, -90.0, 360.0, 180.0)
         self.plot.addItem(self.energy)
-        self.energy_enabled = False
+        session.energy_changed.connect(self._on_energy)
         self.listen_marker = pg.ScatterPlotItem(
             size=22, symbol="+", pen=pg.mkPen("#ffffff", width=2), brush=None
         )
@@ -82,7 +83,6 @@ class DoaMapView(QWidget):
             signal.connect(lambda *_: self.refresh())
 
     def refresh(self) -> None:
-        self._update_energy()
         markers, trails = markers_and_trails(self.session)
         refs = [m for m in markers if not m.predicted]
         preds = [m for m in markers if m.predicted]
@@ -138,13 +138,7 @@ class DoaMapView(QWidget):
         self.session.pick_direction(pos.x(), pos.y(), self._gesture)
         return True
 
-    def set_energy_enabled(self, enabled: bool) -> None:
-        """Show the model-free energy map (FOA intensity histogram / MIC SRP-PHAT) at the playhead."""
-        self.energy_enabled = bool(enabled)
-        self._update_energy()
-
-    def _update_energy(self) -> None:
-        m = energy_at_playhead(self.session) if self.energy_enabled else None
+    def _on_energy(self, m) -> None:
         if m is None:
             self.energy.clear()
             return

@@ -10,7 +10,8 @@ A click listens to that direction; in edit mode it sets the direction of the sel
 event at the playhead instead, and a drag that starts on the selected event's marker
 moves it over the sphere (the camera holds still meanwhile); the selected events' whole
 trajectories are drawn with their keyframes. With the energy layer on, the sphere is
-coloured by the model-free energy map at the playhead (FOA intensity / MIC SRP-PHAT).
+coloured by the session's model-free energy map at the playhead (FOA intensity / MIC
+SRP-PHAT, computed in the background).
 
 :func:`create_direction_view` returns this view where OpenGL works and the equirectangular
 :class:`~seldgui.views.doa_map.DoaMapView` elsewhere, so the app runs on any machine.
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from core.session.session import Session
 from core.spatial.directions import azel_to_xyz as unit_vectors  # x front, y left, z up
 from seldgui.style import class_color
-from seldgui.views.doa_common import energy_at_playhead, markers_and_trails, selected_paths
+from seldgui.views.doa_common import markers_and_trails, selected_paths
 
 log = logging.getLogger("seldgui")
 
@@ -106,8 +107,8 @@ class DoaSphereView(QWidget):
         self.energy = scene.visuals.Mesh(parent=self.view.scene)
         self.energy.set_gl_state("translucent", depth_test=True, cull_face=False)
         self.energy.visible = False
-        self.energy_enabled = False
         self.energy_peak: tuple[float, float] | None = None
+        session.energy_changed.connect(self._on_energy)
         session.selection_changed.connect(lambda *_: self.refresh())
         session.editing_changed.connect(lambda *_: self.refresh())
         session.listen_changed.connect(self._on_listen)
@@ -214,7 +215,6 @@ class DoaSphereView(QWidget):
                 a = float(trail.alpha[i + 1]) * (0.6 if trail.predicted else 0.9)
                 cols += [_rgba(trail.cls, a)] * 2
         self._draw_paths()
-        self._update_energy()
         if segs:
             self.trails.set_data(
                 np.asarray(segs, np.float32), color=np.asarray(cols, np.float32), connect="segments"
@@ -225,17 +225,12 @@ class DoaSphereView(QWidget):
         self.canvas.update()
 
     # ------------------------------------------------------------------ energy layer
-    def set_energy_enabled(self, enabled: bool) -> None:
-        """Colour the sphere by the model-free energy map at the playhead (FOA intensity / MIC SRP-PHAT)."""
-        self.energy_enabled = bool(enabled)
-        self._update_energy()
-        self.canvas.update()
-
-    def _update_energy(self) -> None:
-        m = energy_at_playhead(self.session) if self.energy_enabled else None
+    def _on_energy(self, m) -> None:
+        """Colour the sphere by the energy map (FOA intensity / MIC SRP-PHAT), or not (``None``)."""
         if m is None:
             self.energy.visible = False
             self.energy_peak = None
+            self.canvas.update()
             return
         import pyqtgraph as pg  # its colour maps ship with it (vispy's inferno needs matplotlib)
 
@@ -253,6 +248,7 @@ class DoaSphereView(QWidget):
         self.energy.set_data(vertices=vertices.astype(np.float32), faces=faces, vertex_colors=colors)
         self.energy.visible = True
         self.energy_peak = m.peak()
+        self.canvas.update()
 
     def _draw_paths(self) -> None:
         paths = selected_paths(self.session)

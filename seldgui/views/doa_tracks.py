@@ -21,7 +21,7 @@ from core.labels.table import LABEL_HOP_S
 from core.session.session import Session
 from seldgui.style import SELECTION_COLOR, class_color
 from seldgui.views.doa_common import MAX_PATHS
-from seldgui.views.timeline import EditViewBox, PlayheadLine
+from seldgui.views.timeline import EditViewBox, FollowViewRange, PlayheadLine, style_time_plot
 
 GRAB_PX = 8  # how near a keyframe a drag must start to move it
 
@@ -50,17 +50,21 @@ class DoaTracksView(QWidget):
         self.session = session
         self.editor = None  # the annotation controller, set by the window; None: read-only
         self.layout_widget = pg.GraphicsLayoutWidget()
+        self.layout_widget.ci.layout.setContentsMargins(
+            0, 0, 0, 0
+        )  # as a PlotWidget: aligned with the others
+        self.layout_widget.ci.layout.setSpacing(0)
         self.boxes = {
             which: EditViewBox(lambda t, v, w=which: self._on_click(w, t, v), _TrackGestures(self, which))
             for which in ("azimuth", "elevation")
         }
         self.azimuth_plot = self.layout_widget.addPlot(row=0, col=0, viewBox=self.boxes["azimuth"])
         self.elevation_plot = self.layout_widget.addPlot(row=1, col=0, viewBox=self.boxes["elevation"])
-        self.elevation_plot.setXLink(self.azimuth_plot)
         for plot, name, rng in (
             (self.azimuth_plot, "azimuth", (-180, 180)),
             (self.elevation_plot, "elevation", (-90, 90)),
         ):
+            style_time_plot(plot, session, time_title=plot is self.elevation_plot)
             plot.setLabel("left", name, units="°")
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.setYRange(*rng, padding=0.02)
@@ -69,7 +73,7 @@ class DoaTracksView(QWidget):
             plot.setMenuEnabled(False)
         self.azimuth_plot.getAxis("left").setTicks([[(v, f"{v}") for v in (-180, -90, 0, 90, 180)]])
         self.elevation_plot.getAxis("left").setTicks([[(v, f"{v}") for v in (-90, -45, 0, 45, 90)]])
-        self.elevation_plot.setLabel("bottom", "time", units="s")
+        self.follow = FollowViewRange(session, [self.azimuth_plot, self.elevation_plot])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.layout_widget)

@@ -10,13 +10,19 @@ drag on an event moves the selected events, a drag on its left or right edge res
 it, a drag on empty lane space creates an event of that lane's class, and a Shift+drag
 selects every event its rectangle touches. Selected
 events are drawn with a white outline.
+
+The class names on the left axis never overlap: when the lanes are too thin for every
+name, only every second (third, ...) lane is named, and names too long for the axis are
+elided; the tooltip of every event names its class.
 """
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtGui import QBrush, QColor, QFontMetrics, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 from core.common.timebase import nearest_boundary
@@ -24,14 +30,22 @@ from core.labels.classes import ClassSet
 from core.labels.events import Event
 from core.session.session import Session
 from seldgui.style import SELECTION_COLOR, class_color
-from seldgui.views.timeline import EditViewBox, PlayheadLine
+from seldgui.views.timeline import (
+    LEFT_AXIS_WIDTH,
+    EditViewBox,
+    FollowViewRange,
+    PlayheadLine,
+    style_time_plot,
+    time_readout,
+)
 
 EDGE_PX = 6  # how close to an event's edge a drag resizes instead of moving
 PREDICTION_BAND = (0.15, 0.5)  # where predicted bars sit in a lane (fraction of its height)
 
 
-def describe(event: Event, classes: ClassSet, predicted: bool) -> str:
-    """Tooltip text of an event: class, times and direction."""
+def describe(event: Event, classes: ClassSet, predicted: bool, duration_s: float = 0.0) -> str:
+    """Tooltip text of an event: class, times (as the time axis writes them for a recording
+    of ``duration_s``) and direction."""
     name = classes[event.cls] if 0 <= event.cls < len(classes) else f"class {event.cls}"
     az0, az1 = event.azimuth[0], event.azimuth[-1]
     el0, el1 = event.elevation[0], event.elevation[-1]
@@ -41,7 +55,9 @@ def describe(event: Event, classes: ClassSet, predicted: bool) -> str:
         else f"azimuth {az0:.0f}° → {az1:.0f}°, elevation {el0:.0f}° → {el1:.0f}°"
     )
     kind = "prediction" if predicted else "reference"
-    return f"{name} ({kind}, track {event.track})\n{event.onset_s:.1f}–{event.offset_s:.1f} s\n{direction}"
+    onset, offset = (time_readout(t, duration_s, 1) for t in (event.onset_s, event.offset_s))
+    times = f"{onset.removesuffix(' s')}–{offset}"
+    return f"{name} ({kind}, track {event.track})\n{times}\n{direction}"
 
 
 class _EventBox(QGraphicsRectItem):
@@ -61,8 +77,9 @@ class EventLanesView(QWidget):
         self._drag: dict | None = None
         self.view_box = EditViewBox(self._on_click, self)
         self.plot = pg.PlotWidget(viewBox=self.view_box)
+        style_time_plot(self.plot.getPlotItem(), session)
+        self.follow = FollowViewRange(session, [self.plot.getPlotItem()])
         self.plot.setMouseEnabled(x=True, y=False)
-        self.plot.setLabel("bottom", "time", units="s")
         self.plot.getPlotItem().setMenuEnabled(False)
         self.plot.showGrid(x=True, y=False, alpha=0.15)
         layout = QVBoxLayout(self)
@@ -83,13 +100,36 @@ class EventLanesView(QWidget):
         session.predictions_changed.connect(lambda _e: self._redraw_predictions())
         session.selection_changed.connect(lambda _s: self._redraw_reference())
         session.prediction_selection_changed.connect(lambda _s: self._redraw_predictions())
+        session.recording_changed.connect(lambda _r: self._redraw())
+        self.view_box.sigResized.connect(lambda *_: self._name_lanes())
         self._set_lanes()
 
     def _set_lanes(self) -> None:
+        self.plot.setYRange(0, len(self.session.classes), padding=0)
+        self._name_lanes()
+
+    def lane_label_step(self) -> int:
+        """Every how many lanes a class name is written, so that no two names overlap."""
+        n = max(1, len(self.session.classes))
+        lane_px = self.view_box.height() / n
+        text_px = QFontMetrics(self.plot.getAxis("left").font()).height()
+        return max(1, math.ceil(text_px / lane_px)) if lane_px > 0 else n
+
+    def _name_lanes(self) -> None:
         classes = self.session.classes
         axis = self.plot.getAxis("left")
-        axis.setTicks([[(i + 0.5, classes[i]) for i in range(len(classes))]])
-        self.plot.setYRange(0, len(classes), padding=0)
+        metrics = QFontMetrics(axis.font())
+        room = LEFT_AXIS_WIDTH - 12  # the tick and a margin
+        names = [
+            metrics.elidedText(classes[i], Qt.TextElideMode.ElideRight, room) for i in range(len(classes))
+        ]
+        step = self.lane_label_step()
+        axis.setTicks(
+            [
+                [(i + 0.5, names[i]) for i in range(0, len(classes), step)],
+                [(i + 0.5, "") for i in range(len(classes)) if i % step],
+            ]
+        )
 
     def _pool(self, items: list[_EventBox], n: int) -> None:
         """Keep exactly ``n`` boxes (reused between redraws: adding items to a plot is slow)."""
@@ -120,7 +160,7 @@ class EventLanesView(QWidget):
                     event.onset_s, event.cls + 0.05 + event.track * row, event.offset_s - event.onset_s, row
                 )
             )
-            box.setToolTip(describe(event, classes, False))
+            box.setToolTip(describe(event, classes, False, self.session.duration_s))
             box.event_id = event.id
             color = QColor(class_color(event.cls))
             chosen = event.id in selected
@@ -138,7 +178,7 @@ class EventLanesView(QWidget):
         lo, hi = PREDICTION_BAND
         for i, (box, event) in enumerate(zip(self.prediction_items, events, strict=True)):
             box.setRect(QRectF(event.onset_s, event.cls + lo, event.offset_s - event.onset_s, hi - lo))
-            box.setToolTip(describe(event, classes, True))
+            box.setToolTip(describe(event, classes, True, self.session.duration_s))
             if i in self.session.selected_predictions:
                 pen = QPen(QColor(SELECTION_COLOR), 2)
                 pen.setCosmetic(True)

@@ -1,4 +1,4 @@
-"""Spectrogram of one channel (pyqtgraph): dB colour map, colour bar, axes in s and Hz."""
+"""Spectrogram of one channel (pyqtgraph): dB colour map, colour bar, axes in time and Hz."""
 
 from __future__ import annotations
 
@@ -10,17 +10,18 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from core.common.timebase import FEATURE_HOP_S, frame_at, frame_start
 from core.session.session import Session, Spectrogram
 from seldgui import workers
-from seldgui.views.timeline import EditViewBox, PlayheadLine
+from seldgui.views.timeline import RIGHT_MARGIN, EditViewBox, FollowViewRange, PlayheadLine, style_time_plot
 
 LEVELS = (-100.0, 0.0)
+_COLORBAR_SPACER = 5  # the column pyqtgraph puts between a plot and its colour bar
 
 
 class SpectrogramView(QWidget):
     """Observes ``session.spectrogram_changed``; draws the image with fixed dB levels.
 
-    For a long recording (opened lazily) the image is an overview; when the visible span
-    is short enough (:data:`core.dsp.overview.DETAIL_MAX_S`) an exact detail image of that span
-    is computed in the background and drawn over it.
+    For a long recording (:func:`core.dsp.overview.is_long`) the image is an overview; when
+    the visible span is short enough (:data:`core.dsp.overview.DETAIL_MAX_S`) an exact
+    detail image of that span is computed in the background and drawn over it.
     """
 
     def __init__(self, session: Session, parent: QWidget | None = None):
@@ -30,7 +31,8 @@ class SpectrogramView(QWidget):
         self._drag = None  # the CreateGesture of a drag in progress
         self.view_box = EditViewBox(lambda t, _f: session.set_playhead(t), self)
         self.plot = pg.PlotWidget(viewBox=self.view_box)
-        self.plot.setLabel("bottom", "time", units="s")
+        item = self.plot.getPlotItem()
+        style_time_plot(item, session, right_margin=False)
         self.plot.setLabel("left", "mel band centre", units="Hz")
         self.plot.getAxis("left").enableAutoSIPrefix(False)  # tick labels are written in Hz
         self.plot.setMouseEnabled(x=True, y=False)
@@ -40,19 +42,21 @@ class SpectrogramView(QWidget):
         self.detail = pg.ImageItem(axisOrder="row-major")
         self.detail.setZValue(1)
         self.plot.addItem(self.detail)
-        self.colorbar.setImageItem([self.image, self.detail], insert_in=self.plot.getPlotItem())
-        self._duration = None
+        self.colorbar.setImageItem([self.image, self.detail], insert_in=item)
+        self.colorbar.setMinimumWidth(RIGHT_MARGIN - _COLORBAR_SPACER)
+        self.colorbar.setMaximumWidth(RIGHT_MARGIN - _COLORBAR_SPACER)
+        self.follow = FollowViewRange(session, [item])
         self._detail_request = 0
         self._detail_timer = QTimer(self)
         self._detail_timer.setSingleShot(True)
         self._detail_timer.setInterval(200)
         self._detail_timer.timeout.connect(self._request_detail)
-        self.plot.sigXRangeChanged.connect(lambda *_: self._detail_timer.start())
+        session.view_range_changed.connect(lambda _r: self._detail_timer.start())
         session.recording_changed.connect(lambda _r: self._clear_detail())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
-        self.playhead = PlayheadLine(self.plot.getPlotItem(), session)
+        self.playhead = PlayheadLine(item, session)
         session.spectrogram_changed.connect(self._on_spectrogram)
         # the time span of the selected reference events, while editing
         self.selection_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(255, 255, 255, 40))
@@ -96,9 +100,6 @@ class SpectrogramView(QWidget):
         top = float(spec.freqs_hz[-1]) if spec.kind == "stft" else 12000.0
         # mel bands are drawn evenly spaced; the axis shows Hz at the band positions
         self.image.setRect(QRectF(0.0, 0.0, spec.duration_s, top))
-        if self._duration is None or abs(self._duration - spec.duration_s) > 0.5:
-            self._duration = spec.duration_s  # a new recording: show all of it
-            self.plot.setXRange(0, spec.duration_s, padding=0)
         self.plot.setYRange(0, top, padding=0)
         self._detail_timer.start()
         if spec.kind == "logmel":
@@ -112,25 +113,24 @@ class SpectrogramView(QWidget):
     # ------------------------------------------------------------------ detail of long recordings
     def _clear_detail(self) -> None:
         self._detail_request += 1
-        self._duration = None
         self.detail.clear()
 
     def _request_detail(self) -> None:
-        from core.dsp.overview import DETAIL_MAX_S, detail_overview
+        from core.dsp.overview import DETAIL_MAX_S, detail_overview, is_long
 
         rec, spec = self.session.recording, self.session.spectrogram
-        if rec is None or spec is None or not getattr(rec, "lazy", False):
-            return
-        t0, t1 = self.plot.getPlotItem().getViewBox().viewRange()[0]
+        if rec is None or spec is None or not is_long(rec):
+            return  # nothing shown, or the whole spectrogram is
+        t0, t1 = self.session.view_range
         t0, t1 = max(0.0, t0), min(rec.duration_s, t1)
         self._detail_request += 1
         if t1 - t0 > DETAIL_MAX_S or t1 <= t0:
             self.detail.clear()
             return
         request, channel, width = self._detail_request, spec.channel, max(200, self.plot.width())
-        worker = workers.FunctionWorker(lambda: (request, t0, detail_overview(rec, t0, t1, channel, width)))
-        worker.signals.finished.connect(self._on_detail)
-        workers.start(worker)
+        workers.submit(
+            lambda: (request, t0, detail_overview(rec, t0, t1, channel, width)), self._on_detail, owner=self
+        )
 
     def _on_detail(self, result) -> None:
         request, t0, ov = result
