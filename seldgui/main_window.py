@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QSplitter, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QSplitter, QTabWidget, QWidget
 
 from core.common.errors import SeldError
 from core.session.session import Session
@@ -62,7 +62,15 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 1)
         main.setSizes([700, 300])  # proportions: the time panels get most of the width
-        self.setCentralWidget(main)
+        # the pages of the window: review (this layout and its docks) first; other pages (a
+        # training page, a batch page) are added with add_page
+        self.pages = QTabWidget(self)
+        self.pages.setDocumentMode(True)
+        self.review_page = main
+        self.pages.addTab(main, "Review")
+        self._docks_hidden_by_page: list[QDockWidget] = []
+        self.pages.currentChanged.connect(self._on_page)
+        self.setCentralWidget(self.pages)
         # the views by name, as tests and the screenshot script reach them
         t, d = self.time_panels, self.direction_panel
         self.spectrogram_view, self.lanes_view = t.spectrogram_view, t.lanes_view
@@ -100,6 +108,24 @@ class MainWindow(QMainWindow):
         self.refresh_actions()
         self.restore_window()
         QTimer.singleShot(1500, self._probe_devices)  # after the window is up: importing torch takes a while
+
+    def add_page(self, title: str, widget: QWidget) -> int:
+        """Add a page (a tab beside Review) to the window; returns its index."""
+        return self.pages.addTab(widget, title)
+
+    def _on_page(self, index: int) -> None:
+        """The review docks (metrics, event, files) belong to the review page: shown only there,
+        as the user left them."""
+        docks = (self.metrics_dock, self.event_dock, self.files_dock)
+        if self.pages.widget(index) is self.review_page:
+            for dock in self._docks_hidden_by_page:
+                dock.show()
+            self._docks_hidden_by_page = []
+            return
+        hiding = [d for d in docks if d.isVisible()]
+        for dock in hiding:
+            dock.hide()
+        self._docks_hidden_by_page += hiding
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)

@@ -308,3 +308,16 @@ def test_the_file_list_of_a_plain_folder_asks_too(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: window.session.recording is not None, timeout=20000)
     assert [g.fmt for g in asked] == ["mic"] and window.session.recording.fmt == "mic"
     assert window.settings.folder_format(folder / "take1.wav") is None  # "remember" was not ticked
+
+
+def test_pages_beside_review_hide_the_review_docks_and_bring_them_back(window, qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    assert window.pages.count() == 1 and window.pages.tabText(0) == "Review"
+    assert window.metrics_dock.isVisible() and not window.files_dock.isVisible()
+    index = window.add_page("Other", QLabel("another page"))
+    window.pages.setCurrentIndex(index)
+    assert not window.metrics_dock.isVisible() and not window.event_dock.isVisible()
+    window.pages.setCurrentIndex(0)
+    assert window.metrics_dock.isVisible()  # shown again; the files dock, hidden before, stays hidden
+    assert not window.files_dock.isVisible()
