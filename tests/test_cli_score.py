@@ -136,6 +136,25 @@ def test_readable_output_and_csv_report(tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report")]  # no temporary left
 
 
+def test_the_csv_report_is_the_one_writer_the_gui_uses_too(tmp_path, capsys):
+    from core.cli.score import score_paths
+    from core.metrics.report import CSV_COLUMNS, report_rows, write_csv_report
+
+    write(tmp_path / "ref" / "a.csv", block(1, range(10), 10) + block(3, range(5, 20), 100))
+    write(tmp_path / "pred" / "a.csv", block(1, range(2, 10), 30) + block(2, range(30, 35), 0))
+    cli_csv, lib_csv = tmp_path / "cli.csv", tmp_path / "lib.csv"
+    assert main(["score", str(tmp_path / "ref"), str(tmp_path / "pred"), "--csv", str(cli_csv)]) == 0
+    capsys.readouterr()
+    scores = score_paths(tmp_path / "ref", tmp_path / "pred")
+    write_csv_report(scores, lib_csv)
+    assert cli_csv.read_bytes() == lib_csv.read_bytes()
+    lines = cli_csv.read_text().splitlines()
+    assert lines[0] == ",".join(CSV_COLUMNS) and len(lines) == 1 + 1 + 14 + 1
+    rows = report_rows(scores)
+    assert rows[0]["scope"] == "overall" and rows[0]["SELD"] == scores.SELD and rows[0]["Nref"] == scores.Nref
+    assert [r["class"] for r in rows[1:15]] == list(range(14)) and rows[15]["n_frames"] == 600
+
+
 def test_frames_option(tmp_path, capsys):
     # class 0 at frame 650 only in the reference: ignored with the default 600 frames (nothing to
     # score, Nref 0), a miss with --frames 700 (ER 1, F 0, LE 180, LR 0, SELD 1).

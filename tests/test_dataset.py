@@ -154,6 +154,25 @@ def test_discover_errors(tmp_path):
         discover(dup, "foa", require_labels=False)
 
 
+def test_discover_a_plain_folder_and_where_labels_are(tmp_path):
+    from core.data.dataset import dataset_layout, label_path
+    from tests.fixtures_data import make_plain_dataset
+
+    root, assigned = make_plain_dataset(tmp_path / "plain", folds=(1, 2), clips_per_fold=1, seconds=0.5)
+    items = discover(root, "foa")
+    assert dataset_layout(root) == "plain"
+    assert [(it.audio.relative_to(root.resolve()).as_posix(), it.fold) for it in items] == sorted(
+        assigned.items()
+    )
+    assert all(it.labels == label_path(root, it.audio) == it.audio.with_suffix(".csv") for it in items)
+    assert (
+        label_path(tmp_path, tmp_path / "foa_dev" / "fold1_a.wav")
+        == tmp_path / "metadata_dev" / "fold1_a.csv"
+    )
+    starss = tmp_path / "mic_eval" / "dev-test-tau" / "mix001.flac"
+    assert label_path(tmp_path, starss) == tmp_path / "metadata_eval" / "dev-test-tau" / "mix001.csv"
+
+
 def test_fold_of():
     assert fold_of("fold12_room3_mix001") == 12
     assert fold_of("mix001") is None

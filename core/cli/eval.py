@@ -71,9 +71,10 @@ def format_files(scores) -> str:
 def run(args: argparse.Namespace) -> int:
     from core.cli.infer import rotations_text
     from core.cli.render import ProgressRenderer, show_batch_event
-    from core.cli.score import format_report, write_csv_report
+    from core.cli.score import format_report
     from core.inference.evaluate import evaluate_model, labelled_fold_items
     from core.inference.predict import open_model
+    from core.metrics.report import write_csv_report
     from core.spatial.rotations import chosen_rotations
 
     if args.threshold is not None and not 0 < args.threshold < 1:

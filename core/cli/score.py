@@ -15,7 +15,6 @@ row ends with ``seld: error: <file>, line N: <problem>`` and exit status 2.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 
 from core.common.errors import LabelError, SeldError
 from core.labels.dcase_csv import FORMATS
+from core.metrics.report import write_csv_report
 from core.metrics.seld import (
     DEFAULT_CLASSES,
     DEFAULT_METRIC,
@@ -31,13 +31,6 @@ from core.metrics.seld import (
     METRICS,
     SeldScores,
 )
-
-CSV_COLUMNS = (
-    "scope", "name", "ER", "F", "LE", "LR", "SELD",
-    "Nref", "Nsys", "TP", "FP", "FN", "FP_spatial", "S", "D", "I", "DE_TP", "DE_FN", "DE_sum",
-    "class", "n_frames",
-)  # fmt: skip
-"""Columns of the ``--csv`` report, in order."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -316,28 +309,6 @@ def _json_object(scores: SeldScores) -> dict[str, Any]:
     }
     out.update(data)
     return out
-
-
-def write_csv_report(scores: SeldScores, path: Path) -> None:
-    """Write overall, per-class and per-file rows to ``path`` atomically."""
-    from core.common.atomic import atomic_open
-
-    def row(scope: str, name: str, item: Any, **extra: Any) -> dict[str, Any]:
-        values = {k: getattr(item, k, "") for k in CSV_COLUMNS[2:19]}
-        return {"scope": scope, "name": name, **values, **extra}
-
-    rows = [row("overall", "all", scores)]
-    for c in scores.per_class:
-        rows.append(row("class", c.name or str(c.cls), c, **{"class": c.cls}))
-    for f in scores.per_file:
-        rows.append(row("file", f.name, f, n_frames=f.n_frames))
-    try:
-        with atomic_open(path, "w") as fh:
-            writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, restval="", lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-    except OSError as err:
-        raise SeldError(f"cannot write the CSV report: {err.strerror or err}", path) from err
 
 
 def format_report(scores: SeldScores) -> str:

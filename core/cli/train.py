@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from core.cli.render import ProgressRenderer
 from core.common.errors import SeldError
 from core.training.config import TrainConfig
 from core.training.events import TrainEvent
+from core.training.launch import check_before_start, resolve_config
 
 
 def _folds(text: str) -> list[int]:
@@ -34,9 +36,11 @@ def _folds(text: str) -> list[int]:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="train the SELD CRNN (homogeneous MSE by default) on a DCASE-layout dataset",
+        help="train the SELD CRNN (homogeneous MSE by default) on a dataset's folds",
         description="Train the multitask-regression CRNN of Phan et al. (DCASE 2020) on the folds of a "
-        "dataset in DCASE layout (foa_dev/ or mic_dev/ + metadata_dev/). Resume a stopped run with "
+        "dataset: DCASE layout (foa_dev/ or mic_dev/ + metadata_dev/, STARSS sub-folders too) or a plain "
+        "folder of recordings with label CSVs beside them and a seld-dataset.json assigning their folds "
+        "(docs/DATASETS.md; its format and class set are the defaults). Resume a stopped run with "
         "--resume; stop one cleanly with Ctrl-C or by creating a file named STOP in the run folder. "
         "For several GPUs: torchrun --nproc_per_node N -m core.cli.seld train ...",
     )
@@ -124,18 +128,32 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
             setattr(obj, name, value)
     if args.no_amp:
         o.amp = False
-    if d.root:
-        d.root = str(Path(d.root).resolve())
-    if config.init_from == "bundled":
-        from core.io.resources import bundled_model_path
+    _adopt_dataset_file(config, args)
+    return resolve_config(config)
 
-        bundled = bundled_model_path(d.fmt)
-        if bundled is None:
-            raise SeldError(f"--init bundled: no bundled {d.fmt.upper()} model is installed")
-        config.init_from = str(bundled)
-    elif config.init_from:
-        config.init_from = str(Path(config.init_from).resolve())
-    return TrainConfig.from_dict(config.to_dict())  # validate the result
+
+def _adopt_dataset_file(config: TrainConfig, args: argparse.Namespace) -> None:
+    """A plain folder's format and class set come from its dataset file unless the command line or the
+    configuration file states them."""
+    from core.data.dataset_file import dataset_layout, read_dataset_file
+
+    root = config.data.root
+    if not root or dataset_layout(root) != "plain":
+        return
+    own = read_dataset_file(root)
+    if own is None:
+        return
+    stated = _stated_data_fields(args.config) if args.config else set()
+    if args.fmt is None and "fmt" not in stated:
+        config.data.fmt = own.fmt
+    if args.classes is None and "classes" not in stated:
+        config.data.classes = own.config_classes
+
+
+def _stated_data_fields(path: Path) -> set[str]:
+    """The ``data`` fields a configuration file states (it was read and checked before)."""
+    data = json.loads(Path(path).read_bytes().decode("utf-8-sig")).get("data", {})
+    return set(data) if isinstance(data, dict) else set()
 
 
 def render_event(renderer: ProgressRenderer, event: TrainEvent) -> None:
@@ -176,6 +194,9 @@ def run(args: argparse.Namespace) -> int:
         config = folder.read_config()
     else:
         config = build_config(args)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun the first process checks for all
+        gpus = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        check_before_start(None if args.resume else config, args.out, args.resume, gpus=gpus)
     renderer = ProgressRenderer() if args.progress == "bar" else None
     on_event: Callable[[TrainEvent], None] | None = None
     if args.progress == "jsonl":

@@ -1,14 +1,16 @@
 """Finding the recordings and label files of a SELD dataset on disk.
 
-Layouts (the DCASE 2019-2024 Task 3 releases)::
+Three layouts (:func:`core.data.dataset_file.dataset_layout` tells which a root has)::
 
-    <root>/foa_dev/fold1_room1_mix001_ov1.wav      <root>/metadata_dev/fold1_room1_mix001_ov1.csv
-    <root>/mic_dev/dev-train-sony/fold3_room21_mix001.wav
-                                   <root>/metadata_dev/dev-train-sony/fold3_room21_mix001.csv
-    <root>/foa_eval/mix001.wav                     <root>/metadata_eval/mix001.csv   (optional)
+    DCASE 2019-2021:  <root>/foa_dev/fold1_room1_mix001_ov1.wav  <root>/metadata_dev/fold1_room1_mix001_ov1.csv
+    STARSS 2022-2024: <root>/mic_dev/dev-train-sony/fold3_room21_mix001.wav
+                                     <root>/metadata_dev/dev-train-sony/fold3_room21_mix001.csv
+                      <root>/foa_eval/mix001.wav                 <root>/metadata_eval/mix001.csv   (optional)
+    plain folder:     <root>/kitchen/take1.wav                   <root>/kitchen/take1.csv
+                      <root>/seld-dataset.json   (format, class set, folds: core.data.dataset_file)
 
-Conventions
------------
+Conventions (DCASE and STARSS)
+------------------------------
 * Recordings of format ``fmt`` live in ``<fmt>_dev`` (development) and ``<fmt>_eval``
   (evaluation), at any depth (STARSS keeps them in sub-folders such as ``dev-train-sony``).
   The label file of ``<fmt>_<split>/<sub>/<stem>.<ext>`` is
@@ -25,6 +27,10 @@ Conventions
   evaluation labels are always optional (they are often unpublished): ``labels`` is
   ``None`` then.
 
+A plain folder (no ``foa_*``/``mic_*`` folders, recordings with ``<stem>.csv`` beside them)
+takes its folds, format and class set from its dataset file
+(:func:`core.data.dataset_file.plain_folder_items`; ``docs/DATASETS.md``).
+
 Every problem is a :class:`~core.common.errors.SeldError` naming the folder or file and saying
 what was expected.
 """
@@ -32,12 +38,12 @@ what was expected.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.common.errors import SeldError
+from core.data.dataset_file import dataset_layout, plain_folder_items
+from core.data.items import EVAL_FOLD, FORMATS, SPLITS, DatasetItem, fold_of
 from core.data.recordings import AUDIO_EXTENSIONS, walk_recordings
 
 __all__ = [
@@ -46,40 +52,28 @@ __all__ = [
     "FORMATS",
     "SPLITS",
     "DatasetItem",
+    "dataset_layout",
     "discover",
     "fold_of",
+    "label_path",
     "select_folds",
 ]
 
-FORMATS: tuple[str, ...] = ("foa", "mic")
-"""Recording formats, as in :mod:`core.io.audio`."""
-EVAL_FOLD = 0
-"""Fold given to evaluation recordings whose name has no ``fold<N>_`` prefix."""
-SPLITS: tuple[str, ...] = ("dev", "eval")
 
-_FOLD_RE = re.compile(r"^fold(\d+)_")
+def label_path(root: str | os.PathLike[str], audio: str | os.PathLike[str]) -> Path:
+    """Where the label file of the recording ``audio`` of the dataset ``root`` is, or would be.
 
-
-@dataclass(frozen=True)
-class DatasetItem:
-    """One recording of a dataset.
-
-    ``name`` is the file stem, ``fold`` its DCASE fold (:data:`EVAL_FOLD` for unnumbered
-    evaluation files), ``audio`` and ``labels`` absolute paths (``labels`` is ``None`` when
-    the recording has no label file), ``fmt`` ``"foa"`` or ``"mic"``.
+    DCASE and STARSS: ``metadata_<split>/<sub folders>/<stem>.csv`` for
+    ``<fmt>_<split>/<sub folders>/<stem>.<ext>``; a plain folder: ``<stem>.csv`` beside the recording.
     """
-
-    name: str
-    fold: int
-    audio: Path
-    labels: Path | None
-    fmt: str
-
-
-def fold_of(name: str) -> int | None:
-    """The fold ``N`` of a file stem ``fold<N>_...``, or ``None``."""
-    match = _FOLD_RE.match(name)
-    return int(match.group(1)) if match else None
+    root_path = Path(os.path.abspath(root))
+    audio_path = Path(os.path.abspath(audio))
+    rel = audio_path.relative_to(root_path)
+    top = rel.parts[0] if len(rel.parts) > 1 else ""
+    fmt, _, split = top.partition("_")
+    if fmt in FORMATS and split in SPLITS:
+        return root_path / f"metadata_{split}" / Path(*rel.parts[1:]).with_suffix(".csv")
+    return audio_path.with_suffix(".csv")
 
 
 def _folder_list(root: Path) -> str:
@@ -96,7 +90,9 @@ def discover(
     """All recordings of format ``fmt`` under the dataset folder ``root``, sorted by name.
 
     See the module docstring for the layouts. With ``require_labels`` every development
-    recording must have its label file; ``include_eval=False`` ignores ``<fmt>_eval``.
+    recording must have its label file; ``include_eval=False`` ignores ``<fmt>_eval``. A
+    plain folder gives the recordings its dataset file assigns to folds (``fmt`` must be
+    the file's).
     """
     if fmt not in FORMATS:
         raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
@@ -107,6 +103,8 @@ def discover(
         raise SeldError("is a file, not a dataset folder", root_path)
     splits = SPLITS if include_eval else ("dev",)
     audio_dirs = {s: root_path / f"{fmt}_{s}" for s in splits if (root_path / f"{fmt}_{s}").is_dir()}
+    if not audio_dirs and dataset_layout(root_path) == "plain":
+        return plain_folder_items(root_path, fmt, require_labels=require_labels)
     if not audio_dirs:
         wanted = " or ".join(f"{fmt}_{s}" for s in splits)
         raise SeldError(
@@ -120,7 +118,6 @@ def discover(
         meta_dir = root_path / f"metadata_{split}"
         files = list(walk_recordings(audio_dir))
         for path in files:
-            rel = path.relative_to(audio_dir)
             name = path.stem
             fold = fold_of(name)
             if fold is None:
@@ -131,7 +128,7 @@ def discover(
                         path,
                     )
                 fold = EVAL_FOLD
-            csv_path = meta_dir / rel.with_suffix(".csv")
+            csv_path = label_path(root_path, path)
             label: Path | None = csv_path
             if not csv_path.is_file():
                 if split == "dev" and require_labels and not meta_dir.is_dir():

@@ -12,7 +12,9 @@
 * ``events.jsonl``: every invocation's events, one JSON object a line (appended;
   :mod:`core.training.events`, ``docs/EVENTS.md``);
 * ``status.json``: ``running`` (with the process id), ``stopped``, ``finished`` or ``failed``;
-* ``STOP``: asks the running trainer to stop after its current step.
+* ``STOP``: asks the running trainer to stop after its current step;
+* ``launch.json``: the configuration a launcher (the GUI's training tab) asked for, which
+  ``seld train --config`` read (:mod:`core.training.launch`); ``config.json`` is the resolved one.
 
 The trainer, ``seld train``, the experiments and the GUI read and write these files only
 through :class:`RunFolder`. Files a user keeps (configuration, metrics, summary, status)
@@ -91,6 +93,17 @@ class RunStatus:
         """The run is being trained now (as far as can be told)."""
         return self.state == "running" and self.alive is not False
 
+    @property
+    def died(self) -> bool:
+        """The run's process is gone without saying so (killed, crashed, out of memory): ``--resume`` goes on
+        from its last checkpoint."""
+        return self.state == "running" and self.alive is False
+
+    @property
+    def shown_state(self) -> str:
+        """The state to show a user: ``stopped`` for a run that :attr:`died`, else :attr:`state`."""
+        return "stopped" if self.died else self.state
+
 
 class RunFolder:
     """The files of one training run in ``path`` (see the module docstring)."""
@@ -103,6 +116,7 @@ class RunFolder:
     EVENTS = "events.jsonl"
     STATUS = "status.json"
     STOP = "STOP"
+    LAUNCH = "launch.json"
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
@@ -134,6 +148,24 @@ class RunFolder:
     def has_checkpoint(self) -> bool:
         """Whether a checkpoint was ever completed here (a state JSON of either set exists)."""
         return any(self.checkpoint_files(name)[2].exists() for name in (LAST, PREVIOUS))
+
+    def is_run(self) -> bool:
+        """Whether the folder holds a run (its configuration or its status)."""
+        return (self.path / self.CONFIG).is_file() or (self.path / self.STATUS).is_file()
+
+    def checkpoint_position(self) -> dict[str, Any] | None:
+        """The loop position the newest readable checkpoint state records (``epoch``, ``step``,
+        ``best_seld``, ``best_step``, ...; ``None``: none can be read). For showing a run, not for
+        resuming it (:func:`core.training.checkpoint.latest_checkpoint` checks the whole set)."""
+        for name in (LAST, PREVIOUS):
+            try:
+                state = json.loads(self.checkpoint_files(name)[2].read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            loop = state.get("loop") if isinstance(state, dict) else None
+            if isinstance(loop, dict) and isinstance(loop.get("step"), int):
+                return loop
+        return None
 
     # ------------------------------------------------------------------ configuration
     def has_config(self) -> bool:
@@ -233,6 +265,26 @@ class RunFolder:
     def write_summary(self, summary: dict[str, Any]) -> None:
         atomic_write_text(self.path / self.SUMMARY, json.dumps(summary, indent=2))
 
+    def log_tail(self, n: int = 20) -> list[str]:
+        """The last ``n`` lines of ``train.log`` (read from its end; ``[]`` when there is none)."""
+        path = self.path / self.LOG
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                block = b""
+                start = size
+                while start > 0 and block.count(b"\n") <= n:
+                    start = max(0, start - 65536)
+                    fh.seek(start)
+                    block = fh.read(size - start)
+        except OSError:
+            return []
+        lines = block.decode("utf-8", errors="replace").splitlines()
+        if start > 0:
+            lines = lines[1:]  # the line the block starts inside
+        return lines[-n:] if n > 0 else []
+
     def append_log(self, message: str) -> None:
         """Append a timestamped line to ``train.log``."""
         with open(self.path / self.LOG, "a", encoding="utf-8") as fh:
@@ -242,6 +294,23 @@ class RunFolder:
         """Append one event to ``events.jsonl`` (flushed; one ``write`` of one whole line)."""
         with open(self.path / self.EVENTS, "a", encoding="utf-8") as fh:
             fh.write(event.to_json() + "\n")
+
+    def last_events(self, max_bytes: int = 65536) -> list[TrainEvent]:
+        """The events of the complete lines in the last ``max_bytes`` of ``events.jsonl`` (the newest
+        ones, cheaply, for a list of runs)."""
+        path = self.path / self.EVENTS
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return []
+        start = max(0, size - max_bytes)
+        if start > 0:
+            with open(path, "rb") as fh:
+                fh.seek(start - 1)
+                if fh.read(1) != b"\n":  # the block starts inside a line: from the next one
+                    fh.readline()
+                start = fh.tell()
+        return [event for event, _ in self.follow_events(start)]
 
     def read_events(self, start: int = 0) -> list[TrainEvent]:
         """The events of ``events.jsonl`` from byte offset ``start`` (see :meth:`follow_events`)."""

@@ -7,8 +7,9 @@
 2. With ``--rotations N``, stores N as the package's test-time rotation set, which
    ``seld infer``, ``seld eval`` and the app then use by default (:mod:`core.spatial.rotations`).
 3. Chooses the detection threshold on the *validation* folds (0.30 ... 0.70, the lowest
-   SELD error; the paper's 0.5 unless another is better there), with those rotations, and
-   stores it in the package.
+   SELD error; the paper's 0.5 unless another is better there:
+   :func:`core.inference.threshold.choose_threshold`), with those rotations, and stores it
+   in the package.
 4. Scores *that file* on the test folds of the run's configuration (folds the model never
    saw in training or model selection) exactly as ``seld eval`` does: with the package's
    rotations, and also without any (the paper's protocol, at the same threshold).
@@ -47,6 +48,7 @@ def main(argv=None) -> int:
     from core.data.dataset import discover, select_folds
     from core.inference.evaluate import evaluate_model
     from core.inference.predict import open_model
+    from core.inference.threshold import choose_threshold
     from core.packages.package_file import save_package
     from core.packages.runtime import load_package
     from core.training.run_folder import RunFolder
@@ -62,11 +64,12 @@ def main(argv=None) -> int:
     save_package(args.out, best.model, meta, weights="float16")
 
     model = open_model(args.out)
-    threshold, by_threshold = tune_threshold(
-        model, select_folds(discover(args.data, meta.fmt), config.data.val_folds)
+    choice = run_job(
+        choose_threshold(model, select_folds(discover(args.data, meta.fmt), config.data.val_folds))
     )
+    by_threshold = choice.by_threshold
     print("validation SELD by threshold: " + ", ".join(f"{t:.2f}: {v:.4f}" for t, v in by_threshold.items()))
-    meta.threshold = threshold
+    meta.threshold = choice.threshold
     save_package(args.out, best.model, meta, weights="float16")
     model = open_model(args.out)
     items = select_folds(discover(args.data, meta.fmt), test_folds)
@@ -103,24 +106,6 @@ def main(argv=None) -> int:
     print(json.dumps(meta.metrics, indent=1))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     return 0
-
-
-def tune_threshold(model, items, candidates=(0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)):
-    """The threshold with the lowest DCASE 2020 SELD error on ``items`` (each file predicted once)."""
-    from core.inference.predict import predict, prediction_to_table
-    from core.labels.dcase_csv import read_labels
-    from core.metrics.seld import SeldScorer
-
-    classes = model.meta.class_set_obj()
-    cached = [(predict(model, it.audio), read_labels(it.labels, classes=classes), it.name) for it in items]
-    scores = {}
-    for t in candidates:
-        scorer = SeldScorer("dcase2020", n_classes=classes)
-        for pred, ref, name in cached:
-            scorer.update(ref, prediction_to_table(pred, t), n_frames=pred.n_frames, name=name)
-        scores[t] = float(scorer.result().SELD)
-    best = min(scores, key=lambda t: (round(scores[t], 6), abs(t - 0.5)))
-    return best, scores
 
 
 if __name__ == "__main__":
