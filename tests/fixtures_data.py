@@ -22,7 +22,8 @@ Scene of one recording (DCASE 2020 "ov1": no overlapping events, track 0):
 
 Files: ``<fmt>_dev/fold<f>_room1_mix<kkk>_ov1.wav`` (24 kHz, 16-bit PCM, 4 channels,
 ``kkk`` = 001, 002, ...) and ``metadata_dev/<same stem>.csv`` in the DCASE 2020 format
-``frame,class,track,azimuth,elevation`` (integers).
+``frame,class,track,azimuth,elevation`` (integers). :func:`make_plain_dataset` writes the same
+scenes as a plain folder (recordings with their CSVs beside them, folds in ``seld-dataset.json``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "TONE_AMPLITUDE",
     "TinyEvent",
     "class_frequency",
+    "make_plain_dataset",
     "make_tiny_dataset",
     "tiny_scene",
 ]
@@ -169,3 +171,41 @@ def make_tiny_dataset(
             ]
             (meta_dir / f"{stem}.csv").write_text("".join(rows), encoding="utf-8")
     return root
+
+
+def make_plain_dataset(
+    root: str | os.PathLike[str],
+    fmt: str = "foa",
+    folds: tuple[int, ...] = (1, 2, 3),
+    clips_per_fold: int = 2,
+    seconds: float = 3.0,
+    n_classes: int = 14,
+    seed: int = 0,
+    classes: str = "dcase2020",
+) -> tuple[Path, dict[str, int]]:
+    """The scenes of :func:`make_tiny_dataset` as a plain folder: ``(root, folds)``.
+
+    Recordings of odd folds go to ``room<fold>/scene<fold>_<clip>.wav``, of even folds to
+    ``scene<fold>_<clip>.wav`` (two depths), each with its ``.csv`` beside it; the file names
+    name no fold. ``folds`` maps each recording's dataset-file key to its fold, and
+    ``seld-dataset.json`` says so (format ``fmt``, class set ``classes``).
+    """
+    import shutil
+
+    from core.data.dataset_file import DatasetFile, write_dataset_file
+
+    root = Path(root)
+    scratch = root / ".scratch"
+    make_tiny_dataset(scratch, fmt, folds, clips_per_fold, seconds, n_classes, seed)
+    assigned: dict[str, int] = {}
+    for fold in folds:
+        for clip in range(1, clips_per_fold + 1):
+            stem = f"fold{fold}_room1_mix{clip:03d}_ov1"
+            key = f"room{fold}/scene{fold}_{clip}" if fold % 2 else f"scene{fold}_{clip}"
+            (root / key).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(scratch / f"{fmt}_dev" / f"{stem}.wav", root / f"{key}.wav")
+            shutil.move(scratch / "metadata_dev" / f"{stem}.csv", root / f"{key}.csv")
+            assigned[f"{key}.wav"] = fold
+    shutil.rmtree(scratch)
+    write_dataset_file(root, DatasetFile(fmt, classes, (), dict(assigned)))
+    return root, assigned

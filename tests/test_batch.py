@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,14 +12,20 @@ from core.common.progress import Progress, run_job
 from core.inference.batch import (
     BatchResult,
     BatchStarted,
+    BatchTracker,
     FileDone,
     FileFailed,
     FileProgress,
+    FileResult,
+    FileStarted,
     run_batch,
 )
 from core.inference.evaluate import evaluate_model, labelled_fold_items
-from core.inference.predict import open_model, predict, prediction_to_table
+from core.inference.predict import Prediction, open_model, predict, prediction_to_table
+from core.labels.classes import DCASE2020
 from core.labels.dcase_csv import read_labels
+from core.labels.events import events_from_table
+from core.labels.table import LabelRow, LabelTable
 from core.metrics.seld import SeldScorer
 from tests.test_cli_infer import _dataset
 from tests.test_inference import write_scene
@@ -52,7 +60,8 @@ def test_a_batch_reports_per_file_and_stage_and_a_failed_file_does_not_stop_it(m
     events = []
     result = run_job(run_batch(counting, files, out_dir=tmp_path / "out"), on_event=events.append)
 
-    assert events[0] == BatchStarted(tuple(files))
+    # the durations come from the headers before any work; the broken file has none
+    assert events[0] == BatchStarted(tuple(files), (2.5, None, 1.2))
     kinds = [
         (type(e).__name__, getattr(e, "index", None)) for e in events[1:] if not isinstance(e, FileProgress)
     ]
@@ -72,7 +81,7 @@ def test_a_batch_reports_per_file_and_stage_and_a_failed_file_does_not_stop_it(m
     assert counting.batches == 2  # one network batch per file that ran
 
     failed = next(e for e in events if isinstance(e, FileFailed))
-    assert failed.path == files[1] and "broken.wav" in failed.message
+    assert failed.path == files[1] and "broken.wav" in failed.message and failed.seconds > 0
     assert result == BatchResult(done=(files[0], files[2]), failed=((files[1], failed.error),))
     done = [e for e in events if isinstance(e, FileDone)]
     assert [d.result.output for d in done] == [tmp_path / "out" / "a.csv", tmp_path / "out" / "c.csv"]
@@ -83,6 +92,19 @@ def test_a_batch_reports_per_file_and_stage_and_a_failed_file_does_not_stop_it(m
         (r.frame, r.cls) for r in expected
     ]
     assert done[0].result.prediction.n_frames == 25 and len(done[0].result.table) == len(expected)
+    assert done[0].result.n_events == len(events_from_table(expected))
+    assert done[0].result.duration_s == pytest.approx(2.5) and done[0].result.name == "a"
+
+    # the batch table, fed the same events: one row per recording, the failure's reason
+    tracker = BatchTracker()
+    for event in events:
+        tracker.update(event)
+    assert [r.status for r in tracker.rows] == ["done", "failed", "done"]
+    assert [r.duration_s for r in tracker.rows] == pytest.approx([2.5, None, 1.2], nan_ok=True)
+    assert tracker.rows[0].n_events == done[0].result.n_events and tracker.rows[0].seconds > 0
+    assert tracker.rows[1].error == failed.message and tracker.rows[1].n_events is None
+    assert (tracker.finished, tracker.total, tracker.count("failed")) == (3, 3, 1)
+    assert tracker.fraction == 1.0 and tracker.eta_s() == 0.0
 
 
 def test_a_batch_is_cancelled_between_segments_and_writes_nothing_for_that_file(model, tmp_path):
@@ -101,6 +123,42 @@ def test_a_batch_is_cancelled_between_segments_and_writes_nothing_for_that_file(
     assert isinstance(seen[-1], FileProgress) and seen[-1].progress == Progress(6, 10, "detecting")
     assert not any(isinstance(e, (FileDone, FileFailed)) for e in seen)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def _result(path, frames: int, table: LabelTable) -> FileResult:
+    sed = np.zeros((frames, 14), np.float32)
+    prediction = Prediction(sed=sed, doa=np.zeros((frames, 42), np.float32), classes=DCASE2020.names)
+    return FileResult(path, prediction, table, None, 4.0)
+
+
+def test_the_tracker_estimates_the_time_left_by_audio_duration_and_marks_a_cancel():
+    now = [100.0]
+    tracker = BatchTracker(clock=lambda: now[0])
+    a, b, c, d = (Path(f"/x/{n}.wav") for n in "abcd")
+    tracker.update(BatchStarted((a, b, c, d), (60.0, 30.0, None, 30.0)))
+    assert [r.status for r in tracker.rows] == ["queued"] * 4 and tracker.eta_s() is None
+    assert tracker.update(FileStarted(0, 4, a)) == 0 and tracker.rows[0].status == "running"
+    now[0] = 110.0
+    tracker.update(FileProgress(0, 4, a, Progress(1, 2, "detecting")))
+    # weights by duration: 60, 30, 40 (the mean of the known ones for c), 30 = 160 s of audio;
+    # 30 s done in 10 s: fraction 30/160, time left 10 * 130 / 30 = 43.3 s
+    assert tracker.fraction == pytest.approx(30 / 160)
+    assert tracker.eta_s() == pytest.approx(10 * 130 / 30)
+    # a file of two events (class 1 at frames 0-4 and 8-9) is done; the next one fails
+    two_events = LabelTable([LabelRow(f, 1, 0, 10.0, 0.0) for f in (0, 1, 2, 3, 4, 8, 9)])
+    now[0] = 120.0
+    tracker.update(FileDone(0, 4, _result(a, 600, two_events)))
+    assert (tracker.rows[0].n_events, tracker.rows[0].seconds, tracker.rows[0].duration_s) == (2, 4.0, 60.0)
+    tracker.update(FileFailed(1, 4, b, SeldError("not audio", b), 0.5))
+    assert tracker.rows[1].error == f"{b}: not audio" and tracker.finished == 2
+    # the failed file leaves the work: 60, 45 (the new mean), 30 = 135 s, 60 s done in 20 s
+    assert tracker.fraction == pytest.approx(60 / 135) and tracker.eta_s() == pytest.approx(20 * 75 / 60)
+    tracker.update(FileStarted(2, 4, c))
+    assert tracker.cancel() == [2, 3]
+    assert [r.status for r in tracker.rows] == ["done", "failed", "cancelled", "cancelled"]
+    now[0] = 500.0
+    assert tracker.elapsed_s == pytest.approx(20.0) and tracker.eta_s() == 0.0
+    assert tracker.update(object()) is None
 
 
 def test_two_recordings_of_one_name_are_refused_before_any_work(model, tmp_path):

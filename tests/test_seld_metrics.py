@@ -8,6 +8,7 @@ angular distance is simply the azimuth difference.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import tracemalloc
@@ -23,7 +24,9 @@ from core.metrics.seld import (
     MAX_CLASSES,
     SeldScorer,
     score_arrays,
+    score_cell,
     score_tables,
+    score_text,
     table_from_arrays,
 )
 from core.spatial.directions import angular_distance
@@ -219,6 +222,48 @@ def test_per_class_breakdown_2020():
     check(c0, ER=0, F=1, LE=0, LR=1, SELD=0)
     check(c4, ER=2, F=0, LE=180, LR=0, SELD=1.25)
     assert (c4.Nref, c4.Nsys, c4.TP, c4.FP, c4.FN) == (1, 1, 0, 1, 1)
+
+
+def test_a_class_without_reference_events_has_no_error_rate():
+    # class 0 predicted perfectly in segment 0 (TP); class 2 predicted in frames 0-29 with no
+    # reference: FP in segments 0-2. Its ER (FN + FP) / Nref = 3 / (0 + eps) used to print as
+    # 13510798882111488; a class without references has no error rate (nor a 2020 SELD).
+    ref = table(rows(0, range(10), 0))
+    pred = table(rows(0, range(10), 0), rows(2, range(30), 90))
+    s = score_tables([(ref, pred)])
+    c2, c5 = s.per_class[2], s.per_class[5]
+    assert math.isnan(c2.ER) and math.isnan(c2.SELD) and not c2.defined
+    assert (c2.F, c2.LE, c2.LR, c2.Nref, c2.Nsys, c2.FP) == (0, 180, 0, 0, 3, 3)
+    assert math.isnan(c5.ER) and math.isnan(c5.SELD)  # absent from both: 0 / 0, undefined too
+    assert s.per_class[0].defined and s.per_class[0].ER == 0
+    assert c2.as_dict()["ER"] is None and c2.as_dict()["SELD"] is None and c2.as_dict()["LE"] == 180
+    json.dumps(s.as_dict(), allow_nan=False)  # null in JSON, never NaN
+    # the overall numbers do not change: Nref 1, Nsys 4, TP 1, I 3 -> ER 3, P 1/4, R 1 -> F 0.4,
+    # LE 0, LR 0.4, SELD (3 + 0.6 + 0 + 0.6) / 4 = 1.05
+    check(s, ER=3, F=0.4, LE=0, LR=0.4, SELD=1.05)
+    # dcase2022 keeps the official class-wise values: every class shows the overall ER
+    s22 = score_tables([(ref, pred)], metric="dcase2022")
+    assert all(c.ER == s22.ER and c.defined for c in s22.per_class)
+    # text tables show "n/a" in the column's width, CSV cells are empty
+    assert (score_text(c2.ER, "7.4f"), score_text(0.25, "7.4f"), score_text(c2.ER)) == (
+        "    n/a",
+        " 0.2500",
+        "n/a",
+    )
+    assert (score_cell(c2.ER), score_cell(0.25), score_cell(3)) == ("", 0.25, 3)
+
+
+def test_score_tables_takes_each_file_length():
+    # a reference row at frame 30: past a 30-frame clip, inside a 40-frame one
+    ref = table(rows(0, [30], 0))
+    s = score_tables(
+        [("short", ref, LabelTable(), 30), ("long", ref, LabelTable(), 40), ("dflt", ref, LabelTable(), None)]
+    )
+    assert [(f.name, f.n_frames, f.Nref, f.ref_past_clip) for f in s.per_file] == [
+        ("short", 30, 0, 1),
+        ("long", 40, 1, 0),
+        ("dflt", 600, 1, 0),
+    ]
 
 
 def test_class_count_defaults_to_the_metric_and_is_checked():

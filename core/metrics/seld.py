@@ -35,6 +35,7 @@ The module is GUI-free and prints nothing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -64,6 +65,13 @@ DEFAULT_N_FRAMES = 600
 EPS: float = float(np.finfo(np.float64).eps)
 """The ``eps`` of the official code, guarding every division."""
 
+UNDEFINED = float("nan")
+"""The value of a score that has no definition (a dcase2020 per-class ER or SELD of a class
+without reference events); see :func:`score_text` and :func:`score_cell` to show it."""
+
+UNDEFINED_TEXT = "n/a"
+"""How text tables show an undefined score."""
+
 DEFAULT_CLASSES: dict[str, int] = {"dcase2020": 14, "dcase2022": 13}
 """Class count scored when none is given: TAU-NIGENS 2020 has 14 classes, STARSS22/23 has
 13. A class index outside it is an error (give the class count or set to score more)."""
@@ -92,30 +100,45 @@ def _n_segments(n_frames: int) -> int:
     return -(-n_frames // SEGMENT_FRAMES)
 
 
-def _segments(table: LabelTable, n_frames: int) -> tuple[dict[int, _Segment], int]:
-    """Group the rows of ``table`` by segment, class and frame; count the rows past the clip.
+SegmentRows = dict[int, dict[int, dict[int, list[LabelRow]]]]
+"""Label rows by segment, class and frame (:func:`segment_rows`)."""
 
-    Only segments that hold a row are returned (by segment index): an empty segment
-    counts nothing but itself, so nothing is allocated by the clip length or by the
-    largest frame index. Rows at frames outside ``[0, n_frames)`` are ignored; the
-    second value is the number of rows at or past ``n_frames``. Frames are visited in
-    ascending order and the rows of one frame and class keep their file order (the
-    track column is not used), as in the official ``segment_labels``.
+
+def segment_rows(table: LabelTable, n_frames: int) -> tuple[SegmentRows, int]:
+    """The rows of ``table`` by segment, class and frame, as the scorers group them; and the
+    number of rows at or past the clip end ``n_frames``.
+
+    Only segments that hold a row are returned (by segment index): an empty segment counts
+    nothing but itself, so nothing is allocated by the clip length or by the largest frame
+    index. Rows at frames outside ``[0, n_frames)`` are left out. Frames are in ascending
+    order and the rows of one frame and class keep their file order (the track column is
+    not used), as in the official ``segment_labels``.
     """
-    grouped: dict[int, dict[int, dict[int, list[tuple[float, float]]]]] = {}
+    grouped: SegmentRows = {}
     past = 0
     for row in sorted(table.rows, key=lambda r: r.frame):  # stable: file order within a frame
         if row.frame < 0 or row.frame >= n_frames:
             past += row.frame >= n_frames
             continue
         seg = grouped.setdefault(row.frame // SEGMENT_FRAMES, {})
-        seg.setdefault(row.cls, {}).setdefault(row.frame, []).append((row.azimuth, row.elevation))
+        seg.setdefault(row.cls, {}).setdefault(row.frame, []).append(row)
+    return grouped, past
+
+
+def frame_radians(frames: dict[int, list[LabelRow]]) -> dict[int, np.ndarray]:
+    """Each frame's rows as a ``(k, 2)`` array of azimuth/elevation in radians (``* np.pi / 180``,
+    as the official code converts degrees): the input of :func:`decide_dcase2020`."""
+    return {
+        frame: np.array([(r.azimuth, r.elevation) for r in rows], dtype=np.float64) * np.pi / 180
+        for frame, rows in frames.items()
+    }
+
+
+def _segments(table: LabelTable, n_frames: int) -> tuple[dict[int, _Segment], int]:
+    """:func:`segment_rows` with each frame's directions in radians (:func:`frame_radians`)."""
+    grouped, past = segment_rows(table, n_frames)
     segments = {
-        index: {
-            cls: {frame: np.array(doas, dtype=np.float64) * np.pi / 180 for frame, doas in frames.items()}
-            for cls, frames in seg.items()
-        }
-        for index, seg in grouped.items()
+        index: {cls: frame_radians(frames) for cls, frames in seg.items()} for index, seg in grouped.items()
     }
     return segments, past
 
@@ -176,53 +199,76 @@ class _Tally:
         self.n_segments += other.n_segments
 
 
+OUTCOMES_2020: tuple[str, ...] = ("tp", "mislocated", "unaligned", "missed", "false_alarm")
+"""What the DCASE 2020 counting decides for one class in one segment (:func:`decide_dcase2020`)."""
+
+
+def decide_dcase2020(
+    gt_frames: dict[int, np.ndarray] | None, pr_frames: dict[int, np.ndarray] | None, thr: float
+) -> tuple[str, float | None]:
+    """The official DCASE 2020 decision for one class in one segment, and its DOA error.
+
+    ``gt_frames`` / ``pr_frames`` map each frame of the segment where the class is active in
+    the reference / prediction to its ``(k, 2)`` azimuth/elevation array in radians (``None``:
+    not active in the segment). Returns one of :data:`OUTCOMES_2020` with the segment's
+    average angular error in degrees (``None`` when there is none):
+
+    * ``"tp"``: active in both, average error over the common frames ``<= thr``: TP, DE_TP;
+    * ``"mislocated"``: active in both, average error ``> thr``: FN (not FP), DE_TP;
+    * ``"unaligned"``: active in both but in no common frame: FN (not FP), DE_FN;
+    * ``"missed"``: reference only: FN, DE_FN;
+    * ``"false_alarm"``: prediction only: FP.
+
+    :func:`_count_dcase2020` and the error inspector (:mod:`core.metrics.errors`) both count
+    through this function, so the inspector's entries add up to the official counts.
+    """
+    if gt_frames is None:
+        return "false_alarm", None
+    if pr_frames is None:
+        return "missed", None
+    total: Any = 0
+    n_match = 0
+    for frame, gt in gt_frames.items():
+        pr = pr_frames.get(frame)
+        if pr is None:
+            continue
+        n_match += 1
+        if gt.shape[0] == 1 and pr.shape[0] == 1:
+            total += distance_rad(gt[0][0], gt[0][1], pr[0][0], pr[0][1])
+        else:
+            cost = _cost_matrix(gt, pr)
+            rows, cols = linear_sum_assignment(cost)
+            total += cost[rows, cols].sum()
+    if n_match == 0:
+        return "unaligned", None
+    avg = total / n_match
+    return ("tp" if avg <= thr else "mislocated"), float(avg)
+
+
 def _count_dcase2020(pairs: list[tuple[_Segment, _Segment]], tally: _Tally, thr: float) -> None:
     """Official DCASE 2020 counting: one decision per class and segment (non-empty segments;
     an empty one adds nothing)."""
     for gt_seg, pr_seg in pairs:
         loc_fp = loc_fn = 0
         for cls in sorted(gt_seg.keys() | pr_seg.keys()):
-            in_gt = cls in gt_seg
-            in_pr = cls in pr_seg
-            if in_gt:
+            outcome, avg = decide_dcase2020(gt_seg.get(cls), pr_seg.get(cls), thr)
+            if outcome != "false_alarm":
                 tally.nref[cls] += 1
-            if in_pr:
+            if outcome != "missed":
                 tally.nsys[cls] += 1
-            if in_gt and in_pr:
-                gt_frames, pr_frames = gt_seg[cls], pr_seg[cls]
-                total: Any = 0
-                n_match = 0
-                for frame, gt in gt_frames.items():
-                    pr = pr_frames.get(frame)
-                    if pr is None:
-                        continue
-                    n_match += 1
-                    if gt.shape[0] == 1 and pr.shape[0] == 1:
-                        total += distance_rad(gt[0][0], gt[0][1], pr[0][0], pr[0][1])
-                    else:
-                        cost = _cost_matrix(gt, pr)
-                        rows, cols = linear_sum_assignment(cost)
-                        total += cost[rows, cols].sum()
-                if n_match == 0:
-                    loc_fn += 1
-                    tally.fn[cls] += 1
-                    tally.de_fn[cls] += 1
-                else:
-                    avg = total / n_match
-                    tally.add_de(cls, float(avg))
-                    tally.de_tp[cls] += 1
-                    if avg <= thr:
-                        tally.tp[cls] += 1
-                    else:
-                        loc_fn += 1
-                        tally.fn[cls] += 1
-            elif in_gt:
-                loc_fn += 1
-                tally.fn[cls] += 1
-                tally.de_fn[cls] += 1
-            else:
+            if avg is not None:
+                tally.add_de(cls, avg)
+                tally.de_tp[cls] += 1
+            if outcome == "tp":
+                tally.tp[cls] += 1
+            elif outcome == "false_alarm":
                 loc_fp += 1
                 tally.fp[cls] += 1
+            else:
+                loc_fn += 1
+                tally.fn[cls] += 1
+                if avg is None:
+                    tally.de_fn[cls] += 1
         tally.S += min(loc_fp, loc_fn)
         tally.D += max(0, loc_fn - loc_fp)
         tally.I += max(0, loc_fp - loc_fn)
@@ -323,13 +369,25 @@ class ClassScores(_Metrics):
 
     ``dcase2020``: the class's own counts through the 2020 formulas; its ER is
     ``(FN + FP) / Nref`` (a single class never has a substitution: in one segment it is
-    either missed, or inserted, or neither). ``dcase2022``: the official class-wise
-    results; ER is the overall ER (the official scorer has no per-class ER) and SELD is
-    the class's SELD score whose mean over classes is the overall SELD score.
+    either missed, or inserted, or neither). A class without reference events
+    (``Nref == 0``) has no error rate: its ``ER`` and ``SELD`` are undefined, NaN here
+    (:attr:`defined` is False; :meth:`as_dict` gives ``None``, :func:`score_text` "n/a"),
+    never ``FP / eps``. ``dcase2022``: the official class-wise results; ER is the overall
+    ER (the official scorer has no per-class ER) and SELD is the class's SELD score whose
+    mean over classes is the overall SELD score (always defined, as in the official code).
     """
 
     cls: int
     name: str
+
+    @property
+    def defined(self) -> bool:
+        """Whether every score of the class is defined (``False`` for a dcase2020 class without references)."""
+        return not any(math.isnan(v) for v in (self.ER, self.F, self.LE, self.LR, self.SELD))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a dict; undefined scores (NaN) are ``None`` (``null`` in JSON)."""
+        return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -462,6 +520,8 @@ def _per_class(metric: str, t: _Tally, names: Sequence[str]) -> tuple[ClassScore
         de_tp, de_sum = int(t.de_tp[c]), float(t.de_sum[c])
         if metric == "dcase2020":
             scores = _formulas_2020(0, fn, fp, nref, nsys, tp, de_tp, de_sum)
+            if nref == 0:  # (FN + FP) / (0 + eps) is no error rate: undefined, and so is SELD
+                scores = (UNDEFINED, *scores[1:4], UNDEFINED)
         else:
             scores = (er, float(f[c]), float(le[c]), float(lr[c]), float(seld[c]))
         out.append(
@@ -661,26 +721,61 @@ def _check_frames(n_frames: Any) -> int:
 # --------------------------------------------------------------------------- conveniences
 
 
+ScoredPair = (
+    tuple[LabelTable, LabelTable]
+    | tuple[str, LabelTable, LabelTable]
+    | tuple[str, LabelTable, LabelTable, int | None]
+)
+"""What :func:`score_tables` scores: ``(ref, pred)``, ``(name, ref, pred)`` or ``(name, ref, pred, n_frames)``."""
+
+
 def score_tables(
-    pairs: Iterable[tuple[LabelTable, LabelTable] | tuple[str, LabelTable, LabelTable]],
+    pairs: Iterable[ScoredPair],
     metric: str = DEFAULT_METRIC,
     n_classes: int | ClassSet | None = None,
     n_frames: int | None = None,
+    doa_threshold: float = DOA_THRESHOLD_DEG,
 ) -> SeldScores:
-    """Score ``(ref, pred)`` or ``(name, ref, pred)`` pairs together (micro average).
+    """Score ``(ref, pred)``, ``(name, ref, pred)`` or ``(name, ref, pred, n_frames)`` items together.
 
-    ``n_frames`` is the clip length of every file (``None``: 600 frames for
-    ``dcase2020``, the official rule for ``dcase2022``); see :class:`SeldScorer`.
+    This is the dataset-wide scoring of a batch: the counters of all files are summed (micro
+    average) and the overall, per-class and per-file scores returned, for ``"dcase2020"`` or
+    the ``"dcase2022"`` macro variant, exactly as ``seld score`` computes them over two
+    folders of the same files. An item's own ``n_frames`` (the recording's length in label
+    frames) is its clip length; ``None`` there, or an item without it, takes ``n_frames``; when
+    that is ``None`` too, the metric's rule applies (600 frames for ``dcase2020``, the last
+    reference frame rounded up to a second for ``dcase2022``); see :class:`SeldScorer`.
+    A name defaults to the table's path, else ``file<i>``.
     """
-    scorer = SeldScorer(metric, n_classes=n_classes, n_frames=n_frames)
+    scorer = SeldScorer(metric, n_classes=n_classes, n_frames=n_frames, doa_threshold=doa_threshold)
     for item in pairs:
-        if len(item) == 3:
+        frames: int | None = None
+        name: str = ""
+        if len(item) == 4:
+            name, ref, pred, frames = item
+        elif len(item) == 3:
             name, ref, pred = item
         else:
             ref, pred = item
-            name = ""
-        scorer.update(ref, pred, name=str(name))
+        scorer.update(ref, pred, n_frames=frames, name=str(name))
     return scorer.result()
+
+
+# --------------------------------------------------------------------------- showing scores
+
+
+def score_text(value: float, spec: str = ".4f", undefined: str = UNDEFINED_TEXT) -> str:
+    """``value`` formatted with ``spec`` (``".4f"``, ``"7.2f"``, ...) for a text table; an undefined
+    score (NaN, see :data:`UNDEFINED`) is ``undefined`` ("n/a"), right-aligned to the spec's width."""
+    if isinstance(value, float) and math.isnan(value):
+        width = spec.split(".")[0].lstrip("<>^=+- 0")
+        return undefined.rjust(int(width)) if width.isdigit() else undefined
+    return format(value, spec)
+
+
+def score_cell(value: Any) -> Any:
+    """A score for a CSV cell: an undefined score (NaN) is the empty string, any other value itself."""
+    return "" if isinstance(value, float) and math.isnan(value) else value
 
 
 def table_from_arrays(sed: np.ndarray, doa: np.ndarray, threshold: float = 0.5) -> LabelTable:
