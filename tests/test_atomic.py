@@ -207,3 +207,23 @@ def test_a_write_keeps_going_when_a_leftover_cannot_be_removed(tmp_path, monkeyp
     with atomic_open(target) as fh:
         fh.write("ok\n")
     assert target.read_text() == "ok\n" and leftover.exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_process_that_ended_but_is_not_reaped_counts_as_gone():
+    """A killed trainer is a zombie until its parent reaps it: its run must already show as died."""
+    from core.common.processes import process_gone
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert not process_gone(child.pid)  # running
+        os.kill(child.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not process_gone(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert process_gone(child.pid)  # a zombie: not yet waited for
+        assert Path(f"/proc/{child.pid}").exists()
+    finally:
+        child.kill()
+        child.wait()
+    assert process_gone(child.pid)

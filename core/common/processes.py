@@ -34,7 +34,11 @@ MACHINE_KEY = _machine_key()
 
 
 def process_gone(pid: int) -> bool:
-    """``True`` only when no process ``pid`` exists here (POSIX); unknown counts as alive."""
+    """``True`` only when no process ``pid`` runs here (POSIX); unknown counts as alive.
+
+    A zombie (a process that ended and that its parent has not yet reaped, as a killed
+    trainer is for a moment) counts as gone: it does no more work.
+    """
     if os.name != "posix":  # os.kill on Windows terminates: never probe there
         return False
     if pid == os.getpid():
@@ -45,4 +49,14 @@ def process_gone(pid: int) -> bool:
         return True
     except (PermissionError, OverflowError, OSError):
         return False  # exists (another user's), or cannot tell
-    return False
+    return _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has ended but is not yet reaped (Linux ``/proc``; elsewhere ``False``)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    state = stat[stat.rindex(")") + 2 :].split()[:1]
+    return state in (["Z"], ["X"])
