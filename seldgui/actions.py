@@ -138,6 +138,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # Model
     ActionSpec("open_model", "Open &model...", "Model", lambda w: w.open_model_dialog),
     ActionSpec("run", "&Run model", "Model", lambda w: w.run_model, can_run, ("F5",)),
+    ActionSpec(
+        "run_batch", "Run model on &all files", "Model", lambda w: w.run_batch, always, ("Ctrl+F5",),
+        "run the model on the file list's recordings (the selected ones, or all); see the Batch tab",
+    ),
     ActionSpec("cancel", "&Cancel run", "Model", lambda w: w.runner.cancel, running, ("Escape",)),
     ActionSpec("save_predictions", "&Save predictions...", "Model", lambda w: w.save_predictions_dialog, with_predictions),
     # Help
@@ -151,7 +155,7 @@ MENU_LAYOUT: dict[str, tuple[str | None, ...]] = {
         "nudge_right", "split", None, "keyframe", "delete_keyframe", "simplify", None, "accept", "@classes",
     ),
     "&Play": ("play", "listen_reset"),
-    "&Model": ("open_model", "run", "cancel", None, "save_predictions"),
+    "&Model": ("open_model", "run", "run_batch", "cancel", None, "save_predictions"),
     "&Help": ("shortcuts",),
 }  # fmt: skip
 """The menus: action names in order, ``None`` a separator, ``@recent``/``@classes`` a submenu."""

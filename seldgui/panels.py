@@ -106,10 +106,14 @@ class MetricsPanel(QWidget):
 
 
 class FileListPanel(QWidget):
-    """The recordings of a folder (DCASE layouts understood); double-click opens one."""
+    """The recordings of a folder (DCASE layouts understood); double-click opens one.
 
-    def __init__(self, open_entry, parent: QWidget | None = None):
-        from PySide6.QtWidgets import QTreeWidget
+    Several can be selected (Shift/Ctrl-click); "Run model on all" (``on_run_all``) runs the
+    model on the selected recordings, or on all when none or one is selected.
+    """
+
+    def __init__(self, open_entry, parent: QWidget | None = None, on_run_all=None):
+        from PySide6.QtWidgets import QAbstractItemView, QTreeWidget
 
         super().__init__(parent)
         self.open_entry = open_entry
@@ -119,18 +123,50 @@ class FileListPanel(QWidget):
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["recording", "format", "fold", "labels"])
         self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.itemActivated.connect(self._on_activated)
+        self.run_all_button = QPushButton("Run model on all")
+        self.run_all_button.setToolTip(
+            "Run the model on the selected recordings (all of them when at most one is selected); "
+            "the Batch tab shows the progress and the results"
+        )
+        self.run_all_button.setEnabled(False)
+        if on_run_all is not None:
+            self.run_all_button.clicked.connect(lambda: on_run_all())
         layout = QVBoxLayout(self)
         layout.addWidget(self.folder_label)
         layout.addWidget(self.tree, 1)
+        layout.addWidget(self.run_all_button)
 
     def set_folder(self, folder) -> int:
         """List ``folder`` (raises SeldError); returns the number of recordings."""
-        from PySide6.QtWidgets import QTreeWidgetItem
-
         from core.data.browse import browse
 
-        self.entries = browse(folder)
+        self._fill(browse(folder))
+        self.folder_label.setText(f"{folder}: {len(self.entries)} recordings")
+        return len(self.entries)
+
+    def set_files(self, paths) -> int:
+        """List the recordings ``paths`` (dropped together); their labels found as for a folder."""
+        from pathlib import Path
+
+        from core.data.browse import BrowseEntry
+        from core.data.dataset import fold_of
+        from core.io.audio import infer_format
+        from seldgui.recording_loader import sibling_labels
+
+        entries = [
+            BrowseEntry(Path(p), infer_format(Path(p)), fold_of(Path(p).stem), sibling_labels(Path(p)))
+            for p in paths
+        ]
+        self._fill(sorted(entries, key=lambda e: (e.fmt or "", e.name)))
+        self.folder_label.setText(f"{len(self.entries)} recordings dropped")
+        return len(self.entries)
+
+    def _fill(self, entries) -> None:
+        from PySide6.QtWidgets import QTreeWidgetItem
+
+        self.entries = entries
         self.tree.clear()
         for i, e in enumerate(self.entries):
             item = QTreeWidgetItem(
@@ -146,8 +182,14 @@ class FileListPanel(QWidget):
             self.tree.addTopLevelItem(item)
         for col in range(4):
             self.tree.resizeColumnToContents(col)
-        self.folder_label.setText(f"{folder}: {len(self.entries)} recordings")
-        return len(self.entries)
+        self.run_all_button.setEnabled(bool(self.entries))
+
+    def selected_entries(self) -> list:
+        """The selected recordings, in list order; all of them when at most one is selected."""
+        rows = sorted(item.data(0, 256) for item in self.tree.selectedItems())
+        if len(rows) <= 1:
+            return list(self.entries)
+        return [self.entries[i] for i in rows]
 
     def _on_activated(self, item, _column) -> None:
         self.open_entry(self.entries[item.data(0, 256)])

@@ -118,7 +118,7 @@ class _GuiThreadGarbage:
 _GARBAGE = _GuiThreadGarbage()
 
 
-def start(worker: FunctionWorker | TaskWorker) -> None:
+def start(worker: FunctionWorker | TaskWorker | JobWorker) -> None:
     """Hand ``worker`` to the thread pool (from the GUI thread)."""
     _GARBAGE.work_started()
     QThreadPool.globalInstance().start(worker)
@@ -227,5 +227,71 @@ class TaskWorker(QRunnable):
 
         try:
             _report(call, finished, s.failed.emit, s.crashed.emit)
+        finally:
+            _GARBAGE.work_ended()
+
+
+class _JobSignals(QObject):
+    event = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+    crashed = Signal(str)
+    cancelled = Signal()
+
+
+class JobWorker(QRunnable):
+    """Drives a core job (:mod:`core.common.progress`) in the thread pool, forwarding each event.
+
+    ``make_job()`` runs in the pool thread and returns the job (a generator: opening a model
+    there keeps its start-up off the GUI thread too). Every event the job yields goes to the
+    GUI thread as ``signals.event(event)``, in order; then exactly one of ``finished(result)``
+    (the job's return value), ``failed(message)`` (a :class:`SeldError`), ``crashed(traceback)``
+    (anything else) or ``cancelled()``. :meth:`cancel` (from the GUI thread) stops the job at
+    its next ``yield`` by closing the generator: what it completed before stays.
+    """
+
+    def __init__(self, make_job: Callable[[], Any]):
+        super().__init__()
+        self.make_job = make_job
+        self.signals = _JobSignals()
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def _drive(self) -> Any:
+        job = self.make_job()
+        emit = self.signals.event.emit
+        try:
+            while True:
+                if self._cancel.is_set():
+                    job.close()
+                    return _CANCELLED
+                try:
+                    event = next(job)
+                except StopIteration as stop:
+                    return stop.value
+                emit(event)
+        finally:
+            job.close()
+
+    def run(self) -> None:  # runs in a pool thread
+        s = self.signals
+
+        def finished(result: Any) -> None:
+            if result is _CANCELLED:
+                s.cancelled.emit()
+            else:
+                s.finished.emit(result)
+
+        try:
+            _report(self._drive, finished, s.failed.emit, s.crashed.emit)
+        except RuntimeError as err:
+            if "deleted" not in str(err):  # the window that asked is gone: nobody to tell
+                raise
         finally:
             _GARBAGE.work_ended()

@@ -100,3 +100,36 @@ def test_the_energy_map_is_one_value_cleared_with_the_recording():
     assert s.energy_map is m and seen == [m]
     s.set_recording(_recording(2.0))
     assert s.energy_map is None and seen == [m, None]
+
+
+def test_a_highlight_is_one_value_shown_with_playhead_and_range_and_cleared_by_a_new_recording():
+    import pytest
+
+    from core.session.session import Highlight
+
+    s = Session()
+    s.set_recording(_recording(30.0))
+    seen = []
+    s.highlight_changed.connect(seen.append)
+    h = Highlight(12.0, 13.5, cls=3, pred_cls=5, ref_direction=(30.0, 10.0), pred_direction=(40.0, 5.0))
+    assert h.middle_s == 12.75
+    s.show_highlight(h)
+    assert s.highlight is h and seen == [h]
+    assert s.playhead_s == 12.0
+    start, end = s.view_range
+    assert start < 12.0 and end > 13.5 and end - start == 8.0
+    s.set_highlight(
+        Highlight(12.0, 13.5, cls=3, pred_cls=5, ref_direction=(30.0, 10.0), pred_direction=(40.0, 5.0))
+    )
+    assert seen == [h]  # an equal highlight is no change
+    # a long span gets its margins; near the end the range stays inside the recording
+    s.show_highlight(Highlight(20.0, 29.0, cls=1))
+    assert s.view_range == (17.0, 30.0)
+    with pytest.raises(ValueError):
+        s.set_highlight(Highlight(31.0, 32.0))  # after the recording's end: another recording's
+    with pytest.raises(ValueError):
+        Highlight(5.0, 4.0)
+    s.set_recording(_recording(5.0))
+    assert s.highlight is None and seen[-1] is None
+    s.set_highlight(None)
+    assert len(seen) == 3  # none -> none: no signal

@@ -42,6 +42,35 @@ class ActiveDirection:
     predicted: bool
 
 
+@dataclass(frozen=True)
+class Highlight:
+    """A span of the recording to point out (an error of the model, from the error inspector).
+
+    ``start_s``/``end_s``: the time span; ``cls``: the class concerned (the reference's, or
+    the predicted one of a false alarm), ``pred_cls``: the class the model predicted there
+    (``None``: nothing); ``ref_direction``/``pred_direction``: ``(azimuth, elevation)`` in
+    degrees of the reference and of the prediction (``None`` where there is none), shown
+    together on the sphere, the map and the tracks; ``label``: a short text for the views
+    (e.g. "missed").
+    """
+
+    start_s: float
+    end_s: float
+    cls: int | None = None
+    pred_cls: int | None = None
+    ref_direction: tuple[float, float] | None = None
+    pred_direction: tuple[float, float] | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.end_s >= self.start_s:
+            raise ValueError(f"a highlight ends before it starts: {self.start_s} .. {self.end_s}")
+
+    @property
+    def middle_s(self) -> float:
+        return 0.5 * (self.start_s + self.end_s)
+
+
 class Session:
     """The state of one window: the open recording and what is derived from it.
 
@@ -63,6 +92,8 @@ class Session:
     * ``listen_changed((azimuth, elevation) | None)``: the direction playback listens to
     * ``energy_changed(DirectionMap | None)``: the model-free energy map at the playhead
       (computed in the background by the GUI; ``None`` when the layer is off)
+    * ``highlight_changed(Highlight | None)``: the span pointed out (an error chosen in the
+      error inspector), cleared when another recording opens
     """
 
     def __init__(self, classes: ClassSet = DCASE2020) -> None:
@@ -82,6 +113,7 @@ class Session:
         self.view_range: tuple[float, float] = (0.0, 0.0)
         self.listen_direction: tuple[float, float] | None = None  # (azimuth, elevation) in degrees
         self.energy_map: DirectionMap | None = None
+        self.highlight: Highlight | None = None
         self.recording_changed = Signal()
         self.spectrogram_changed = Signal()
         self.classes_changed = Signal()
@@ -96,6 +128,7 @@ class Session:
         self.prediction_selection_changed = Signal()
         self.editing_changed = Signal()
         self.direction_picked = Signal()
+        self.highlight_changed = Signal()  # (Highlight | None)
         self.annotation.changed.connect(self._on_annotation_changed)
         self.annotation.reset_done.connect(self._on_annotation_reset)
 
@@ -108,6 +141,7 @@ class Session:
         """Open ``recording``: predictions and reference of the previous one are cleared."""
         self.recording = recording
         self.recording_changed.emit(recording)
+        self.set_highlight(None)
         self.set_energy_map(None)
         self.set_spectrogram(spectrogram)
         self.set_reference(None)
@@ -237,6 +271,28 @@ class Session:
         if direction_map is not self.energy_map:
             self.energy_map = direction_map
             self.energy_changed.emit(direction_map)
+
+    def set_highlight(self, highlight: Highlight | None) -> None:
+        """Point out a span (and the directions there) in every view, or nothing (``None``).
+
+        A highlight outside the open recording is refused (``ValueError``): it belongs to another one.
+        """
+        if highlight is not None and self.recording is not None and highlight.start_s > self.duration_s:
+            raise ValueError(
+                f"the highlight starts at {highlight.start_s} s, after the recording's end ({self.duration_s} s)"
+            )
+        if highlight != self.highlight:
+            self.highlight = highlight
+            self.highlight_changed.emit(highlight)
+
+    def show_highlight(self, highlight: Highlight, margin_s: float = 2.0, min_width_s: float = 8.0) -> None:
+        """Set ``highlight``, move the playhead to its start and show its span in the time views,
+        centred, with ``margin_s`` on each side and at least ``min_width_s`` wide."""
+        self.set_highlight(highlight)
+        self.set_playhead(highlight.start_s)
+        width = max(min_width_s, highlight.end_s - highlight.start_s + 2 * margin_s)
+        middle = highlight.middle_s
+        self.set_view_range(middle - width / 2, middle + width / 2)
 
     @property
     def playhead_frame(self) -> int:

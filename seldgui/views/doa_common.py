@@ -100,3 +100,26 @@ def selected_paths(session: Session) -> list[SelectedPath]:
             )
         )
     return out
+
+
+HIGHLIGHT_COLOR = "#ffd400"  # the span and directions of an error chosen in the inspector
+
+
+def highlight_arc(
+    ref: tuple[float, float] | None, pred: tuple[float, float] | None, n: int = 33
+) -> tuple[np.ndarray, np.ndarray]:
+    """Azimuths and elevations (degrees) along the great circle from ``ref`` to ``pred`` (empty
+    unless both are given): the angular error of a highlight, drawn between its two directions."""
+    from core.spatial.directions import azel_to_xyz, xyz_to_azel
+
+    if ref is None or pred is None:
+        return np.zeros(0), np.zeros(0)
+    a, b = azel_to_xyz(*ref), azel_to_xyz(*pred)
+    omega = float(np.arccos(np.clip(np.dot(a, b), -1.0, 1.0)))
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    if omega < 1e-6:
+        pts = np.repeat(a[None, :], n, axis=0)
+    else:
+        pts = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+    az, el = xyz_to_azel(pts)
+    return np.asarray(az), np.asarray(el)

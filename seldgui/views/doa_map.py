@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.session.session import Session
 from seldgui.style import SELECTION_COLOR, class_color
-from seldgui.views.doa_common import markers_and_trails, selected_paths
+from seldgui.views.doa_common import HIGHLIGHT_COLOR, highlight_arc, markers_and_trails, selected_paths
 from seldgui.views.timeline import EditViewBox
 
 
@@ -81,6 +81,36 @@ class DoaMapView(QWidget):
         layout.addWidget(self.plot)
         for signal in (session.playhead_changed, session.reference_changed, session.predictions_changed):
             signal.connect(lambda *_: self.refresh())
+        # the highlight: its reference (ring) and predicted (cross) directions, joined by the arc between
+        self.highlight_markers = pg.ScatterPlotItem(pxMode=True)
+        self.highlight_markers.setZValue(30)
+        self.plot.addItem(self.highlight_markers)
+        self.highlight_items: list[pg.PlotDataItem] = []
+        session.highlight_changed.connect(lambda _h: self._draw_highlight())
+
+    def _draw_highlight(self) -> None:
+        h = self.session.highlight
+        for item in self.highlight_items:
+            self.plot.removeItem(item)
+        self.highlight_items = []
+        spots = []
+        if h is not None and h.ref_direction is not None:
+            spots.append({"pos": h.ref_direction, "size": 24, "symbol": "o", "brush": None,
+                          "pen": pg.mkPen(HIGHLIGHT_COLOR, width=3)})  # fmt: skip
+        if h is not None and h.pred_direction is not None:
+            spots.append({"pos": h.pred_direction, "size": 18, "symbol": "x",
+                          "brush": pg.mkBrush(HIGHLIGHT_COLOR), "pen": pg.mkPen(HIGHLIGHT_COLOR)})  # fmt: skip
+        self.highlight_markers.setData(spots)
+        if h is not None:
+            az, el = highlight_arc(h.ref_direction, h.pred_direction)
+            pen = pg.mkPen(HIGHLIGHT_COLOR, width=2, style=pg.QtCore.Qt.PenStyle.DotLine)
+            for a, b in _unwrapped_runs(az):
+                self.highlight_items.append(self._line(az[a:b], el[a:b], pen))
+
+    @property
+    def highlight_count(self) -> int:
+        """Highlight markers shown (reference, prediction)."""
+        return len(self.highlight_markers.data)
 
     def refresh(self) -> None:
         markers, trails = markers_and_trails(self.session)

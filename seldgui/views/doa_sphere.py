@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from core.session.session import Session
 from core.spatial.directions import azel_to_xyz as unit_vectors  # x front, y left, z up
 from seldgui.style import class_color
-from seldgui.views.doa_common import markers_and_trails, selected_paths
+from seldgui.views.doa_common import HIGHLIGHT_COLOR, highlight_arc, markers_and_trails, selected_paths
 
 log = logging.getLogger("seldgui")
 
@@ -114,7 +114,51 @@ class DoaSphereView(QWidget):
         session.listen_changed.connect(self._on_listen)
         for signal in (session.playhead_changed, session.reference_changed, session.predictions_changed):
             signal.connect(lambda *_: self.refresh())
+        # the highlight: its reference (ring) and predicted (disc) directions and the arc between them
+        self.highlight_ref = scene.visuals.Markers(parent=self.view.scene)
+        self.highlight_pred = scene.visuals.Markers(parent=self.view.scene)
+        self.highlight_arc = scene.visuals.Line(parent=self.view.scene, width=3)
+        for visual in (self.highlight_ref, self.highlight_pred, self.highlight_arc):
+            visual.visible = False
+        session.highlight_changed.connect(lambda _h: self._draw_highlight())
         self.refresh()
+
+    def _draw_highlight(self) -> None:
+        from vispy.color import Color
+
+        h = self.session.highlight
+        color = Color(HIGHLIGHT_COLOR).rgba
+        shown = 0
+        for direction, visual, predicted in (
+            (h and h.ref_direction, self.highlight_ref, False),
+            (h and h.pred_direction, self.highlight_pred, True),
+        ):
+            if not direction:
+                visual.visible = False
+                continue
+            pos = unit_vectors([direction[0]], [direction[1]]).astype(np.float32) * 1.02
+            if predicted:
+                visual.set_data(pos, symbol="x", face_color=color, edge_color=color, size=20, edge_width=3)
+            else:
+                visual.set_data(pos, face_color=(0, 0, 0, 0), edge_color=color, size=28, edge_width=3)
+            visual.visible = True
+            shown += 1
+        az, el = highlight_arc(h.ref_direction, h.pred_direction) if h is not None else ((), ())
+        if len(az) >= 2:
+            self.highlight_arc.set_data(unit_vectors(az, el).astype(np.float32) * 1.02, color=color)
+            self.highlight_arc.visible = True
+        else:
+            self.highlight_arc.visible = False
+        self._highlight_count = shown
+        turn_to = h and (h.ref_direction or h.pred_direction)
+        if turn_to:  # look at it from behind the listener (the default view looks front from azimuth -90)
+            self.view.camera.azimuth = float(turn_to[0]) - 90.0
+        self.canvas.update()
+
+    @property
+    def highlight_count(self) -> int:
+        """Highlight markers shown (reference, prediction)."""
+        return getattr(self, "_highlight_count", 0)
 
     # ------------------------------------------------------------------ listen to a direction
     def direction_at(self, x: float, y: float) -> tuple[float, float] | None:

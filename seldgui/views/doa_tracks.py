@@ -20,7 +20,7 @@ from core.labels.events import Event
 from core.labels.table import LABEL_HOP_S
 from core.session.session import Session
 from seldgui.style import SELECTION_COLOR, class_color
-from seldgui.views.doa_common import MAX_PATHS
+from seldgui.views.doa_common import HIGHLIGHT_COLOR, MAX_PATHS
 from seldgui.views.timeline import EditViewBox, FollowViewRange, PlayheadLine, style_time_plot
 
 GRAB_PX = 8  # how near a keyframe a drag must start to move it
@@ -92,6 +92,43 @@ class DoaTracksView(QWidget):
         self.elevation_plot.addItem(self.keyframe_items["elevation"])
         for signal in (session.selection_changed, session.reference_changed, session.editing_changed):
             signal.connect(lambda *_: self._show_keyframes())
+        # the highlight (an error chosen in the inspector): its span, and the reference (solid)
+        # and predicted (dashed) direction over it, on both plots
+        self.highlight_regions: dict[str, pg.LinearRegionItem] = {}
+        self.highlight_lines: dict[tuple[str, str], pg.PlotDataItem] = {}
+        for which, plot in (("azimuth", self.azimuth_plot), ("elevation", self.elevation_plot)):
+            region = pg.LinearRegionItem(
+                movable=False, brush=pg.mkBrush(255, 212, 0, 40), pen=pg.mkPen(HIGHLIGHT_COLOR, width=1)
+            )
+            region.setZValue(-5)
+            region.hide()
+            plot.addItem(region, ignoreBounds=True)
+            self.highlight_regions[which] = region
+            for kind, style in (
+                ("reference", pg.QtCore.Qt.PenStyle.SolidLine),
+                ("prediction", pg.QtCore.Qt.PenStyle.DashLine),
+            ):
+                line = pg.PlotDataItem(pen=pg.mkPen(HIGHLIGHT_COLOR, width=3, style=style))
+                line.setZValue(30)
+                plot.addItem(line, ignoreBounds=True)
+                self.highlight_lines[(which, kind)] = line
+        session.highlight_changed.connect(lambda _h: self._draw_highlight())
+
+    def _draw_highlight(self) -> None:
+        h = self.session.highlight
+        for region in self.highlight_regions.values():
+            if h is None:
+                region.hide()
+            else:
+                region.setRegion((h.start_s, max(h.end_s, h.start_s + 0.05)))
+                region.show()
+        for (which, kind), line in self.highlight_lines.items():
+            direction = None if h is None else (h.ref_direction if kind == "reference" else h.pred_direction)
+            if direction is None:
+                line.setData([], [])
+                continue
+            value = direction[0] if which == "azimuth" else direction[1]
+            line.setData([h.start_s, h.end_s], [value, value])
 
     # ------------------------------------------------------------------ editing
     def _selected(self):

@@ -30,6 +30,7 @@ from core.labels.classes import ClassSet
 from core.labels.events import Event
 from core.session.session import Session
 from seldgui.style import SELECTION_COLOR, class_color
+from seldgui.views.doa_common import HIGHLIGHT_COLOR
 from seldgui.views.timeline import (
     LEFT_AXIS_WIDTH,
     EditViewBox,
@@ -101,6 +102,18 @@ class EventLanesView(QWidget):
         session.selection_changed.connect(lambda _s: self._redraw_reference())
         session.prediction_selection_changed.connect(lambda _s: self._redraw_predictions())
         session.recording_changed.connect(lambda _r: self._redraw())
+        # the highlight (an error chosen in the inspector): a band over its span, its lanes outlined
+        self.highlight_band = QGraphicsRectItem()
+        self.highlight_band.setPen(QPen(Qt.PenStyle.NoPen))
+        band_fill = QColor(HIGHLIGHT_COLOR)
+        band_fill.setAlpha(35)
+        self.highlight_band.setBrush(QBrush(band_fill))
+        self.highlight_band.setZValue(-5)
+        self.highlight_band.hide()
+        self.plot.addItem(self.highlight_band, ignoreBounds=True)
+        self.highlight_boxes: list[QGraphicsRectItem] = []
+        session.highlight_changed.connect(lambda _h: self._draw_highlight())
+        session.classes_changed.connect(lambda _c: self._draw_highlight())
         self.view_box.sigResized.connect(lambda *_: self._name_lanes())
         self._set_lanes()
 
@@ -186,6 +199,27 @@ class EventLanesView(QWidget):
             else:
                 box.setPen(QPen(Qt.PenStyle.NoPen))
             box.setBrush(QBrush(QColor(class_color(event.cls))))
+
+    def _draw_highlight(self) -> None:
+        h = self.session.highlight
+        for box in self.highlight_boxes:
+            self.plot.removeItem(box)
+        self.highlight_boxes = []
+        if h is None:
+            self.highlight_band.hide()
+            return
+        width = max(h.end_s - h.start_s, 0.05)
+        self.highlight_band.setRect(QRectF(h.start_s, 0, width, len(self.session.classes)))
+        self.highlight_band.show()
+        pen = QPen(QColor(HIGHLIGHT_COLOR), 2, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        for cls in dict.fromkeys(c for c in (h.cls, h.pred_cls) if c is not None):
+            box = QGraphicsRectItem(QRectF(h.start_s, cls, width, 1.0))
+            box.setPen(pen)
+            box.setZValue(40)
+            box.setToolTip(h.label)
+            self.plot.addItem(box, ignoreBounds=True)
+            self.highlight_boxes.append(box)
 
     # ------------------------------------------------------------------ editing
     def _editing(self) -> bool:
