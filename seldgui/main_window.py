@@ -17,6 +17,7 @@ from core.common.errors import SeldError
 from core.session.session import Session
 from seldgui.actions import apply_state, build_actions, current_state, state_signals
 from seldgui.annotation import AnnotationController
+from seldgui.batch.page import BatchPage
 from seldgui.dialogs import FileDialogs, ask_format
 from seldgui.energy import EnergyLayer
 from seldgui.errors import show_error
@@ -27,6 +28,7 @@ from seldgui.playback import PlaybackController
 from seldgui.recording_loader import RecordingLoader
 from seldgui.settings import Settings
 from seldgui.toolbars import LabelsToolbar, ViewToolbar
+from seldgui.training import TrainingPage
 from seldgui.views.direction_panel import DirectionPanel
 from seldgui.views.time_panels import TimePanels
 from seldgui.views.timeline import time_readout
@@ -85,7 +87,9 @@ class MainWindow(QMainWindow):
         self.event_dock = self._dock("Event", "eventDock", self.inspector, right)
         self.tabifyDockWidget(self.metrics_dock, self.event_dock)
         self.metrics_dock.raise_()
-        self.file_panel = FileListPanel(lambda entry: self.open_path(entry.path, fmt=entry.fmt), self)
+        self.file_panel = FileListPanel(
+            lambda entry: self.open_path(entry.path, fmt=entry.fmt), self, on_run_all=self.run_batch
+        )
         self.files_dock = self._dock("Files", "filesDock", self.file_panel, left)
         self.files_dock.hide()
 
@@ -102,6 +106,13 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_label, 1)
         self.run_progress = RunProgress(self.runner)
         self.statusBar().addPermanentWidget(self.run_progress)
+
+        self.batch_page = BatchPage(self)
+        self.batch_page.on_run_request = self.run_batch
+        self.add_page("Batch", self.batch_page)
+        self.training_page = TrainingPage(self.settings, self)
+        self.training_page.use_model_requested.connect(self.use_trained_model)
+        self.add_page("Train", self.training_page)
 
         self._connect()
         self._fill_recent_menu()
@@ -233,6 +244,22 @@ class MainWindow(QMainWindow):
         except SeldError as err:
             self._on_failed("Cannot run the model", str(err))
 
+    def use_trained_model(self, path: Path | str) -> None:
+        """A run's model, chosen on the Train page: the model F5 runs, shown on the review page."""
+        self.open_model(path)
+        self.pages.setCurrentWidget(self.review_page)
+
+    def run_batch(self) -> None:
+        """Run the model on the file list's selected recordings (all when at most one is selected)."""
+        entries = self.file_panel.selected_entries()
+        try:
+            self.batch_page.start(entries)
+        except SeldError as err:
+            self._on_failed("Cannot run the batch", str(err))
+            return
+        self.pages.setCurrentWidget(self.batch_page)
+        self.status_label.setText(f"batch of {len(entries)} recordings started (Batch tab)")
+
     def save_predictions(self, path: Path) -> None:
         from core.labels.dcase_csv import write_labels
 
@@ -314,7 +341,7 @@ class MainWindow(QMainWindow):
         self.move(screen.center() - self.rect().center())
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        if not self.annotation.confirm_discard("close"):
+        if not self.annotation.confirm_discard("close") or not self.training_page.confirm_close():
             event.ignore()
             return
         self.settings.set("window_geometry", bytes(self.saveGeometry().data()))
@@ -330,6 +357,11 @@ class MainWindow(QMainWindow):
         if not paths:
             return
         event.acceptProposedAction()
+        audio = [p for p in paths if p.is_file() and p.suffix.lower() not in (".csv", *MODEL_SUFFIXES)]
+        if len(audio) > 1:  # several recordings: the file list, for a batch
+            self.file_panel.set_files(audio)
+            self.files_dock.show()
+            paths = [p for p in paths if p not in audio]
         for path in paths:
             suffix = path.suffix.lower()
             if suffix == ".csv":

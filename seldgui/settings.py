@@ -32,6 +32,14 @@ DEFAULTS: dict[str, Any] = {
     "rotations": "model's",  # test-time rotations
     "listen_pattern": "cardioid",  # the virtual microphone's pattern
     "spectrogram_kind": "logmel",
+    # the Train page
+    "runs_root": "",  # the folder whose run folders the runs list shows
+    "dataset_root": "",  # the dataset last chosen for training
+    "train_form": "",  # the training form as JSON (a TrainConfig's fields), restored at start
+    # the Batch page
+    "batch_export_dir": "",  # where predictions and metrics CSVs were last exported
+    "batch_metric": "dcase2020",  # dcase2020 (micro, as the official scorer) or dcase2022 (macro)
+    "batch_export_format": "dcase2020",  # the label format of exported predictions
 }
 
 

@@ -313,7 +313,7 @@ def test_the_file_list_of_a_plain_folder_asks_too(window, qtbot, tmp_path):
 def test_pages_beside_review_hide_the_review_docks_and_bring_them_back(window, qtbot):
     from PySide6.QtWidgets import QLabel
 
-    assert window.pages.count() == 1 and window.pages.tabText(0) == "Review"
+    assert [window.pages.tabText(i) for i in range(window.pages.count())] == ["Review", "Batch", "Train"]
     assert window.metrics_dock.isVisible() and not window.files_dock.isVisible()
     index = window.add_page("Other", QLabel("another page"))
     window.pages.setCurrentIndex(index)
@@ -321,3 +321,27 @@ def test_pages_beside_review_hide_the_review_docks_and_bring_them_back(window, q
     window.pages.setCurrentIndex(0)
     assert window.metrics_dock.isVisible()  # shown again; the files dock, hidden before, stays hidden
     assert not window.files_dock.isVisible()
+
+
+def test_a_model_chosen_on_the_train_page_is_the_one_f5_runs(window, qtbot, tmp_path):
+    from tests.test_package import tiny_package
+
+    path = tiny_package(tmp_path)[0]
+    window.pages.setCurrentWidget(window.training_page)
+    window.training_page.use_model_requested.emit(path)
+    assert window.runner.model_path == path
+    assert window.pages.currentWidget() is window.review_page
+
+
+def test_closing_with_a_run_going_asks_the_train_page(window, monkeypatch):
+    from PySide6.QtGui import QCloseEvent
+
+    asked = []
+    monkeypatch.setattr(window.training_page, "confirm_close", lambda: asked.append(1) or False)
+    event = QCloseEvent()
+    window.closeEvent(event)
+    assert asked == [1] and not event.isAccepted()
+    monkeypatch.setattr(window.training_page, "confirm_close", lambda: True)
+    event = QCloseEvent()
+    window.closeEvent(event)
+    assert event.isAccepted()

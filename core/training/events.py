@@ -9,8 +9,9 @@ jsonl`` prints the same JSON lines on stdout. One JSON object per line::
 ``event`` names the kind (:attr:`TrainEvent.kind`), ``schema`` is :data:`SCHEMA_VERSION`,
 the other keys are the dataclass's fields, with the same names and meaning in Python and
 JSON. A reader skips a kind it does not know and a line of a newer schema
-(:func:`event_from_dict` returns ``None``); fields are only ever added, never renamed or
-given another meaning, without a new schema version.
+(:func:`event_from_dict` returns ``None``) and ignores a field it does not know; a field is
+only added with a default (so older lines still read), never renamed or given another
+meaning, without a new schema version.
 """
 
 from __future__ import annotations
@@ -57,13 +58,16 @@ class TrainEvent:
 
 @dataclass(frozen=True)
 class Start(TrainEvent):
-    """The training loop starts (or goes on after a resume) at ``epoch``/``step``."""
+    """The training loop starts (or goes on after a resume) at ``epoch``/``step``, on ``device``
+    (the torch device it actually uses, e.g. ``"cpu"`` or ``"cuda:0"``; ``""`` in lines written
+    before the field was added)."""
 
     kind: ClassVar[str] = "start"
     epochs: int
     steps_per_epoch: int
     step: int
     epoch: int
+    device: str = ""
 
 
 @dataclass(frozen=True)

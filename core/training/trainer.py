@@ -602,7 +602,13 @@ class Trainer:
             f"device {self.device}, {self.dist.world_size} process(es), {per_epoch} steps per epoch"
         )
         self._emit(
-            ev.Start(epochs=c.optim.epochs, steps_per_epoch=per_epoch, step=loop.step, epoch=loop.epoch)
+            ev.Start(
+                epochs=c.optim.epochs,
+                steps_per_epoch=per_epoch,
+                step=loop.step,
+                epoch=loop.epoch,
+                device=str(self.device),
+            )
         )
         yield from self._flush()
         t_start = time.perf_counter() - loop.elapsed_s
