@@ -50,13 +50,15 @@ CLASS_SETS = ("dcase2020", "dcase2021", "starss23")
 BLOCKING_COLOR = QColor("#d62728")
 
 
-def _table(columns: list[str]) -> QTableWidget:
+def _table(columns: list[str], stretch_last: bool = False) -> QTableWidget:
+    """A read-only table whose columns fit their contents; ``stretch_last``: the last one (a text
+    column) takes the width left, else numbers stay beside their names."""
     table = QTableWidget(0, len(columns))
     table.setHorizontalHeaderLabels(columns)
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
+    table.horizontalHeader().setStretchLastSection(stretch_last)
     return table
 
 
@@ -135,7 +137,7 @@ class DatasetPanel(QWidget):
         self.summary_label.setWordWrap(True)
         self.fold_table = _table(["Fold", "Use", "Files", "Minutes", "Events", "ov1", "ov2"])
         self.class_table = _table(["Class"])
-        self.problem_table = _table(["", "Where", "Problem"])
+        self.problem_table = _table(["", "Where", "Problem"], stretch_last=True)
         self.problem_table.setWordWrap(True)
         box = QVBoxLayout(self.summary_box)
         box.addWidget(self.progress)

@@ -13,6 +13,7 @@ A file that exists is replaced only after the user says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,10 @@ SHOWN_COLUMNS = ("scope", "name", "ER", "F", "LE", "LR", "SELD", "Nref", "Nsys")
 
 
 def _cell(value: Any) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
+    """A score with 4 decimals; an undefined one (a class with no reference and no prediction) as "–"."""
+    if isinstance(value, float):
+        return "–" if math.isnan(value) else f"{value:.4f}"
+    return str(value)
 
 
 class ResultsPanel(QWidget):
