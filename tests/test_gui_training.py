@@ -189,6 +189,29 @@ def test_a_run_trains_to_its_end_and_its_results_are_evaluated_and_exported(qtbo
     with qtbot.waitSignal(results.done, timeout=60_000) as done:
         results.onnx_button.click()
     assert "ONNX model written" in done.args[0] and onnx.read_bytes()[:7] != b"keep me"
+
+    # the package, with the threshold chosen on the validation folds stored in it
+    from core.common.progress import run_job
+    from core.inference.evaluate import labelled_fold_items
+    from core.inference.predict import open_model
+    from core.inference.threshold import choose_threshold
+    from core.packages.runtime import load_package
+
+    exported = tmp_path / "mine.safetensors"
+    page.prompts.save_file = lambda *a: exported
+    with qtbot.waitSignal(results.done, timeout=120_000) as done:
+        results.package_button.click()
+    assert "package written" in done.args[0]
+    meta = load_package(exported, device="cpu").meta
+    expected = run_job(
+        choose_threshold(
+            open_model(run / "best.safetensors", backend="torch", device="cpu"),
+            labelled_fold_items(tiny, "foa", [2]),
+        )
+    )
+    assert meta.threshold == pytest.approx(expected.threshold)
+    assert meta.metrics["threshold_chosen_on"] == "validation folds [2]"
+    assert meta.metrics["threshold_val_SELD"] == pytest.approx(expected.seld)  # the same choice, stored
     assert not page.errors
 
 

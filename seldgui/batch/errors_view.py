@@ -9,10 +9,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QTableWidget,
     QVBoxLayout,
@@ -21,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from core.metrics.errors import KINDS
 from seldgui.batch.items import SortItem, class_name, number
+from seldgui.tables import read_only_table
 
 ERROR_COLUMNS = ("kind", "class", "predicted", "recording", "start", "end", "error")
 CONFUSION_COLUMNS = ("class", "missed", "predicted instead", "mislocated", "false alarms")
@@ -35,15 +34,7 @@ ENTRY_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
 def _table(columns: Sequence[str]) -> QTableWidget:
-    table = QTableWidget(0, len(columns))
-    table.setHorizontalHeaderLabels(list(columns))
-    table.verticalHeader().setVisible(False)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(False)  # numbers stay beside their names
-    return table
+    return read_only_table(columns, single=True)
 
 
 class ErrorsView(QWidget):

@@ -7,10 +7,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QPushButton,
@@ -21,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from seldgui.batch.items import SortItem, class_name, number
+from seldgui.tables import read_only_table
 
 METRIC_CHOICES = (
     ("dcase2020", "DCASE 2020 (micro, as the official scorer)"),
@@ -38,14 +37,7 @@ def overall_text(s: Any) -> str:
 
 
 def _table(columns: tuple[str, ...]) -> QTableWidget:
-    table = QTableWidget(0, len(columns))
-    table.setHorizontalHeaderLabels(list(columns))
-    table.verticalHeader().setVisible(False)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(False)  # numbers stay beside their names
-    return table
+    return read_only_table(columns)
 
 
 class BatchMetricsView(QWidget):

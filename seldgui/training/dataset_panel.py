@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -43,6 +42,7 @@ from core.data.dataset_file import (
 from core.data.summary import DatasetSummary
 from seldgui import workers
 from seldgui.settings import Settings
+from seldgui.tables import read_only_table
 from seldgui.training.prompts import Prompts
 
 CLASS_SETS = ("dcase2020", "dcase2021", "starss23")
@@ -51,15 +51,7 @@ BLOCKING_COLOR = QColor("#d62728")
 
 
 def _table(columns: list[str], stretch_last: bool = False) -> QTableWidget:
-    """A read-only table whose columns fit their contents; ``stretch_last``: the last one (a text
-    column) takes the width left, else numbers stay beside their names."""
-    table = QTableWidget(0, len(columns))
-    table.setHorizontalHeaderLabels(columns)
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(stretch_last)
-    return table
+    return read_only_table(columns, select_rows=False, stretch_last=stretch_last)
 
 
 def _item(text: object, editable: bool = False) -> QTableWidgetItem:
