@@ -3,8 +3,10 @@
 The window keeps one :class:`ModelRunner`. It knows the chosen model (the bundled one by
 default, or a package / ONNX file opened or dropped) and the device, starts a
 :class:`~seldgui.workers.TaskWorker` around :func:`core.inference.predict.predict`, and puts the
-result into the session as predictions. torch and onnxruntime are imported only here,
-when a model first runs. Opening another recording cancels a run; a result for a recording
+result into the session as predictions. onnxruntime (and torch, for the torch backend or
+the first run of a package, whose ONNX graph is then cached: :mod:`core.packages.onnx_cache`)
+are imported only here, when a model first runs. By default no test-time rotation is run
+(fast); ``rotations="accurate"`` runs the package's own set. Opening another recording cancels a run; a result for a recording
 that is no longer open is dropped.
 """
 
@@ -40,13 +42,15 @@ class ModelRunner(QObject):
     finished = Signal(str)  # a one-line summary
     failed = Signal(str)
     cancelled = Signal()
+    model_changed = Signal()
 
     def __init__(self, session: Session, parent: QObject | None = None):
         super().__init__(parent)
         self.session = session
         self.model_path: Path | None = None
         self.device = "auto"
-        self.rotations: int | None = None  # test-time rotations; None: the package's
+        # test-time rotations: None (fast: 1, the default), "accurate" (the package's set) or a size
+        self.rotations: int | str | None = None
         self.worker: workers.TaskWorker | None = None
         session.recording_changed.connect(lambda _r: self.cancel())
 
@@ -86,7 +90,24 @@ class ModelRunner(QObject):
 
             meta = read_package_meta(path)
         self.model_path = path
+        self.model_changed.emit()
         return meta.describe()
+
+    def accurate_rotations(self) -> int | None:
+        """The chosen model's own rotation set (what "accurate" runs), from its header; ``None`` if unknown."""
+        path = self.resolve_model_path(required=False)
+        if path is None:
+            return None
+        try:
+            if path.suffix.lower() == ".onnx":
+                from core.packages.onnx_export import read_onnx_meta
+
+                return read_onnx_meta(path).rotations
+            from core.packages.package_file import read_package_meta
+
+            return read_package_meta(path).rotations
+        except SeldError:
+            return None
 
     def run(self) -> None:
         """Start predicting on the session's recording (raises SeldError when it cannot start)."""

@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "window_geometry": b"",  # QMainWindow.saveGeometry()
     "window_state": b"",  # QMainWindow.saveState(): docks and toolbars
     "device": "auto",  # where a model runs
-    "rotations": "model's",  # test-time rotations
+    "rotations": "fast",  # test-time rotations: fast (none), 4, 8 or accurate (the package's set)
     "listen_pattern": "cardioid",  # the virtual microphone's pattern
     "spectrogram_kind": "logmel",
     # the Train page

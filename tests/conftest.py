@@ -13,6 +13,8 @@ if not os.environ.get("DISPLAY"):
 # Settings (recent files, ...) and logs written by the GUI under test go to a throw-away folder.
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="seld-test-config-")
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="seld-test-data-")
+# exported ONNX graphs of the models the tests open (core/packages/onnx_cache.py) stay out of the user's cache
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="seld-test-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REAL = REPO.parent / "shared" / "data" / "real"

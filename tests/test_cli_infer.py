@@ -260,3 +260,43 @@ def test_eval_scores_a_fold(pkg, tmp_path, capsys):
 
     assert main(["eval", "--model", str(pkg), "--data", str(tmp_path / "data"), "--folds", "7"]) == 2
     assert "fold 7 has no recordings" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("fmt", "accurate"), [("foa", 16), ("mic", 8)])
+def test_bundled_models_run_fast_by_default_and_accurate_on_demand(
+    fmt, accurate, tmp_path, capsys, monkeypatch
+):
+    """Default: 1 rotation (no test-time rotation); --accurate: the package's set (its metadata)."""
+    from core.inference.predict import ACCURATE, inference_rotations
+    from core.packages.package_file import read_package_meta
+    from core.spatial.rotations import rotation_set
+
+    path = resources.bundled_model_path(fmt)
+    if path is None:
+        pytest.skip(f"no bundled {fmt.upper()} model in this installation")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    meta = read_package_meta(path)
+    assert meta.rotations == accurate  # the metadata keeps the accurate setting
+    assert inference_rotations(meta) == rotation_set(1, fmt)
+    assert inference_rotations(meta, ACCURATE) == rotation_set(accurate, fmt)
+    rec = tmp_path / f"{fmt}_dev" / "short.wav"
+    write_scene(rec, 1.0, seed=3)
+    out = tmp_path / "out"
+    assert main(["infer", str(rec), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "(onnx backend, no test-time rotation)" in err
+    assert main(["infer", str(rec), "--out", str(out), "--accurate"]) == 0
+    err = capsys.readouterr().err
+    assert f"{accurate} test-time rotations, ~" in err and "x slower" in err
+    assert main(["infer", str(rec), "--out", str(out), "--rotations", "4"]) == 0
+    assert "4 test-time rotations" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["infer", str(rec), "--out", str(out), "--rotations", "4", "--accurate"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_the_rotation_options_show_their_cost(capsys):
+    with pytest.raises(SystemExit):
+        main(["infer", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--accurate" in text and "x slower" in text and "default: 1 (fast" in text

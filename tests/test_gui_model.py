@@ -78,7 +78,8 @@ def test_the_rotations_selector_runs_test_time_rotations(window, qtbot, tmp_path
     _open(window, qtbot, audio)
     pkg = _package(tmp_path, threshold=1e-6)  # every class active: directions to compare
     window.open_model(pkg)
-    window.view_bar.rotations_box.setCurrentText("4")
+    assert window.view_bar.rotations_box.currentData() == "fast" and window.runner.rotations is None
+    window.view_bar.set_rotations("4")
     window.run_model()
     qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
     assert window.runner.rotations == 4
@@ -92,7 +93,7 @@ def test_the_rotations_selector_runs_test_time_rotations(window, qtbot, tmp_path
     assert [(r.frame, r.cls, round(r.azimuth)) for r in expected] != [
         (r.frame, r.cls, round(r.azimuth)) for r in plain
     ]
-    window.view_bar.rotations_box.setCurrentText("model's")
+    window.view_bar.set_rotations("fast")
     window.run_model()
     qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
     assert window.runner.rotations is None and "test-time rotations" not in window.status_label.text()
@@ -146,3 +147,36 @@ def test_the_device_selector_lists_what_this_machine_has(window, qtbot):
     qtbot.waitUntil(lambda: "found:" in box.toolTip(), timeout=30000)
     items = [box.itemText(i) for i in range(box.count())]
     assert items[:2] == ["auto", "cpu"] and ("cuda" in items) == torch.cuda.is_available()
+
+
+def test_rotations_default_to_fast_and_accurate_runs_the_packages_set(window, qtbot, tmp_path, monkeypatch):
+    from core.io.resources import bundled_model_path
+    from seldgui.toolbars import rotations_choice
+
+    if bundled_model_path("foa") is None:
+        pytest.skip("no bundled FOA model installed")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    box = window.view_bar.rotations_box
+    assert box.currentData() == "fast" and box.currentText() == "fast (1)" and window.runner.rotations is None
+    audio = _scene(tmp_path / "foa_dev" / "short.wav", 1.0)
+    _open(window, qtbot, audio)
+    window.run_model()  # F5 with the bundled model, as shipped: no test-time rotation
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
+    assert "test-time rotations" not in window.status_label.text()
+    accurate = box.itemText(box.findData("accurate"))
+    assert accurate.startswith("accurate (16x, ~") and accurate.endswith("x slower)")
+    assert "slower" in box.toolTip()
+    window.view_bar.set_rotations("accurate")
+    assert window.runner.rotations == "accurate" and window.settings.get("rotations") == "accurate"
+    window.run_model()
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=60000)
+    assert "16 test-time rotations" in window.status_label.text()
+    # what older versions remembered: their default ("model's") is now fast, "16" accurate
+    assert [rotations_choice(v) for v in ("model's", "1", "4", "8", "16", "junk")] == [
+        "fast",
+        "fast",
+        "4",
+        "8",
+        "accurate",
+        "fast",
+    ]

@@ -313,3 +313,19 @@ def test_a_recording_read_on_demand_is_predicted_as_the_same_recording_in_memory
     assert_same_features(streamed_feats, extract_features(whole.samples, "foa"))
     as_ambix = extract_features(load_recording(path, fmt="foa").samples, "foa")
     assert np.abs(streamed_feats[4:] - as_ambix[4:]).max() > 1e-2  # 10^4 times the tolerance above
+
+
+def test_a_file_of_a_few_minutes_is_featured_in_one_pass_as_streaming_does(tmp_path):
+    """Over a chunk (1 min) and within ONE_PASS_FEATURE_BYTES: one read; the same outputs as the two-pass stream."""
+    from core.inference.predict import DEFAULT_CHUNK_SEGMENTS, predict
+    from core.packages.runtime import load_package
+    from tests.test_package import tiny_package
+
+    model = load_package(tiny_package(tmp_path)[0])
+    path = tmp_path / "foa" / "long.wav"
+    write_scene(path, 64.3, seed=9)
+    one_pass = predict(model, path)
+    streamed = predict(model, path, chunk_segments=DEFAULT_CHUNK_SEGMENTS - 1)
+    assert one_pass.sed.shape == streamed.sed.shape == (643, 14)
+    np.testing.assert_allclose(one_pass.sed, streamed.sed, atol=1e-5)
+    np.testing.assert_allclose(one_pass.doa, streamed.doa, atol=1e-5)

@@ -173,8 +173,13 @@ def test_the_package_carries_its_rotations(tiny, tmp_path):
     assert loaded.meta.rotations == 8
     rec = tmp_path / "foa" / "r.wav"
     write_scene(rec, 2.0)
-    assert predict(loaded, rec).rotations == 8  # the package's default
+    assert predict(loaded, rec).rotations == 1  # the default is fast: no test-time rotation
+    accurate = predict(loaded, rec, rotations="accurate")  # the package's set
+    assert accurate.rotations == 8
+    np.testing.assert_allclose(accurate.sed, predict(loaded, rec, rotations=8).sed, atol=1e-6)
     assert predict(loaded, rec, rotations=1).rotations == 1
+    with pytest.raises(SeldError, match="rotations must be a number or 'accurate'"):
+        predict(loaded, rec, rotations="slow")
     for bad, message in ((3, "rotations for FOA must be one of"), (True, "rotations for FOA must be one of")):
         _rewrite_meta(path, tmp_path / "bad.safetensors", lambda d, b=bad: d.update(rotations=b))
         with pytest.raises(ModelError, match=f"'rotations': {message}"):

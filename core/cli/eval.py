@@ -13,7 +13,7 @@ import functools
 import sys
 from pathlib import Path
 
-from core.cli.infer import add_rotations_argument
+from core.cli.infer import add_rotations_argument, requested_rotations
 from core.common.errors import SeldError
 from core.common.progress import run_job
 
@@ -73,15 +73,14 @@ def run(args: argparse.Namespace) -> int:
     from core.cli.render import ProgressRenderer, show_batch_event
     from core.cli.score import format_report
     from core.inference.evaluate import evaluate_model, labelled_fold_items
-    from core.inference.predict import open_model
+    from core.inference.predict import inference_rotations, open_model
     from core.metrics.report import write_csv_report
-    from core.spatial.rotations import chosen_rotations
 
     if args.threshold is not None and not 0 < args.threshold < 1:
         raise SeldError("--threshold must be between 0 and 1")
     model = open_model(args.model, backend=args.backend, device=args.device)
     meta = model.meta
-    rotations = len(chosen_rotations(meta, args.rotations))
+    rotations = len(inference_rotations(meta, requested_rotations(args)))
     items = labelled_fold_items(args.data, meta.fmt, args.folds)
     print(
         f"seld eval: {meta.describe()} ({model.backend} backend, {rotations_text(rotations)}) on "

@@ -69,15 +69,38 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_rotations_argument(p: argparse.ArgumentParser) -> None:
-    """``--rotations N``: the test-time rotation set (``seld infer``, ``seld eval``)."""
-    p.add_argument(
+    """``--rotations N`` / ``--accurate``: the test-time rotation set (``seld infer``, ``seld eval``).
+
+    The help shows the measured cost factors (:data:`core.inference.modes.ROTATION_COST`).
+    """
+    from core.inference.modes import ROTATION_COST
+
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
         "--rotations",
         type=int,
         choices=(1, 4, 8, 16),
         default=None,
         help="test-time rotations: average the outputs over this many exact turns of the sound field "
-        "(FOA: 1, 4, 8, 16; MIC: 1, 4, 8); 1 is the paper's protocol; default: the package's",
+        "(FOA: 1, 4, 8, 16; MIC: 1, 4, 8); the whole run costs about "
+        + ", ".join(f"{f:g}x" for n, f in ROTATION_COST.items() if n > 1)
+        + f" the default for {', '.join(str(n) for n in ROTATION_COST if n > 1)} (measured on 2 CPU threads); "
+        "default: 1 (fast: no rotation, the paper's protocol)",
     )
+    group.add_argument(
+        "--accurate",
+        action="store_true",
+        help="run the model package's own rotation set (bundled models: FOA 16, about "
+        f"{ROTATION_COST[16]:g}x slower; MIC 8, about {ROTATION_COST[8]:g}x slower), usually a little "
+        "more accurate",
+    )
+
+
+def requested_rotations(args: argparse.Namespace) -> int | str | None:
+    """What ``--rotations`` / ``--accurate`` ask for, as :func:`core.inference.predict.inference_rotations` takes it."""
+    from core.inference.modes import ACCURATE
+
+    return ACCURATE if getattr(args, "accurate", False) else args.rotations
 
 
 def _threshold_arg(text: str) -> float:
@@ -91,7 +114,9 @@ def _threshold_arg(text: str) -> float:
 
 
 def rotations_text(n: int) -> str:
-    return "no test-time rotation" if n == 1 else f"{n} test-time rotations"
+    from core.inference.modes import rotation_cost_text
+
+    return "no test-time rotation" if n == 1 else f"{n} test-time rotations, {rotation_cost_text(n)}"
 
 
 def resolve_model_path(model: Path | None, recordings: list[Path], fmt: str | None = None) -> Path:
@@ -155,22 +180,22 @@ def check_formats(meta, recordings: list[Path], model_path: Path, fmt: str | Non
 def run(args: argparse.Namespace) -> int:
     from core.cli.render import ProgressRenderer, show_batch_event
     from core.inference.batch import FileDone, FileFailed, output_paths, prepare_output_folder, run_batch
-    from core.inference.predict import open_model
-    from core.spatial.rotations import chosen_rotations
+    from core.inference.predict import inference_rotations, open_model
 
     recordings = collect_recordings(args.inputs)
     output_paths(recordings, args.out)  # two recordings of one name are refused before any work
     fmt = getattr(args, "fmt", None)
     model_path = resolve_model_path(args.model, recordings, fmt)
-    if args.threads is not None:
-        if args.threads < 1:
-            raise SeldError("--threads must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise SeldError("--threads must be at least 1")
+    model = open_model(model_path, backend=args.backend, device=args.device, threads=args.threads)
+    if args.threads is not None and model.backend == "torch":  # (onnxruntime takes them when opened)
         import torch
 
         torch.set_num_threads(args.threads)
-    model = open_model(model_path, backend=args.backend, device=args.device, threads=args.threads)
     check_formats(model.meta, recordings, model_path, fmt)
-    rotations = len(chosen_rotations(model.meta, args.rotations))  # a MIC model with 16 fails before any work
+    # a MIC model with --rotations 16 fails before any work
+    rotations = len(inference_rotations(model.meta, requested_rotations(args)))
     prepare_output_folder(args.out)
     print(
         f"seld infer: {model.meta.describe()} ({model.backend} backend, {rotations_text(rotations)}), "

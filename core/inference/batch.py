@@ -187,7 +187,7 @@ def run_batch(
     *,
     out_dir: str | os.PathLike[str] | None = None,
     threshold: float | None = None,
-    rotations: int | None = None,
+    rotations: int | str | None = None,
     fmt: str | None = None,
     batch_segments: int = 16,
     chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,

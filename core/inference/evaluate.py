@@ -57,7 +57,7 @@ def predict_labelled(
     *,
     threshold: float | None = None,
     predictions_dir: str | os.PathLike[str] | None = None,
-    rotations: int | None = None,
+    rotations: int | str | None = None,
     what: str = "evaluation",
 ) -> Job[list[LabelledPrediction]]:
     """The model on labelled dataset items, each with its reference labels: the work under scoring.
@@ -109,7 +109,7 @@ def evaluate_model(
     *,
     threshold: float | None = None,
     predictions_dir: str | os.PathLike[str] | None = None,
-    rotations: int | None = None,
+    rotations: int | str | None = None,
 ) -> Job[SeldScores]:
     """DCASE 2020 scores of an opened model on labelled dataset items (see the module docstring).
 

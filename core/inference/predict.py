@@ -7,15 +7,22 @@ network on its own, and a class is active in a 100 ms label frame when its SED o
 exceeds the threshold (0.5); no post-processing. The output covers ``ceil(T / 5)`` label
 frames for ``T = ceil(N / 480)`` feature frames.
 
-Test-time rotations (the package's ``rotations``, or ``rotations=`` here): the
-features are also run turned by each map of a set of exact sound-field rotations
-(:mod:`core.spatial.rotations`), each DOA output is turned back, and the SED and DOA outputs are
-averaged before the threshold. With ``rotations=1`` this is the paper's protocol exactly;
-the network's work grows with the number of maps.
+Test-time rotations (``rotations=`` here): the features are also run turned by each map of
+a set of exact sound-field rotations (:mod:`core.spatial.rotations`), each DOA output is
+turned back, and the SED and DOA outputs are averaged before the threshold. The default
+(``rotations=None``) is :data:`DEFAULT_ROTATIONS`, 1: no rotation, the paper's protocol
+exactly, and the fast mode of ``seld infer``, ``seld eval`` and the app. ``rotations=
+"accurate"`` (:data:`ACCURATE`) runs the package's ``rotations`` (the set its maker
+recommends for accuracy: 16 for the bundled FOA model, 8 for MIC); an integer runs that
+set. The network's work grows with the number of maps; the whole run costs about
+:data:`~core.inference.modes.ROTATION_COST` times the fast one (:mod:`core.inference.modes`).
 
 Memory: a recording up to ``chunk_segments`` segments long (1 minute by default) is
-processed whole. A longer one is streamed in two passes, so that memory stays bounded by
-one chunk however long the file is:
+processed whole; so is a file whose features take up to :data:`ONE_PASS_FEATURE_BYTES`
+(about 18 minutes of FOA) when the chunking is the default: it is read and featured in one
+pass (:func:`file_features`). A longer one (or any longer one, with an explicit
+``chunk_segments``) is streamed in two passes, so that memory stays bounded by one chunk
+however long the file is:
 
 1. the audio is read block by block and the mel power of every frame is computed only to
    find each log-mel channel's maximum (the 80 dB floor of the log-mel features is
@@ -65,10 +72,14 @@ from core.dsp.features import (
     log_mel,
     n_frames,
 )
+from core.inference.modes import ACCURATE as ACCURATE
+from core.inference.modes import DEFAULT_ROTATIONS as DEFAULT_ROTATIONS
+from core.inference.modes import ROTATION_COST as ROTATION_COST
+from core.inference.modes import rotation_cost_text as rotation_cost_text
 from core.io.audio import FORMATS, TARGET_RATE, Recording, infer_format, iter_blocks, load_recording, probe
 from core.io.recording import RecordingLike
 from core.labels.table import LABEL_HOP_S, LabelTable
-from core.spatial.rotations import Rotation, chosen_rotations
+from core.spatial.rotations import Rotation, rotation_set
 
 if TYPE_CHECKING:  # core.packages.runtime imports torch; `seld features` streams without it
     from core.packages.schema import PackageMeta
@@ -79,6 +90,10 @@ LABEL_RESOLUTION = 5
 """Feature frames per 100 ms label frame."""
 DEFAULT_CHUNK_SEGMENTS = 30
 """Segments per chunk of a streamed recording (1 minute); recordings up to this long go whole."""
+ONE_PASS_FEATURE_BYTES = 96 * 2**20
+"""A file whose features take up to this (float32: FOA ~18 min, MIC ~12 min) is read once and
+featured whole (:func:`file_features`), with the default chunking; a longer one is streamed in
+two passes with memory bounded by a chunk (the STFT of every frame is then computed twice)."""
 READ_BLOCK_SAMPLES = 10 * 24000
 """Samples per block read from a file while streaming (10 s)."""
 BACKENDS = ("auto", "torch", "onnx")
@@ -128,11 +143,60 @@ def prediction_to_table(pred: Prediction, threshold: float | None = None) -> Lab
     return events_from_outputs(pred.sed, pred.doa, threshold=thr, fmt="dcase2020")
 
 
+# --------------------------------------------------------------------------- rotations
+
+
+def inference_rotations(meta: PackageMeta, requested: int | str | None = None) -> tuple[Rotation, ...]:
+    """The rotation set to run a model with.
+
+    ``None``: :data:`DEFAULT_ROTATIONS` (1, no test-time rotation); :data:`ACCURATE`: the
+    package's ``rotations``; an integer: that set (1, 4, 8, 16 for FOA; 1, 4, 8 for MIC).
+    """
+    if requested is None:
+        n = DEFAULT_ROTATIONS
+    elif isinstance(requested, str):
+        if requested != ACCURATE:
+            raise SeldError(f"rotations must be a number or {ACCURATE!r}, not {requested!r}")
+        n = meta.rotations
+    else:
+        n = requested
+    return rotation_set(n, meta.fmt)
+
+
 # --------------------------------------------------------------------------- opening a model
 
 
+def _may_have_gpu() -> bool:
+    """Whether torch could find a GPU here, judged without importing torch (which takes ~2 s).
+
+    ``False`` only when this machine surely has none torch could use: no NVIDIA driver and no
+    ROCm device on Linux, no ``nvcuda.dll`` on Windows, an Intel Mac, or
+    ``CUDA_VISIBLE_DEVICES`` empty (not on macOS). ``True`` means: ask torch.
+    """
+    import platform
+    import sys
+
+    if sys.platform == "darwin":
+        return platform.machine() == "arm64"  # Apple's Metal (MPS)
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    if sys.platform.startswith("linux"):
+        return any(os.path.exists(p) for p in ("/proc/driver/nvidia/version", "/dev/nvidia0", "/dev/kfd"))
+    if sys.platform == "win32":
+        root = os.environ.get("SystemRoot", r"C:\Windows")
+        return os.path.exists(os.path.join(root, "System32", "nvcuda.dll"))
+    return True
+
+
 def default_backend(device: str | None = "auto") -> str:
-    """The fastest backend for ``device``: onnxruntime on the CPU, torch on a GPU."""
+    """The fastest backend for ``device``: onnxruntime on the CPU, torch on a GPU.
+
+    ``"cpu"``, or ``"auto"`` on a machine without a GPU (:func:`_may_have_gpu`), is decided
+    without importing torch.
+    """
+    key = "auto" if device is None else str(device).strip().lower()
+    if key == "cpu" or (key == "auto" and not _may_have_gpu()):
+        return "onnx"
     from core.packages.devices import resolve_device
 
     return "onnx" if resolve_device(device).type == "cpu" else "torch"
@@ -147,11 +211,12 @@ def open_model(
 ) -> InferenceModel:
     """Open a ``.safetensors`` package (either backend) or an exported ``.onnx`` file (onnx backend).
 
-    ``backend="auto"`` picks :func:`default_backend`; a package opened with the onnx backend
-    is exported to ONNX in memory first (a fraction of a second).
+    ``backend="auto"`` picks :func:`default_backend`. A package opened with the onnx backend
+    runs its graph from the user's cache (:mod:`core.packages.onnx_cache`, keyed by the
+    package's sha256): once cached, neither torch nor the exporter is imported; the first
+    time (or after the package changed) it is exported and cached (~2.5 s with torch's import).
     """
     from core.packages.onnx_export import OnnxModel
-    from core.packages.runtime import load_package
 
     if backend not in BACKENDS:
         raise SeldError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
@@ -164,8 +229,12 @@ def open_model(
     if backend == "auto":
         backend = default_backend(device)
     if backend == "torch":
+        from core.packages.runtime import load_package
+
         return load_package(p, device=device)
-    return OnnxModel.from_package(load_package(p, device="cpu"), device=device, threads=threads)
+    from core.packages.onnx_cache import open_cached_onnx
+
+    return open_cached_onnx(p, device=device, threads=threads)
 
 
 # --------------------------------------------------------------------------- chunked features
@@ -325,6 +394,24 @@ def _refuse_non_finite(values: np.ndarray, problem: str, model: InferenceModel) 
         raise ModelError(problem.format(n=n), _model_name(model))
 
 
+def _segment_batches(features: np.ndarray) -> np.ndarray:
+    """``(C, T, F)`` -> ``(ceil(T / 100), C, 100, F)`` float32 segments, the last zero-padded.
+
+    As :func:`core.data.training_data.segment_batches`, which imports torch (training code).
+    """
+    c, t, f = features.shape
+    n = -(-t // SEGMENT_FRAMES)
+    padded = np.zeros((c, n * SEGMENT_FRAMES, f), dtype=np.float32)
+    padded[:, :t] = features
+    return np.ascontiguousarray(padded.reshape(c, n, SEGMENT_FRAMES, f).transpose(1, 0, 2, 3))
+
+
+def _merge_segments(outputs: np.ndarray, n_label_frames: int) -> np.ndarray:
+    """Per-segment outputs ``(n, L, K)`` joined in time and cropped to ``(n_label_frames, K)``."""
+    n, length, k = outputs.shape
+    return outputs.reshape(n * length, k)[:n_label_frames]
+
+
 def rotated_outputs(
     model: InferenceModel,
     feats: np.ndarray,
@@ -353,8 +440,6 @@ def _rotated_outputs_steps(
     source: str | None = None,
 ) -> Job[list[tuple[np.ndarray, np.ndarray]]]:
     """:func:`rotated_outputs` as a job: a ``"detecting"`` :class:`Progress` after each batch of segments."""
-    from core.data.training_data import merge_segments, segment_batches
-
     check_features_finite(feats, source)
     n_lab = -(-feats.shape[1] // LABEL_RESOLUTION)
     outputs = []
@@ -367,7 +452,7 @@ def _rotated_outputs_steps(
             f"its feature scaler turns the features{of} into {{n}} NaN or infinite values; no result is made of them",
             model,
         )
-        x = segment_batches(normalised)
+        x = _segment_batches(normalised)
         seds, doas = [], []
         for b0 in range(0, x.shape[0], batch_segments):
             batch = x[b0 : b0 + batch_segments]
@@ -376,8 +461,8 @@ def _rotated_outputs_steps(
             seds.append(sed)
             doas.append(doa)
             yield units.step(batch.shape[0], "detecting")
-        sed = merge_segments(np.concatenate(seds), n_lab)
-        doa = rotation.inverse().apply_to_doa(merge_segments(np.concatenate(doas), n_lab))
+        sed = _merge_segments(np.concatenate(seds), n_lab)
+        doa = rotation.inverse().apply_to_doa(_merge_segments(np.concatenate(doas), n_lab))
         outputs.append((sed, doa))
     return outputs
 
@@ -548,7 +633,7 @@ def predict(
     device: str | None = None,
     batch_segments: int = 16,
     chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
-    rotations: int | None = None,
+    rotations: int | str | None = None,
     fmt: str | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
@@ -578,7 +663,7 @@ def predict_steps(
     device: str | None = None,
     batch_segments: int = 16,
     chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
-    rotations: int | None = None,
+    rotations: int | str | None = None,
     fmt: str | None = None,
 ) -> Job[Prediction]:
     """:func:`predict` as a job (:mod:`core.common.progress`): yields :class:`Progress`, returns the :class:`Prediction`.
@@ -594,11 +679,11 @@ def predict_steps(
     ``"detecting"``): one after the features of each chunk (of the whole recording when it
     is short), one after each chunk of the level scan and one after each batch of
     segments, so a consumer can stop between segments. ``rotations`` is the test-time
-    rotation set (1, 4, 8 or 16 for FOA, 1, 4 or 8 for MIC; ``None``: the package's
-    ``rotations``).
+    rotation set (:func:`inference_rotations`: ``None`` for 1, the fast default;
+    :data:`ACCURATE` for the package's set; or 1, 4, 8, 16 for FOA, 1, 4, 8 for MIC).
     """
     meta = model.meta
-    rotation_maps = chosen_rotations(meta, rotations)
+    rotation_maps = inference_rotations(meta, rotations)
     n_rot = len(rotation_maps)
     if device is not None and hasattr(model, "to") and getattr(model, "backend", "") == "torch":
         model.to(device)
@@ -608,7 +693,19 @@ def predict_steps(
     n_seg_est = max(1, -(-n_frames(max(1, estimate)) // SEGMENT_FRAMES))
     chunk_frames = SEGMENT_FRAMES * max(1, int(chunk_segments))
     whole = n_frames(max(1, estimate)) <= chunk_frames
-    if whole:
+    one_pass = (
+        not whole
+        and rec is None
+        and chunk_segments == DEFAULT_CHUNK_SEGMENTS
+        and FEATURE_CHANNELS[meta.fmt] * n_frames(max(1, estimate)) * N_MELS * 4 <= ONE_PASS_FEATURE_BYTES
+    )
+    if one_pass:  # a file of a few minutes: one read, every frame's STFT once (file_features)
+        units = _Units((1 + n_rot) * n_seg_est)
+        feats = file_features(path, meta.fmt)  # type: ignore[arg-type]
+        yield units.step(n_seg_est, "features")
+        outputs = yield from _rotated_outputs_steps(model, feats, rotation_maps, batch_segments, units, path)
+        sed, doa = average_outputs(outputs)
+    elif whole:
         units = _Units((1 + n_rot) * n_seg_est)
         if rec is None:
             samples = load_recording(path, fmt=meta.fmt).samples  # type: ignore[arg-type]

@@ -70,7 +70,7 @@ def choose_threshold(
     model: InferenceModel,
     items: Sequence[DatasetItem],
     candidates: Sequence[float] = DEFAULT_CANDIDATES,
-    rotations: int | None = None,
+    rotations: int | str | None = None,
 ) -> Job[ThresholdChoice]:
     """The threshold of ``candidates`` with the lowest DCASE 2020 SELD error on ``items`` (see the module docstring).
 

@@ -41,7 +41,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from core.common.errors import LabelError, SeldError
 from core.labels.classes import ClassSet
@@ -85,6 +84,13 @@ _Segment = dict[int, dict[int, np.ndarray]]
 
 
 # --------------------------------------------------------------------------- distances
+
+
+def _assign(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Hungarian assignment of a cost matrix (scipy.optimize is imported on first use: ~0.5 s)."""
+    from scipy.optimize import linear_sum_assignment
+
+    return linear_sum_assignment(cost)
 
 
 def _cost_matrix(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -237,7 +243,7 @@ def decide_dcase2020(
             total += distance_rad(gt[0][0], gt[0][1], pr[0][0], pr[0][1])
         else:
             cost = _cost_matrix(gt, pr)
-            rows, cols = linear_sum_assignment(cost)
+            rows, cols = _assign(cost)
             total += cost[rows, cols].sum()
     if n_match == 0:
         return "unaligned", None
@@ -297,7 +303,7 @@ def _count_dcase2022(pairs: list[tuple[_Segment, _Segment]], tally: _Tally, thr:
                     if pr is None:
                         continue
                     cost = _cost_matrix(gt, pr)
-                    rows, cols = linear_sum_assignment(cost)
+                    rows, cols = _assign(cost)
                     for r, c in zip(rows, cols, strict=True):
                         track_dist.setdefault(int(r), []).append(cost[r, c])
                 if not track_dist:

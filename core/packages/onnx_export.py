@@ -6,6 +6,10 @@ dynamo=False)``), opset 17, with dynamic batch and time axes:
 * input ``"features"``: float32 ``(B, C, T, 64)``, normalised features, T a multiple of 5;
 * outputs ``"sed"`` ``(B, T/5, K)`` and ``"doa"`` ``(B, T/5, 3K)`` (layout [x.., y.., z..]).
 
+:class:`OnnxModel` (running a graph) needs onnxruntime only: torch and onnx are imported by
+the export functions, never by importing this module, so that a cached graph
+(:mod:`core.packages.onnx_cache`) starts without them.
+
 The package metadata JSON (:class:`core.packages.schema.PackageMeta`: classes, format, feature
 scaler, threshold, ...) is embedded in the ONNX model's ``metadata_props`` under the key
 :data:`core.packages.schema.PACKAGE_KEY`, so an ``.onnx`` file is self-describing and
@@ -19,16 +23,18 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from core.common.errors import ModelError, SeldError
 from core.dsp.features import FeatureScaler
-from core.packages.runtime import LoadedModel
 from core.packages.schema import PACKAGE_KEY, PackageMeta
+
+if TYPE_CHECKING:  # torch (and onnx) are imported by the export only: running a graph needs onnxruntime alone
+    from torch import nn
+
+    from core.packages.runtime import LoadedModel
 
 DEFAULT_OPSET = 17
 INPUT_NAME = "features"
@@ -39,6 +45,10 @@ ONNX_BACKEND_DEVICES = ("auto", "cpu", "cuda")
 def _model_and_meta(
     loaded_or_model: LoadedModel | nn.Module, meta: PackageMeta | None
 ) -> tuple[nn.Module, PackageMeta | None]:
+    from torch import nn
+
+    from core.packages.runtime import LoadedModel
+
     if isinstance(loaded_or_model, LoadedModel):
         return loaded_or_model.model, meta or loaded_or_model.meta
     if isinstance(loaded_or_model, nn.Module):
@@ -54,6 +64,7 @@ def onnx_bytes(
     The model is exported from a CPU copy in eval mode; the original is left untouched.
     """
     import onnx
+    import torch
 
     model, meta = _model_and_meta(loaded_or_model, meta)
     work = copy.deepcopy(model).to("cpu").eval()
@@ -145,6 +156,8 @@ class OnnxModel:
     """
 
     backend = "onnx"
+    cache_status: str | None = None
+    """How a package's graph was got (:func:`core.packages.onnx_cache.open_cached_onnx`): hit, miss, rebuilt."""
 
     def __init__(
         self,

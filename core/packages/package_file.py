@@ -12,10 +12,7 @@ import math
 import os
 import struct
 from dataclasses import dataclass
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from core.common.errors import ModelError
 from core.packages.schema import (
@@ -27,16 +24,21 @@ from core.packages.schema import (
     show_value,
 )
 
+if TYPE_CHECKING:  # torch is needed to write a package, not to read its header
+    import torch
+    from torch import nn
+
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
 
 
 # --------------------------------------------------------------------------- writing
 
 
-WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+WEIGHT_DTYPES = ("float32", "float16")
+"""The weight types a package may be written with (:func:`save_package`)."""
 
 
-def _state_tensors(model: nn.Module, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+def _state_tensors(model: nn.Module, dtype: torch.dtype) -> dict[str, torch.Tensor]:
     out = {}
     for key, value in model.state_dict().items():
         t = value.detach().to("cpu")
@@ -56,6 +58,7 @@ def save_package(
     """
     if weights not in WEIGHT_DTYPES:
         raise ModelError(f"weights must be one of {', '.join(WEIGHT_DTYPES)}, not {weights!r}")
+    import torch
     from safetensors.torch import save
 
     from core.common.atomic import atomic_write_bytes
@@ -63,7 +66,7 @@ def save_package(
     checked = PackageMeta.from_dict(meta.to_dict(), path)
     if checked.model_name != getattr(model, "name", checked.model_name):
         raise ModelError(f"the metadata names model {checked.model_name!r} but the model is {model.name!r}")
-    data = save(_state_tensors(model, WEIGHT_DTYPES[weights]), metadata={PACKAGE_KEY: checked.to_json()})
+    data = save(_state_tensors(model, getattr(torch, weights)), metadata={PACKAGE_KEY: checked.to_json()})
     try:
         atomic_write_bytes(path, data)
     except OSError as err:

@@ -19,16 +19,17 @@ import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from core.common.errors import ModelError, SeldError, quote_field
 from core.dsp.features import FEATURE_CHANNELS, FeatureScaler, FeatureSettings
 from core.labels.classes import ClassSet, custom, get_class_set, snake_id
 from core.spatial.rotations import rotation_set
+
+if TYPE_CHECKING:  # torch is imported only where a model is built or exported (not to run ONNX)
+    from torch import nn
 
 PACKAGE_KEY = "seld_studio_package"
 """Key of the safetensors header metadata entry that holds the package JSON."""
@@ -104,6 +105,8 @@ def json_loads_bounded(text: str) -> Any:
 
 def library_versions() -> dict[str, str]:
     """Versions of SELD Studio, torch, numpy and Python, recorded in every package."""
+    import torch
+
     from core import __version__
 
     return {

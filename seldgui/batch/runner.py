@@ -62,7 +62,7 @@ def score_batch(
     return BatchScores(labelled, {m: labelled.scores(m) for m in METRICS}, errors, confusion_summary(errors))
 
 
-def _batch_job(model_path: Path, device: str, files: list[Path], rotations: int | None):
+def _batch_job(model_path: Path, device: str, files: list[Path], rotations: int | str | None):
     from core.inference.batch import run_batch
     from core.inference.predict import open_model
 
@@ -133,7 +133,7 @@ class BatchRunner(QObject):
         labels: Mapping[Path, Path | None],
         model_path: Path,
         device: str = "auto",
-        rotations: int | None = None,
+        rotations: int | str | None = None,
     ) -> None:
         """Run ``model_path`` on ``files`` (``labels``: each one's reference label file, or ``None``)."""
         if self.busy:
