@@ -53,6 +53,7 @@ class GeneratorSpec:
     key: str
     fn: GeneratorFn
     duration_s: tuple[float, float]
+    family: str = "classic"
 
 
 # --------------------------------------------------------------------------- post-processing
@@ -821,6 +822,436 @@ def piano(rng: np.random.Generator, sr: int) -> np.ndarray:
     return x
 
 
+# --------------------------------------------------------------------------- more families
+#
+# Further generator families per class (:data:`FAMILIES`); :func:`render_variant` picks one at
+# random. The functions above stay the "classic" family of each class (:data:`GENERATORS`).
+
+
+def alarm_siren(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Siren alarm: a tone sweeping between 500-900 Hz and 1.1-1.8 kHz, slowly (wail, 0.5-3 s per
+    cycle) or fast (yelp, 6-12 cycles/s), sine or buzzy (odd harmonics), through a horn band. 2-5 s."""
+    dur = rng.uniform(2.0, 5.0)
+    n = _n(dur, sr)
+    t = np.arange(n) / sr
+    lo, hi = rng.uniform(500.0, 900.0), rng.uniform(1100.0, 1800.0)
+    rate = rng.uniform(0.33, 2.0) if rng.random() < 0.6 else rng.uniform(6.0, 12.0)
+    sweep = 0.5 - 0.5 * np.cos(2 * np.pi * rate * t + rng.uniform(0, 2 * np.pi))
+    f = lo + (hi - lo) * sweep
+    phase = 2 * np.pi * np.cumsum(f) / sr
+    buzz = rng.uniform(0.0, 0.6)
+    x = np.sin(phase) + buzz * (np.sin(3 * phase) / 3 + np.sin(5 * phase) / 5)
+    return _filt(x, sr, "bandpass", (300.0, rng.uniform(4000.0, 7000.0))) * _ar(n, sr, 0.05, 0.1)
+
+
+def alarm_chirp(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Smoke/CO-detector alarm: piezo beeps at 2.8-3.6 kHz (with their buzzy 2nd/3rd harmonics)
+    in the temporal-three pattern (3 x 0.5 s on, 0.5 s off, 1.5 s pause) or short 40-120 ms
+    chirps every 0.3-1 s. 2-5 s."""
+    f0 = rng.uniform(2800.0, 3600.0)
+    gate_times: list[tuple[float, float]] = []
+    if rng.random() < 0.5:
+        on, off, pause = rng.uniform(0.4, 0.6), rng.uniform(0.4, 0.6), rng.uniform(1.2, 1.8)
+        t = 0.0
+        while True:
+            for _ in range(3):
+                gate_times.append((t, on))
+                t += on + off
+            t += pause - off
+            if t > 2.5 or t + 3 * (on + off) > 5.0:
+                break
+    else:
+        on, period = rng.uniform(0.04, 0.12), rng.uniform(0.3, 1.0)
+        count = max(3, int(rng.uniform(2.0, 5.0) / period))
+        gate_times = [(i * period, on) for i in range(count)]
+    end = max(s + d for s, d in gate_times)
+    n = _n(max(end, 2.0), sr)
+    gate = np.zeros(n)
+    for s, d in gate_times:
+        gate[int(s * sr) : int(s * sr) + _n(d, sr)] = 1.0
+    phase = 2 * np.pi * f0 * np.arange(n) / sr
+    tone = (
+        np.sin(phase) + rng.uniform(0.1, 0.4) * np.sin(2 * phase) + rng.uniform(0.05, 0.3) * np.sin(3 * phase)
+    )
+    return _smooth_gate(gate, sr, 0.003) * tone
+
+
+def alarm_bell(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Alarm/fire bell: a clapper striking a bell 12-25 times a second; inharmonic bell modes
+    (1, 2.0-2.2, 2.9-3.3, 4.1-4.5 x 700-1600 Hz) decaying 0.2-0.6 s. 2-5 s."""
+    dur = rng.uniform(2.0, 5.0)
+    rate = rng.uniform(12.0, 25.0)
+    times = np.arange(0.005, dur - 0.05, 1.0 / rate)
+    times = times + rng.uniform(-0.004, 0.004, times.size)
+    f = rng.uniform(700.0, 1600.0)
+    modes = [
+        (f * r, rng.uniform(0.2, 0.6) / (1 + k), a)
+        for k, (r, a) in enumerate(
+            (
+                (1.0, 1.0),
+                (rng.uniform(2.0, 2.2), 0.7),
+                (rng.uniform(2.9, 3.3), 0.5),
+                (rng.uniform(4.1, 4.5), 0.3),
+            )
+        )
+    ]
+    n = _n(dur, sr)
+    kern = _decay_kernel(rng, sr, 0.6, modes, (0.3, 0.002, (2000.0, 8000.0)))
+    imp = _impulses(times, rng.uniform(0.8, 1.0, times.size), n, sr)
+    return signal.fftconvolve(imp, kern)[:n] * _ar(n, sr, 0.005, 0.05)
+
+
+def crying_baby_fussy(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Fussing baby: short whimpers (0.15-0.5 s) at f0 300-450 Hz with falling contours,
+    irregular pauses 0.1-0.6 s, softer and darker than a full cry. 1.5-6 s."""
+    target, mean_f0 = rng.uniform(1.5, 5.0), rng.uniform(320.0, 430.0)
+    base_f = np.array([rng.uniform(800, 1200), rng.uniform(1700, 2400), rng.uniform(3300, 4200)])
+    cries, t = [], 0.0
+    while t < target:
+        length = rng.uniform(0.15, 0.5)
+        cries.append((t, length))
+        t += length + rng.uniform(0.1, 0.6)
+    n = _n(cries[-1][0] + cries[-1][1], sr)
+    f0, env = np.full(n, mean_f0), np.zeros(n)
+    for start, length in cries:
+        i0 = int(start * sr)
+        m = min(_n(length, sr), n - i0)
+        u = np.linspace(0.0, 1.0, m)
+        f0[i0 : i0 + m] = mean_f0 * rng.uniform(0.95, 1.08) * (1.0 + rng.uniform(0.05, 0.15) * (1 - u) - 0.05)
+        env[i0 : i0 + m] = rng.uniform(0.5, 1.0) * _ar(
+            m, sr, rng.uniform(0.02, 0.05), rng.uniform(0.05, 0.12)
+        )
+    f0 = np.clip(f0 * (1.0 + 0.02 * _smooth_noise(rng, n, sr, 15.0)), 300.0, 550.0)
+    source = _pulses(f0, sr) + 0.4 * np.sqrt(mean_f0 / sr) * rng.standard_normal(n)
+    formants = np.tile(base_f, (n, 1))
+    return _voice_shape(
+        source * env, sr, formants, (180, 250, 400), (1.0, 0.6, 0.25), rng.uniform(1000, 1800), 6.0
+    )
+
+
+def crash_glass(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Breaking glass: a sharp impact followed by 20-80 tinkling shards (2-10 kHz, short ringing
+    modes) scattered over 0.2-1.2 s with decaying density. 0.5-2.5 s."""
+    spread = rng.uniform(0.2, 1.2)
+    n = _n(spread + 0.8, sr)
+    t = np.arange(n) / sr
+    hit = _unit(_filt(rng.standard_normal(n), sr, "highpass", rng.uniform(800, 2500))) * np.exp(
+        -t / rng.uniform(0.01, 0.04)
+    )
+    x = hit * (1.0 - np.exp(-t / 0.0005))
+    for _ in range(int(rng.integers(20, 81))):
+        t0 = spread * rng.random() ** 2
+        kern = _decay_kernel(rng, sr, 0.15, [(rng.uniform(2000, 10000), rng.uniform(0.005, 0.04), 1.0)])
+        i0 = int(t0 * sr)
+        seg = kern[: n - i0] * rng.uniform(0.05, 0.5) * np.exp(-t0 / spread)
+        x[i0 : i0 + seg.size] += seg
+    return x
+
+
+def crash_wood(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Furniture/wood crash: a heavy low impact (modes 80-400 Hz) with splintering noise
+    (0.5-4 kHz) and 2-6 rattling secondary hits within 0.8 s. 0.4-2 s."""
+    n = _n(rng.uniform(0.9, 1.8), sr)
+    modes = [(rng.uniform(80, 400), rng.uniform(0.02, 0.12), rng.uniform(0.5, 1.0)) for _ in range(4)]
+    kern = _decay_kernel(
+        rng, sr, 0.5, modes, (rng.uniform(0.6, 1.2), rng.uniform(0.02, 0.08), (500.0, 4000.0))
+    )
+    times = np.concatenate([[0.003], rng.uniform(0.05, 0.8, int(rng.integers(2, 7)))])
+    amps = np.concatenate([[1.0], rng.uniform(0.1, 0.5, times.size - 1)])
+    return signal.fftconvolve(_impulses(times, amps, n, sr), kern)[:n]
+
+
+def barking_dog_small(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Small dog yapping: 2-7 short (80-180 ms), high barks (f0 700-1400 Hz) in quick series
+    (gaps 0.08-0.35 s), bright formants. 0.3-3 s."""
+    count = int(rng.integers(2, 8))
+    f0_dog = rng.uniform(700.0, 1400.0)
+    fm = np.array([rng.uniform(900, 1400), rng.uniform(2000, 3000), rng.uniform(3500, 4500)])
+    barks, t = [], 0.0
+    for i in range(count):
+        length = rng.uniform(0.08, 0.18)
+        barks.append((t, length))
+        t += length + (rng.uniform(0.08, 0.35) if i < count - 1 else 0.0)
+    n = _n(max(t, 0.35), sr)
+    f0, env = np.full(n, f0_dog), np.zeros(n)
+    for start, length in barks:
+        i0 = int(start * sr)
+        m = min(_n(length, sr), n - i0)
+        u = np.linspace(0.0, 1.0, m)
+        f0[i0 : i0 + m] = f0_dog * rng.uniform(0.9, 1.1) * (1.0 + rng.uniform(0.1, 0.25) * np.sin(np.pi * u))
+        env[i0 : i0 + m] = rng.uniform(0.7, 1.0) * (1 - np.exp(-u * length / 0.005)) * (1 - u) ** 1.5
+    source = _pulses(np.clip(f0, 500, 1800), sr) + 1.2 * np.sqrt(f0_dog / sr) * rng.standard_normal(n)
+    return _voice_shape(
+        source * env, sr, np.broadcast_to(fm, (n, 3)), (200, 300, 400), (1.0, 0.7, 0.4), 2000.0, 5.0
+    )
+
+
+def barking_dog_large(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Large dog woofing: 1-3 deep barks (f0 150-320 Hz, 0.2-0.45 s) with rough (subharmonic)
+    voicing and noise, dark formants; gaps 0.3-0.9 s. 0.3-3 s."""
+    count = int(rng.integers(1, 4))
+    f0_dog = rng.uniform(150.0, 320.0)
+    fm = np.array([rng.uniform(400, 700), rng.uniform(1000, 1600), rng.uniform(2200, 3000)])
+    barks, t = [], 0.0
+    for i in range(count):
+        length = rng.uniform(0.3 if count == 1 else 0.2, 0.45)
+        barks.append((t, length))
+        t += length + (rng.uniform(0.3, 0.9) if i < count - 1 else 0.0)
+    n = _n(t, sr)
+    f0, env = np.full(n, f0_dog), np.zeros(n)
+    for start, length in barks:
+        i0 = int(start * sr)
+        m = min(_n(length, sr), n - i0)
+        u = np.linspace(0.0, 1.0, m)
+        f0[i0 : i0 + m] = (
+            f0_dog * rng.uniform(0.9, 1.1) * (1.0 + rng.uniform(0.1, 0.3) * np.sin(np.pi * u**0.5))
+        )
+        env[i0 : i0 + m] = rng.uniform(0.75, 1.0) * (1 - np.exp(-u * length / 0.01)) * (1 - u) ** 1.2
+    pulses = _pulses(np.clip(f0, 120, 450), sr)
+    sub = _pulses(np.clip(f0, 120, 450) / 2, sr) * rng.uniform(0.3, 0.8)
+    source = pulses + sub + 0.8 * np.sqrt(f0_dog / sr) * rng.standard_normal(n)
+    return _voice_shape(
+        source * env, sr, np.broadcast_to(fm, (n, 3)), (150, 200, 300), (1.0, 0.8, 0.4), 800.0, 6.0
+    )
+
+
+def running_engine_motor(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Electric motor / machine: a mains or rotor hum (harmonics of 40-120 Hz) plus a tonal whine
+    (0.6-3 kHz) and brush noise, slowly wobbling; stationary. 3-8 s."""
+    dur = rng.uniform(3.0, 8.0)
+    n = _n(dur, sr)
+    f = rng.uniform(40.0, 120.0) * (1.0 + 0.01 * _smooth_noise(rng, n, sr, 0.5))
+    ph = 2 * np.pi * np.cumsum(f) / sr
+    hum = np.zeros(n)
+    for k in range(1, 9):
+        hum += rng.uniform(0.2, 1.0) / k * np.sin(k * ph + rng.uniform(0, 6.3))
+    whine_f = rng.uniform(600.0, 3000.0) * (1.0 + 0.005 * _smooth_noise(rng, n, sr, 1.0))
+    whine = np.sin(2 * np.pi * np.cumsum(whine_f) / sr) * rng.uniform(0.05, 0.3)
+    brush = _unit(_filt(rng.standard_normal(n), sr, "bandpass", (1000.0, 6000.0))) * rng.uniform(0.02, 0.1)
+    return (_unit(hum) + whine + brush) * (1.0 + 0.05 * _smooth_noise(rng, n, sr, 1.0)) * _ar(n, sr, 0.3, 0.3)
+
+
+def running_engine_small(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Small two-stroke engine (moped, mower, chainsaw idle): fast firing 60-150 Hz, raspy
+    exhaust noise gated at the firing rate, revs that rise and fall (20-50 %). 3-8 s."""
+    dur = rng.uniform(3.0, 8.0)
+    n = _n(dur, sr)
+    rev = 1.0 + rng.uniform(0.2, 0.5) * np.clip(_smooth_noise(rng, n, sr, 0.3), -1, 1)
+    f = np.clip(rng.uniform(60.0, 110.0) * rev, 50.0, 160.0)
+    pos = _pulse_positions(f, sr)
+    amps = 1.0 + 0.15 * rng.standard_normal(pos.size)
+    bang = _filt(_place(pos, amps, n), sr, "lowpass", rng.uniform(800.0, 2000.0), order=2)
+    cyc = 2 * np.pi * np.cumsum(f) / sr
+    rasp = (
+        _unit(_filt(rng.standard_normal(n), sr, "bandpass", (300.0, 3000.0))) * (0.5 + 0.5 * np.cos(cyc)) ** 4
+    )
+    return _unit(bang - bang.mean()) + rng.uniform(0.3, 0.8) * rasp
+
+
+def screams_high(rng: np.random.Generator, sr: int, lo: float, hi: float, fscale: float) -> np.ndarray:
+    """A shriek: higher, shorter and tenser than the classic scream, rising then falling pitch."""
+    return _scream(rng, sr, lo, hi, fscale, (2500.0, 4500.0), 0.1)
+
+
+def female_scream_shriek(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Female shriek: the scream model with f0 800-1400 Hz, tense bright tilt (from 2.5-4.5 kHz),
+    formants 8 % higher. 0.8-2.5 s."""
+    return screams_high(rng, sr, 800.0, 1400.0, 1.08)
+
+
+def male_scream_yell(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Male yell: the scream model with f0 200-450 Hz, formants 15 % lower, hoarse (strong noise),
+    dark tilt (from 0.6-1.1 kHz). 0.8-2.5 s."""
+    return _scream(rng, sr, 200.0, 450.0, 0.85, (600.0, 1100.0), 0.5)
+
+
+def female_speech_expressive(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Expressive female speech: the speech model with a wider f0 span 160-320 Hz and formants
+    12 % above the male's. 1.5-5.1 s."""
+    return _speech(rng, sr, 160.0, 320.0, 1.12)
+
+
+def male_speech_deep(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Deep male speech: the speech model with f0 70-130 Hz and formants 12 % lower. 1.5-5.1 s."""
+    return _speech(rng, sr, 70.0, 130.0, 0.88)
+
+
+def burning_fire_campfire(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Campfire: sparse loud pops (1-6 /s, resonant 1-4 kHz snaps) over a roaring flame noise
+    (low-pass 300-900 Hz with fast flicker). 3-8 s."""
+    dur = rng.uniform(3.0, 8.0)
+    n = _n(dur, sr)
+    roar = _unit(_filt(rng.standard_normal(n), sr, "lowpass", rng.uniform(300, 900))) * np.exp(
+        0.4 * _smooth_noise(rng, n, sr, 6.0)
+    )
+    count = max(3, int(rng.poisson(rng.uniform(1.0, 6.0) * dur)))
+    times = np.sort(rng.uniform(0.0, dur - 0.05, count))
+    amps = np.minimum(1.0 + rng.pareto(1.3, count), 30.0) * rng.uniform(5.0, 15.0)
+    kern = _decay_kernel(
+        rng,
+        sr,
+        0.05,
+        [(rng.uniform(1000, 4000), rng.uniform(0.002, 0.008), 1.0)],
+        (1.0, 0.002, (1500.0, 9000.0)),
+    )
+    pops = signal.fftconvolve(_impulses(times, amps, n, sr), kern)[:n]
+    return pops + rng.uniform(0.2, 0.6) * roar
+
+
+def footsteps_heels(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Heels/hard shoes on a hard floor: 1.6-2.4 steps/s of sharp clicks (1.5-5 kHz) with a short
+    body thump, some echo of the click. 1.5-6.5 s."""
+    rate, target = rng.uniform(1.6, 2.4), rng.uniform(2.0, 6.0)
+    steps = max(3, int(round((target - 0.25) * rate)) + 1)
+    onsets = 0.005 + np.concatenate([[0.0], np.cumsum((1.0 + rng.uniform(-0.06, 0.06, steps - 1)) / rate)])
+    n = _n(onsets[-1] + 0.3, sr)
+    x = np.zeros(n)
+    for foot in range(2):
+        kern = _decay_kernel(
+            rng,
+            sr,
+            0.2,
+            [(rng.uniform(1500, 5000), rng.uniform(0.003, 0.01), 1.0), (rng.uniform(100, 250), 0.02, 0.5)],
+            (0.6, rng.uniform(0.002, 0.006), (1500.0, 8000.0)),
+        )
+        sel = onsets[foot::2]
+        x += signal.fftconvolve(_impulses(sel, rng.uniform(0.75, 1.0, sel.size), n, sr), kern)[:n]
+    return x
+
+
+def footsteps_gravel(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Steps on gravel/leaves: 1.5-2.5 steps/s, each a crunchy 0.1-0.25 s burst of noise grains
+    (band 500-6000 Hz) with a soft low thud. 1.5-6.5 s."""
+    rate, target = rng.uniform(1.5, 2.5), rng.uniform(2.0, 6.0)
+    steps = max(3, int(round((target - 0.25) * rate)) + 1)
+    onsets = 0.005 + np.concatenate([[0.0], np.cumsum((1.0 + rng.uniform(-0.08, 0.08, steps - 1)) / rate)])
+    n = _n(onsets[-1] + 0.35, sr)
+    x = np.zeros(n)
+    grain_band = (rng.uniform(400, 1000), rng.uniform(4000, 7000))
+    for t0 in onsets:
+        length = rng.uniform(0.1, 0.2)
+        m = _n(length, sr)
+        i0 = int(t0 * sr)
+        m = min(m, n - i0)
+        dens = (rng.random(m) < rng.uniform(0.02, 0.08)) * rng.standard_normal(m)
+        grains = _filt(dens, sr, "bandpass", grain_band)
+        env = np.exp(-np.arange(m) / (length * sr / 3))
+        thud = _filt(rng.standard_normal(m), sr, "lowpass", 200.0) * np.exp(-np.arange(m) / (0.02 * sr))
+        x[i0 : i0 + m] += rng.uniform(0.7, 1.0) * (_unit(grains) * env + 0.5 * _unit(thud) * env)
+    return x
+
+
+def knocking_metal(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Knocking on a metal or glass-panelled door: 2-5 hits 0.12-0.25 s apart (optionally a second
+    group), ringing modes 400-2500 Hz decaying 20-80 ms. 0.3-4 s."""
+    times: list[float] = []
+    t = 0.005
+    for group in range(2 if rng.random() < 0.3 else 1):
+        if group:
+            t += rng.uniform(0.6, 1.5)
+        count, spacing = int(rng.integers(2, 6)), rng.uniform(0.12, 0.25)
+        for i in range(count):
+            times.append(t)
+            if i < count - 1:
+                t += spacing * rng.uniform(0.95, 1.05)
+    modes = [(rng.uniform(400, 2500), rng.uniform(0.02, 0.08), rng.uniform(0.4, 1.0)) for _ in range(4)]
+    n = _n(t + 0.35, sr)
+    kern = _decay_kernel(rng, sr, 0.35, modes, (0.4, 0.002, (1500.0, 8000.0)))
+    tt = np.asarray(times)
+    return signal.fftconvolve(_impulses(tt, rng.uniform(0.75, 1.0, tt.size), n, sr), kern)[:n]
+
+
+def ringing_phone_bell(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Electromechanical phone bell: a clapper alternating between two bells 16-25 times a second
+    (bells 700-1300 Hz with inharmonic partials), in a ring cadence (on 0.8-1.2 s / off 1.5-2.5 s
+    or UK double ring). 2-6 s."""
+    double = rng.random() < 0.5
+    on, off = (
+        (rng.uniform(0.35, 0.45), rng.uniform(1.5, 2.2))
+        if double
+        else (rng.uniform(0.8, 1.2), rng.uniform(1.5, 2.5))
+    )
+    gap = rng.uniform(0.15, 0.25)
+    unit = [(0.0, on), (on + gap, on)] if double else [(0.0, on)]
+    unit_len = unit[-1][0] + on
+    rings = 2
+    while (rings + 1) * unit_len + rings * off <= min(rng.uniform(2.0, 6.0), 6.0):
+        rings += 1
+    n = _n(rings * unit_len + (rings - 1) * off, sr)
+    rate = rng.uniform(16.0, 25.0)
+    x = np.zeros(n)
+    for bell in range(2):
+        f = rng.uniform(700.0, 1300.0)
+        modes = [
+            (f, 0.15, 1.0),
+            (f * rng.uniform(2.6, 2.8), 0.08, 0.5),
+            (f * rng.uniform(4.9, 5.3), 0.05, 0.3),
+        ]
+        kern = _decay_kernel(rng, sr, 0.3, modes)
+        times = []
+        for r in range(rings):
+            for s, d in unit:
+                t0 = r * (unit_len + off) + s
+                times += list(np.arange(t0 + bell / (2 * rate), t0 + d - 0.02, 1.0 / rate))
+        tt = np.asarray(times)
+        x += signal.fftconvolve(_impulses(tt, rng.uniform(0.8, 1.0, tt.size), n, sr), kern)[:n]
+    return x
+
+
+def ringing_phone_ringtone(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Mobile ringtone: a random 4-8 note melody (600-2500 Hz, notes 0.08-0.3 s) of sine/square/FM
+    timbre through a small speaker, repeated 2-4 times with 0.3-1.2 s pauses. 2-6 s."""
+    notes = [
+        (rng.choice([0.08, 0.12, 0.16, 0.2, 0.3]), 600.0 * 2 ** (rng.integers(0, 24) / 12))
+        for _ in range(int(rng.integers(4, 9)))
+    ]
+    phrase = sum(d for d, _ in notes)
+    pause = rng.uniform(0.3, 1.2)
+    reps = int(np.clip((rng.uniform(2.0, 6.0) + pause) // (phrase + pause), 2, 4))
+    n = _n(reps * (phrase + pause) - pause, sr)
+    x = np.zeros(n)
+    timbre = rng.integers(3)
+    t0 = 0.0
+    for _ in range(reps):
+        for d, f in notes:
+            m = min(_n(d * 0.9, sr), n - int(t0 * sr))
+            tt = np.arange(m) / sr
+            ph = 2 * np.pi * f * tt
+            if timbre == 0:
+                tone = np.sin(ph)
+            elif timbre == 1:
+                tone = np.tanh(3 * np.sin(ph))
+            else:
+                tone = np.sin(ph + 2.0 * np.exp(-tt / 0.05) * np.sin(2 * ph))
+            x[int(t0 * sr) : int(t0 * sr) + m] += tone * _ar(m, sr, 0.005, 0.02)
+            t0 += d
+        t0 += pause
+    return _filt(x, sr, "bandpass", (rng.uniform(400.0, 700.0), rng.uniform(4000.0, 7000.0)))
+
+
+def piano_pedal(rng: np.random.Generator, sr: int) -> np.ndarray:
+    """Piano with sustain pedal: an arpeggio or broken chord of 3-8 notes (MIDI 36-84) whose notes
+    all ring on (held to the end), soft to medium velocity. 1.5-5.6 s."""
+    total = rng.uniform(1.5, 5.0)
+    root = int(rng.integers(36, 66))
+    shape = np.array([0, int(rng.choice([3, 4])), 7, 12, 12 + int(rng.choice([3, 4])), 19, 24])
+    count = int(rng.integers(3, 9))
+    keys = [int(np.clip(root + shape[i % shape.size] + 12 * (i // shape.size), 36, 84)) for i in range(count)]
+    if rng.random() < 0.5:
+        keys = keys[::-1]
+    step = min(rng.uniform(0.1, 0.4), 0.8 * total / count)
+    n = _n(total + 0.7, sr)
+    x = np.zeros(n)
+    vel = rng.uniform(0.4, 0.8)
+    for i, m in enumerate(keys):
+        start = i * step
+        note = piano_note(440.0 * 2.0 ** ((m - 69) / 12.0), max(total - start, 0.1), sr, rng)
+        i0 = int(start * sr)
+        seg = note[: n - i0]
+        x[i0 : i0 + seg.size] += vel * rng.uniform(0.8, 1.0) * seg
+    return x
+
+
 GENERATORS: dict[str, GeneratorSpec] = {
     spec.key: spec
     for spec in (
@@ -840,7 +1271,49 @@ GENERATORS: dict[str, GeneratorSpec] = {
         GeneratorSpec("piano", piano, (1.0, 5.6)),
     )
 }
-"""The built-in generators by snake-case DCASE 2020 class id."""
+"""The built-in "classic" generator of each class, by snake-case DCASE 2020 class id."""
+
+FAMILIES: dict[str, tuple[GeneratorSpec, ...]] = {
+    key: (GENERATORS[key], *extra)
+    for key, extra in {
+        "alarm": (
+            GeneratorSpec("alarm", alarm_siren, (2.0, 5.0), "siren"),
+            GeneratorSpec("alarm", alarm_chirp, (0.3, 5.0), "detector"),
+            GeneratorSpec("alarm", alarm_bell, (2.0, 5.0), "bell"),
+        ),
+        "crying_baby": (GeneratorSpec("crying_baby", crying_baby_fussy, (0.3, 6.5), "fussing"),),
+        "crash": (
+            GeneratorSpec("crash", crash_glass, (0.3, 2.5), "glass"),
+            GeneratorSpec("crash", crash_wood, (0.3, 2.0), "wood"),
+        ),
+        "barking_dog": (
+            GeneratorSpec("barking_dog", barking_dog_small, (0.3, 3.0), "small"),
+            GeneratorSpec("barking_dog", barking_dog_large, (0.3, 3.0), "large"),
+        ),
+        "running_engine": (
+            GeneratorSpec("running_engine", running_engine_motor, (3.0, 8.0), "motor"),
+            GeneratorSpec("running_engine", running_engine_small, (3.0, 8.0), "two_stroke"),
+        ),
+        "female_scream": (GeneratorSpec("female_scream", female_scream_shriek, (0.8, 2.5), "shriek"),),
+        "female_speech": (
+            GeneratorSpec("female_speech", female_speech_expressive, (1.5, 5.1), "expressive"),
+        ),
+        "burning_fire": (GeneratorSpec("burning_fire", burning_fire_campfire, (3.0, 8.0), "campfire"),),
+        "footsteps": (
+            GeneratorSpec("footsteps", footsteps_heels, (1.5, 6.5), "heels"),
+            GeneratorSpec("footsteps", footsteps_gravel, (1.5, 6.5), "gravel"),
+        ),
+        "knocking_on_door": (GeneratorSpec("knocking_on_door", knocking_metal, (0.3, 4.0), "metal"),),
+        "male_scream": (GeneratorSpec("male_scream", male_scream_yell, (0.8, 2.5), "yell"),),
+        "male_speech": (GeneratorSpec("male_speech", male_speech_deep, (1.5, 5.1), "deep"),),
+        "ringing_phone": (
+            GeneratorSpec("ringing_phone", ringing_phone_bell, (2.0, 6.0), "bell"),
+            GeneratorSpec("ringing_phone", ringing_phone_ringtone, (1.0, 6.0), "ringtone"),
+        ),
+        "piano": (GeneratorSpec("piano", piano_pedal, (1.0, 5.6), "pedal"),),
+    }.items()
+}
+"""Every generator family of each class (the classic one first); :func:`render_variant` picks one."""
 
 
 def render(key: str, rng: np.random.Generator, sr: int = SAMPLE_RATE) -> np.ndarray:
@@ -850,3 +1323,14 @@ def render(key: str, rng: np.random.Generator, sr: int = SAMPLE_RATE) -> np.ndar
     raw = GENERATORS[key].fn(rng, int(sr))
     raw = signal.sosfilt(_sos(int(sr), "highpass", 10.0), raw)
     return finish(raw, int(sr), MIN_DURATION_S)
+
+
+def render_variant(key: str, rng: np.random.Generator, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, str]:
+    """One event of class ``key`` from a generator family of :data:`FAMILIES` chosen uniformly
+    with ``rng`` (one integer draw, then the family's own draws): ``(samples, family)``."""
+    if sr < MIN_GENERATOR_RATE:
+        raise ValueError(f"the built-in generators need sr >= {MIN_GENERATOR_RATE} Hz, not {sr}")
+    specs = FAMILIES[key]
+    spec = specs[int(rng.integers(len(specs)))]
+    raw = signal.sosfilt(_sos(int(sr), "highpass", 10.0), spec.fn(rng, int(sr)))
+    return finish(raw, int(sr), MIN_DURATION_S), spec.family

@@ -6,6 +6,11 @@ of its :class:`~core.labels.classes.ClassSet`:
 * :meth:`SourceBank.builtin` synthesises events with the generators of
   :mod:`core.synthesis.generators` (all 14 DCASE 2020 classes; other class sets get the
   classes whose names match, e.g. STARSS23 "telephone" -> ringing phone).
+* :meth:`SourceBank.builtin` with ``variety=True`` draws each event from a random generator
+  family of the class (:data:`~core.synthesis.generators.FAMILIES`) instead of the classic one.
+* :meth:`SourceBank.from_folder` with ``generators_share=s`` (0-1) mixes the folder's clips with
+  the generator families: an event of a class that has clips comes from a generator with
+  probability ``s``; classes without clips come from the generators whenever ``s > 0``.
 * :meth:`SourceBank.from_folder` reads a folder of class sub-folders of clips, the NIGENS
   layout (``<dir>/alarm/*.wav``, ``<dir>/crying_baby/*.flac``, ``<dir>/femaleSpeech/...``).
   Folder names are matched to classes tolerantly (case, camelCase, spaces, ``_``/``-``, a
@@ -38,7 +43,7 @@ import soxr
 from core.common.errors import AudioError, SeldError
 from core.io.audio import MAX_RATE, MIN_RATE, RESAMPLE_QUALITY, TARGET_RATE, probe, read_audio
 from core.labels.classes import DCASE2020, ClassSet
-from core.synthesis.generators import SAMPLE_RATE, finish, frame_rms, render
+from core.synthesis.generators import SAMPLE_RATE, finish, frame_rms, render, render_variant
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -148,6 +153,11 @@ def match_class_name(name: str, classes: ClassSet = DCASE2020) -> int | None:
     return None
 
 
+def _generator_map(classes: ClassSet) -> dict[int, str]:
+    """Class index -> built-in generator key, for the classes of ``classes`` that have one."""
+    return {i: key for i, name in enumerate(classes.names) if (key := _generator_key(name)) is not None}
+
+
 def _generator_key(name: str) -> str | None:
     """The built-in generator for a class name (via the DCASE 2020 names and aliases)."""
     i = match_class_name(name, DCASE2020)
@@ -223,7 +233,13 @@ class SourceBank:
         clips: dict[int, list[str]] | None = None,
         root: str | None = None,
         warnings: list[str] | None = None,
+        generators_share: float = 0.0,
+        variety: bool = False,
     ):
+        if not 0.0 <= generators_share <= 1.0:
+            raise ValueError(f"generators_share must be within 0-1, not {generators_share!r}")
+        self._share = float(generators_share)
+        self._variety = bool(variety)
         self._classes = classes
         self._generators = dict(generators or {})
         self._clips = {k: list(v) for k, v in (clips or {}).items()}
@@ -236,19 +252,32 @@ class SourceBank:
     # ---------------------------------------------------------------- builders
 
     @classmethod
-    def builtin(cls, classes: ClassSet = DCASE2020) -> SourceBank:
-        """A bank of the built-in generators for every class of ``classes`` that has one."""
-        gens = {i: key for i, name in enumerate(classes.names) if (key := _generator_key(name)) is not None}
+    def builtin(cls, classes: ClassSet = DCASE2020, variety: bool = False) -> SourceBank:
+        """A bank of the built-in generators for every class of ``classes`` that has one.
+
+        ``variety``: draw every event from a random generator family of its class
+        (:data:`~core.synthesis.generators.FAMILIES`; origin ``builtin:<key>/<family>``)
+        instead of the classic generator (origin ``builtin:<key>``).
+        """
+        gens = _generator_map(classes)
         if not gens:
             raise SeldError(
                 f"no built-in generator fits any class of {classes.name!r} "
                 f"(generators: {', '.join(DCASE2020.names)})"
             )
-        return cls(classes, generators=gens)
+        return cls(classes, generators=gens, variety=variety)
 
     @classmethod
-    def from_folder(cls, path: str | os.PathLike[str], classes: ClassSet = DCASE2020) -> SourceBank:
+    def from_folder(
+        cls, path: str | os.PathLike[str], classes: ClassSet = DCASE2020, generators_share: float = 0.0
+    ) -> SourceBank:
         """A bank of the clips in ``path/<class folder>/**/*.{wav,flac,ogg}``.
+
+        ``generators_share`` (0-1): the share of events drawn from the built-in generator
+        families (:data:`~core.synthesis.generators.FAMILIES`, chosen at random) for classes
+        that have clips; classes without clips but with a generator are drawn from the
+        generators only, when the share is above 0. With 0 (default) the bank holds the
+        folder's clips only, and samples exactly as before this option existed.
 
         Raises :class:`~core.common.errors.SeldError` naming the folder when it is missing, has no
         class sub-folders, has a sub-folder that matches no class, or holds no usable clip.
@@ -292,7 +321,18 @@ class SourceBank:
                 f"holds no usable audio clip ({'/'.join(AUDIO_EXTENSIONS)} in class sub-folders){detail}",
                 root,
             )
-        return cls(classes, clips=clips, root=str(root), warnings=warnings)
+        if not 0.0 <= generators_share <= 1.0:
+            raise ValueError(f"generators_share must be within 0-1, not {generators_share!r}")
+        gens = _generator_map(classes) if generators_share > 0.0 else {}
+        return cls(
+            classes,
+            generators=gens,
+            clips=clips,
+            root=str(root),
+            warnings=warnings,
+            generators_share=generators_share,
+            variety=True,
+        )
 
     # ---------------------------------------------------------------- queries
 
@@ -309,8 +349,28 @@ class SourceBank:
 
     @property
     def is_builtin(self) -> bool:
-        """Whether the bank synthesises its events."""
+        """Whether the bank synthesises all its events (no clip folder)."""
         return self._root is None
+
+    @property
+    def generators_share(self) -> float:
+        """Share of events of a class with clips that come from the generators (folder banks)."""
+        return self._share
+
+    def _uses_generator(self, class_index: int, rng: np.random.Generator) -> bool:
+        """Whether this event comes from a generator. Draws one uniform from ``rng`` only when
+        the class has both clips and a generator and the share is strictly between 0 and 1."""
+        if class_index not in self._generators:
+            return False
+        with self._lock:
+            has_clips = bool(self._clips.get(class_index))
+        if not has_clips or self._root is None:
+            return True
+        if self._share <= 0.0:
+            return False
+        if self._share >= 1.0:
+            return True
+        return bool(rng.random() < self._share)
 
     def clip_count(self, class_index: int) -> int:
         """Number of usable files of a class (0 for a built-in bank)."""
@@ -334,9 +394,13 @@ class SourceBank:
         if max_duration_s is not None and not max_duration_s > 0:
             raise ValueError(f"max_duration_s must be positive or None, not {max_duration_s!r}")
         name = self._classes[class_index]
-        if class_index in self._generators:
+        if self._uses_generator(class_index, rng):
             key = self._generators[class_index]
-            x, origin = render(key, rng, SAMPLE_RATE), f"builtin:{key}"
+            if self._variety:
+                x, family = render_variant(key, rng, SAMPLE_RATE)
+                origin = f"builtin:{key}" if family == "classic" else f"builtin:{key}/{family}"
+            else:
+                x, origin = render(key, rng, SAMPLE_RATE), f"builtin:{key}"
         else:
             x, origin = self._sample_file(class_index, name, rng)
         if max_duration_s is not None:
