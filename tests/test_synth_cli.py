@@ -47,7 +47,8 @@ def test_tiny_dataset_has_the_dcase_layout_and_formats(tiny, capsys):
             assert (info.channels, info.samplerate, info.subtype, info.format) == (4, 24000, "PCM_16", "WAV")
             assert info.frames == 4 * 24000
             x, _ = sf.read(str(tiny / f"{fmt}_dev" / f"{name}.wav"))
-            assert 0.1 < np.abs(x).max() < 1.0
+            # the level is drawn per mix (-12..+12 dB around -30 dBFS RMS); FOA peaks stay below -3 dBFS
+            assert 0.01 < np.abs(x).max() < (0.7080 if fmt == "foa" else 0.75)
     assert (tiny / "synth_info.json").is_file()
 
 
@@ -137,3 +138,50 @@ def test_progress_and_cancel_through_the_library(tmp_path):
         )
     assert calls == [(1, 3, "fold1_room1_mix001_ov1")]
     assert sorted(p.name for p in (tmp_path / "c" / "foa_dev").iterdir()) == ["fold1_room1_mix001_ov1.wav"]
+
+
+def test_noise_and_level_options_are_recorded_and_checked(tmp_path, capsys):
+    import json
+
+    root = tmp_path / "legacy"
+    legacy = [
+        "--noise",
+        "pink",
+        "--snr-db",
+        "30",
+        "--gain-db",
+        "0",
+        "--tilt-db-oct",
+        "0",
+        "--noise-sources",
+        "0",
+    ]
+    assert _synth(root, *legacy) == 0
+    info = json.loads((root / "synth_info.json").read_text())
+    assert info["settings"]["snr_db"] == [30.0, 30.0] and info["settings"]["noise_types"] == ["pink"]
+    for mix in info["mixes"]:  # the fixed noise and level of earlier versions
+        assert mix["snr_db"] == 30.0 and mix["noise"] == {"noise": "pink"} and mix["noise_sources"] == []
+        assert mix["gain_db"] == 0.0 and mix["tilt_db_oct"] == 0.0
+        assert mix["level_dbfs"] == -30.0 or mix["peak_limited"]
+    root = tmp_path / "ranged"
+    assert (
+        _synth(root, "--snr-db", "10:12", "--noise", "babble,wind", "--gain-db=-3:-1", "--tilt-db-oct=1:2")
+        == 0
+    )
+    for mix in json.loads((root / "synth_info.json").read_text())["mixes"]:
+        assert 10.0 <= mix["snr_db"] <= 12.0 and mix["noise"]["noise"] in ("babble", "wind")
+        assert -3.0 <= mix["gain_db"] <= -1.0 and 1.0 <= mix["tilt_db_oct"] <= 2.0
+    root = tmp_path / "quiet"
+    assert _synth(root, "--snr-db", "inf") == 0
+    assert all(m["snr_db"] == "inf" for m in json.loads((root / "synth_info.json").read_text())["mixes"])
+    capsys.readouterr()
+    for bad, word in (
+        (["--snr-db", "30:6"], "SNR"),
+        (["--snr-db", "loud"], "SNR"),
+        (["--noise", "pink,rain"], "rain"),
+        (["--gain-db=-50:0"], "gain"),
+        (["--tilt-db-oct", "9"], "tilt"),
+    ):
+        assert _synth(tmp_path / "bad", *bad) == 2, bad
+        assert word in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

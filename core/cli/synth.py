@@ -48,13 +48,49 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="folder of source clips in class sub-folders (NIGENS layout: DIR/alarm/*.wav, ...); "
         "default: the built-in generators",
     )
+    p.add_argument(
+        "--generators-share",
+        type=_number(float, "a number", 0.0, 1.0, why="the share must be within 0 and 1"),
+        default=0.0,
+        metavar="F",
+        help="with --sources: share (0-1) of events drawn from the built-in generator families "
+        "(classes without clips: all of them when F > 0); default 0: clips only",
+    )
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument(
         "--snr-db",
-        type=_snr,
-        default=30.0,
+        default="6:30",
         metavar="DB",
-        help="ambient noise level below the events, in dB (default 30; 'inf' for none)",
+        help="ambient noise level below the events in dB: a value, or a range LOW:HIGH drawn per mix "
+        "(default 6:30; 'inf' for none)",
+    )
+    p.add_argument(
+        "--noise",
+        default="all",
+        metavar="LIST",
+        help="ambient-noise types drawn per mix: all (default) or some of pink, brown, babble, hvac, "
+        "traffic, wind",
+    )
+    p.add_argument(
+        "--gain-db",
+        default="-12:12",
+        metavar="DB",
+        help="level of the events relative to -30 dBFS RMS (W): a value or LOW:HIGH drawn per mix "
+        "(default -12:12, write --gain-db=-12:12); FOA peaks are kept below -3 dBFS",
+    )
+    p.add_argument(
+        "--tilt-db-oct",
+        default="-2:2",
+        metavar="DB",
+        help="equalisation tilt in dB/octave around 1 kHz (100 Hz-10 kHz), same on every channel: "
+        "a value or LOW:HIGH drawn per mix (default -2:2, write --tilt-db-oct=-2:2)",
+    )
+    p.add_argument(
+        "--noise-sources",
+        type=_probability,
+        default=0.3,
+        metavar="P",
+        help="probability of one directional, unlabelled noise source per mix (default 0.3)",
     )
     p.add_argument(
         "--label-decimals",
@@ -63,6 +99,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0,
         metavar="D",
         help="decimals of label azimuth/elevation (default 0: integer degrees, as TAU-NIGENS)",
+    )
+    p.add_argument(
+        "--rirs",
+        type=Path,
+        metavar="PATH",
+        help="render through measured room responses instead of a simulated room: a SOFA file or a "
+        "folder of 4-channel WAVs with responses.csv (file,azimuth,elevation[,distance]); moving "
+        "sources snap to the nearest measured direction every 100 ms (cross-faded); one format "
+        "(--formats foa or mic, the responses' own)",
+    )
+    p.add_argument(
+        "--ambience",
+        type=Path,
+        metavar="FILE",
+        help="with --rirs: a recorded 4-channel ambience of that room as the background noise "
+        "(cut or looped to length, at the --snr-db)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace the mixes of an existing dataset")
     p.set_defaults(func=run)
@@ -88,12 +140,20 @@ _seed = _number(int, "a whole number", 0, why="the seed must not be negative")
 _duration = _number(
     float, "a number of seconds", 1.0, 3600.0, why="the duration must be between 1 and 3600 s"
 )
-_snr = _number(float, "a number of dB", why="the SNR must be a number of dB")
+_probability = _number(float, "a probability", 0.0, 1.0, why="the probability must be 0-1")
 
 
 def run(args: argparse.Namespace) -> int:
     from core.synthesis.sources import SourceBank
-    from core.synthesis.writer import SynthConfig, parse_folds, parse_formats, plan_mixes, synthesize_dataset
+    from core.synthesis.writer import (
+        SynthConfig,
+        parse_folds,
+        parse_formats,
+        parse_noise_types,
+        parse_span,
+        plan_mixes,
+        synthesize_dataset,
+    )
 
     config = SynthConfig(
         formats=parse_formats(args.formats),
@@ -102,19 +162,26 @@ def run(args: argparse.Namespace) -> int:
         rooms_per_fold=args.rooms_per_fold,
         duration_s=args.duration,
         seed=args.seed,
-        snr_db=args.snr_db,
+        snr_db=parse_span(args.snr_db, "the SNR (--snr-db)"),
+        noise_types=parse_noise_types(args.noise),
+        gain_db=parse_span(args.gain_db, "the gain (--gain-db)"),
+        tilt_db_oct=parse_span(args.tilt_db_oct, "the tilt (--tilt-db-oct)"),
+        noise_source_probability=args.noise_sources,
         label_decimals=args.label_decimals,
         sources=str(args.sources) if args.sources is not None else None,
+        rirs=str(args.rirs) if args.rirs is not None else None,
+        ambience=str(args.ambience) if args.ambience is not None else None,
+        generators_share=args.generators_share,
     )
     config.validate()
     if args.sources is not None:
         if not args.sources.exists():
             raise SeldError("source folder not found (--sources)", args.sources)
-        bank = SourceBank.from_folder(args.sources)
+        bank = SourceBank.from_folder(args.sources, generators_share=args.generators_share)
         for line in bank.warnings:
             print(f"seld synth: warning: {line}", file=sys.stderr)
     else:
-        bank = SourceBank.builtin()
+        bank = SourceBank.builtin(variety=True)  # every generator family of each class
     total = len(plan_mixes(config))
     formats = " + ".join(f.upper() for f in config.formats)
     print(

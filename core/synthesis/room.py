@@ -9,14 +9,20 @@ everywhere in SELD Studio (:mod:`core.spatial.ambisonics`).
 
 Acoustics
 ---------
-Each of the six walls has a frequency-independent energy absorption coefficient ``alpha``
-(pressure reflection coefficient ``beta = sqrt(1 - alpha)``), in the order
-``x=0, x=Lx, y=0, y=Ly, z=0, z=Lz``. :func:`random_room` draws a size and an RT60 and
-chooses the mean absorption from Eyring's formula
-``RT60 = 0.161 V / (-S ln(1 - alpha_mean))`` so that the image sources (early part) and the
-statistical diffuse tail (late part, see :mod:`core.synthesis.spatial`) describe the
-same room. :meth:`Room.reverberant_energy` is the diffuse-field energy of the room's
-impulse response relative to the direct sound at 1 m, from Sabine/Eyring theory.
+Each of the six walls (order ``x=0, x=Lx, y=0, y=Ly, z=0, z=Lz``) has energy absorption
+coefficients ``alpha_b`` in the seven octave bands 125 Hz-8 kHz
+(:attr:`Room.band_absorption`; pressure reflection ``beta_b = sqrt(1 - alpha_b)``) and a
+broadband ``alpha`` (:attr:`Room.absorption`, the mean of its 500 Hz and 1 kHz bands).
+Rooms built by hand without bands are flat (every band = ``alpha``). Sound in the room is
+also absorbed by the air (ISO 9613-1, 20 °C, 50 % RH; :mod:`core.synthesis.acoustics`)
+unless ``air=False``. Per band, Eyring's formula with air absorption
+``RT60_b = 0.161 V / (-S ln(1 - alpha_mean,b) + 4 m_b V)`` gives the decay of the diffuse
+tail; :func:`random_room` draws real materials (floor, ceiling, four walls) and scales
+their absorption so that the mean of the 500 Hz and 1 kHz band RT60s is the drawn
+``rt60``, so that the image sources (early part) and the statistical diffuse tail (late
+part, see :mod:`core.synthesis.spatial`) describe the same room.
+:meth:`Room.band_reverberant_energy` is the diffuse-field energy of the room's impulse
+response per band relative to the direct sound at 1 m, from Sabine/Eyring theory.
 
 Image sources (Allen & Berkley 1979): along each axis an image index ``a`` in ``-N..N``
 means ``|a|`` reflections on that axis's two walls; an image of total order
@@ -33,14 +39,18 @@ from functools import lru_cache
 
 import numpy as np
 
+from core.synthesis.acoustics import MATERIALS, MID_BANDS, N_BANDS, band_air_absorption, draw_materials
+
 __all__ = [
     "DEFAULT_MAX_ORDER",
     "SPEED_OF_SOUND",
     "Room",
+    "image_band_gains",
     "image_orders",
     "image_sources",
     "max_distance",
     "random_room",
+    "scale_materials",
 ]
 
 SPEED_OF_SOUND = 343.0
@@ -60,6 +70,9 @@ class Room:
     of the walls ``x=0, x=Lx, y=0, y=Ly, z=0, z=Lz`` (0 = rigid, 1 = anechoic); ``receiver``
     the array centre; ``rt60`` the reverberation time (s) of the diffuse tail (0 = no tail);
     ``max_order`` the highest image-source order (0 = direct sound only).
+    ``capsule_gain_db``, ``capsule_delay_us`` and ``capsule_tilt_db`` are the MIC capsules'
+    (M1..M4) gain, delay and high-frequency sensitivity mismatch of the array used in this
+    room (:func:`core.synthesis.sphere.apply_capsule_mismatch`; zeros: ideal capsules).
     """
 
     size: tuple[float, float, float]
@@ -68,6 +81,14 @@ class Room:
     rt60: float
     max_order: int = DEFAULT_MAX_ORDER
     name: str = field(default="", compare=False)
+    capsule_gain_db: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    capsule_delay_us: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    capsule_tilt_db: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    band_absorption: tuple[tuple[float, ...], ...] | None = None
+    """Per wall (6) the absorption in the 7 octave bands 125 Hz-8 kHz; ``None``: flat (``absorption``)."""
+    air: bool = True
+    """Air absorption (ISO 9613-1, 20 °C, 50 % RH) on the paths and in the tail's band RT60s."""
+    materials: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if len(self.size) != 3 or min(self.size) <= 0:
@@ -77,6 +98,13 @@ class Room:
         rx = np.asarray(self.receiver, dtype=np.float64)
         if rx.shape != (3,) or np.any(rx <= 0) or np.any(rx >= np.asarray(self.size)):
             raise ValueError(f"the receiver {self.receiver} is not inside the room {self.size}")
+        for values in (self.capsule_gain_db, self.capsule_delay_us, self.capsule_tilt_db):
+            if len(values) != 4:
+                raise ValueError("capsule mismatch needs four values (M1..M4)")
+        if self.band_absorption is not None:
+            bands = np.asarray(self.band_absorption, dtype=np.float64)
+            if bands.shape != (6, N_BANDS) or np.any(bands < 0) or np.any(bands > 1):
+                raise ValueError("band absorption must be 6 walls x 7 bands of coefficients in [0, 1]")
         if self.rt60 < 0 or self.max_order < 0:
             raise ValueError("rt60 and max_order must not be negative")
 
@@ -143,6 +171,52 @@ class Room:
             return 0.0
         return _SABINE * self.volume / (-self.surface * math.log(1.0 - a))
 
+    @property
+    def band_alpha(self) -> np.ndarray:
+        """Absorption ``(6, N_BANDS)`` of the walls per octave band (flat rooms: ``absorption`` in every band)."""
+        if self.band_absorption is None:
+            return np.repeat(np.asarray(self.absorption, dtype=np.float64)[:, None], N_BANDS, axis=1)
+        return np.asarray(self.band_absorption, dtype=np.float64)
+
+    @property
+    def band_reflection(self) -> np.ndarray:
+        """Pressure reflection coefficients ``(6, N_BANDS)`` of the walls per band."""
+        return np.sqrt(1.0 - self.band_alpha)
+
+    @property
+    def band_mean_absorption(self) -> np.ndarray:
+        """Area-weighted mean absorption per band ``(N_BANDS,)``."""
+        return self.wall_areas @ self.band_alpha / self.surface
+
+    def band_eyring_rt60(self) -> np.ndarray:
+        """Eyring RT60 per band with the air term ``4 m V`` (``m`` = ISO 9613-1 energy coefficient, 1/m)."""
+        a = np.clip(self.band_mean_absorption, 0.0, 1.0 - 1e-12)
+        air = 4.0 * band_air_absorption() / (10.0 * math.log10(math.e)) * self.volume if self.air else 0.0
+        denom = -self.surface * np.log1p(-a) + air
+        with np.errstate(divide="ignore"):
+            return np.where(denom > 0, _SABINE * self.volume / np.maximum(denom, 1e-300), np.inf)
+
+    @property
+    def band_rt60(self) -> np.ndarray:
+        """RT60 of the diffuse tail per band ``(N_BANDS,)``.
+
+        The band Eyring RT60s scaled so that the mean of the 500 Hz and 1 kHz bands is
+        :attr:`rt60` (for :func:`random_room` the scale is 1; a flat room without air
+        absorption has ``rt60`` in every band). Zeros without a tail.
+        """
+        if self.rt60 <= 0:
+            return np.zeros(N_BANDS)
+        ey = self.band_eyring_rt60()
+        mid = float(np.mean(ey[list(MID_BANDS)]))
+        if not math.isfinite(mid) or mid <= 0:
+            return np.full(N_BANDS, self.rt60)
+        return self.rt60 * ey / mid
+
+    def band_reverberant_energy(self) -> np.ndarray:
+        """:meth:`reverberant_energy` per band ``(N_BANDS,)``: ``16 pi (1 - alpha_b) RT60_b / (0.161 V)``."""
+        rt = self.band_rt60
+        return 16.0 * math.pi * (1.0 - self.band_mean_absorption) * rt / (_SABINE * self.volume)
+
     def reverberant_energy(self) -> float:
         """Energy of the diffuse reverberation relative to the direct sound at 1 m.
 
@@ -164,7 +238,14 @@ class Room:
             "absorption": [round(v, 4) for v in self.absorption],
             "receiver_m": [round(v, 4) for v in self.receiver],
             "rt60_s": round(self.rt60, 4),
+            "band_rt60_s": [round(float(v), 4) for v in self.band_rt60],
+            "band_absorption": [[round(float(v), 4) for v in row] for row in self.band_alpha],
+            "materials": list(self.materials),
+            "air_absorption": self.air,
             "max_order": self.max_order,
+            "capsule_gain_db": [round(v, 3) for v in self.capsule_gain_db],
+            "capsule_delay_us": [round(v, 3) for v in self.capsule_delay_us],
+            "capsule_tilt_db": [round(v, 3) for v in self.capsule_tilt_db],
         }
 
 
@@ -189,28 +270,72 @@ def random_room(
     max_order: int = DEFAULT_MAX_ORDER,
     name: str = "",
 ) -> Room:
-    """A random shoebox room: size, RT60, per-wall absorption and receiver position.
+    """A random shoebox room: size, RT60, wall materials and receiver position.
 
-    The size is uniform in ``size_range``, the RT60 uniform in ``rt60_range``. The walls'
-    absorption varies by up to ±40 % around the Eyring mean for that RT60 (rescaled so that
-    the area-weighted mean is kept). The receiver is within ±20 % of the room's centre
+    The size is uniform in ``size_range``, the RT60 uniform in ``rt60_range``. The floor,
+    the ceiling and each of the four walls get a real material
+    (:func:`core.synthesis.acoustics.draw_materials`), whose octave-band absorption is
+    scaled by one factor (clipped to 0.99) so that the mean of the 500 Hz and 1 kHz band
+    RT60s (Eyring with air absorption) is the drawn RT60 (:func:`scale_materials`). The receiver is within ±20 % of the room's centre
     horizontally and 1.1–1.5 m above the floor (never closer than 1.35 m to the ceiling
-    minus the wall margin), so that sources 1 m away fit in every direction.
+    minus the wall margin), so that sources 1 m away fit in every direction. The MIC
+    capsules get a random mismatch (gain N(0, 0.5 dB) clipped to ±1 dB, delay ±2 µs,
+    high-frequency tilt ±0.5 dB; drawn last, so the geometry is that of earlier versions).
     """
     size = tuple(float(rng.uniform(lo, hi)) for lo, hi in size_range)
     rt60 = float(rng.uniform(*rt60_range))
-    mean_alpha = eyring_absorption(size, rt60)  # type: ignore[arg-type]
     lx, ly, lz = size
-    areas = np.array([ly * lz, ly * lz, lx * lz, lx * lz, lx * ly, lx * ly])
-    factors = rng.uniform(0.6, 1.4, size=6)
-    factors *= areas.sum() / np.dot(areas, factors)
-    alpha = np.clip(mean_alpha * factors, 0.01, 0.99)
+    names = draw_materials(rng)
+    bands = scale_materials(size, np.array([MATERIALS[m] for m in names]), rt60)  # type: ignore[arg-type]
+    alpha = bands[:, list(MID_BANDS)].mean(axis=1)
     rx = (
         lx * float(rng.uniform(0.3, 0.7)),
         ly * float(rng.uniform(0.3, 0.7)),
         float(min(rng.uniform(1.1, 1.5), lz - 1.0 - WALL_MARGIN_M)),
     )
-    return Room(size, tuple(float(a) for a in alpha), rx, rt60=rt60, max_order=max_order, name=name)  # type: ignore[arg-type]
+    gain_db = np.clip(rng.normal(0.0, 0.5, size=4), -1.0, 1.0)
+    delay_us = rng.uniform(-2.0, 2.0, size=4)
+    tilt_db = rng.uniform(-0.5, 0.5, size=4)
+    return Room(
+        size,  # type: ignore[arg-type]
+        tuple(float(a) for a in alpha),  # type: ignore[arg-type]
+        rx,
+        rt60=rt60,
+        max_order=max_order,
+        name=name,
+        capsule_gain_db=tuple(float(v) for v in gain_db),  # type: ignore[arg-type]
+        capsule_delay_us=tuple(float(v) for v in delay_us),  # type: ignore[arg-type]
+        capsule_tilt_db=tuple(float(v) for v in tilt_db),  # type: ignore[arg-type]
+        band_absorption=tuple(tuple(float(v) for v in row) for row in bands),
+        materials=names,
+    )
+
+
+def scale_materials(
+    size: tuple[float, float, float], bands: np.ndarray, rt60: float, air: bool = True
+) -> np.ndarray:
+    """Absorption ``(6, N_BANDS)`` = ``min(s * bands, 0.99)`` with ``s`` such that the mid-band (500 Hz, 1 kHz) mean Eyring RT60 is ``rt60``.
+
+    Bisection on ``log s`` (the RT60 falls monotonically with ``s``); if even ``s`` at its
+    bounds (1/100-100) cannot reach ``rt60`` the nearest bound is used.
+    """
+    probe = Room(size, (0.5,) * 6, tuple(v / 2 for v in size), rt60=1.0, air=air)  # type: ignore[arg-type]
+
+    def mid_rt60(scale: float) -> float:
+        alpha = np.clip(scale * bands, 0.0, 0.99)
+        a = probe.wall_areas @ alpha / probe.surface
+        air_term = 4.0 * band_air_absorption() / (10.0 * math.log10(math.e)) * probe.volume if air else 0.0
+        rt = _SABINE * probe.volume / (-probe.surface * np.log1p(-a) + air_term)
+        return float(np.mean(rt[list(MID_BANDS)]))
+
+    lo, hi = math.log(0.01), math.log(100.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if mid_rt60(math.exp(mid)) > rt60:
+            lo = mid
+        else:
+            hi = mid
+    return np.clip(math.exp(0.5 * (lo + hi)) * bands, 0.0, 0.99)
 
 
 # --------------------------------------------------------------------------- image sources
@@ -227,6 +352,30 @@ def image_orders(max_order: int) -> np.ndarray:
     idx = idx[np.lexsort((idx[:, 2], idx[:, 1], idx[:, 0], order))]
     idx.setflags(write=False)
     return idx
+
+
+@lru_cache(maxsize=32)
+def _image_band_gains(band_reflection: tuple[tuple[float, ...], ...], max_order: int) -> np.ndarray:
+    idx = image_orders(max_order)
+    q = np.mod(idx, 2)
+    n = (idx + q) // 2
+    beta = np.asarray(band_reflection, dtype=np.float64).reshape(3, 2, -1)  # (axis, wall, band)
+    hits0 = np.abs(n - q)[..., None]
+    hits1 = np.abs(n)[..., None]
+    out = np.prod(beta[None, :, 0] ** hits0 * beta[None, :, 1] ** hits1, axis=1)
+    out.setflags(write=False)
+    return out
+
+
+def image_band_gains(room: Room, max_order: int | None = None) -> np.ndarray:
+    """Wall reflection gains ``(K, N_BANDS)`` of the images of :func:`image_orders` per octave band.
+
+    The band analogue of the ``gains`` of :func:`image_sources` (the product of the band
+    reflection coefficients of the walls each image's path hits; independent of the
+    source position).
+    """
+    key = tuple(tuple(float(v) for v in row) for row in room.band_reflection)
+    return _image_band_gains(key, room.max_order if max_order is None else max_order)
 
 
 def image_sources(

@@ -36,7 +36,9 @@ from core.synthesis.room import Room, max_distance
 
 __all__ = [
     "DEFAULT_SPEEDS_DEG_S",
+    "EVENT_LEVEL_DBFS",
     "SAMPLE_RATE",
+    "NoiseSource",
     "Scene",
     "SceneEvent",
     "Trajectory",
@@ -47,8 +49,11 @@ SAMPLE_RATE = 24000
 """Sample rate of scenes and rendered audio (Hz)."""
 DEFAULT_SPEEDS_DEG_S: tuple[float, ...] = (10.0, 20.0, 40.0)
 """Angular speeds of moving sources (either direction), as in TAU-NIGENS 2020."""
+EVENT_LEVEL_DBFS = -30.0
+"""Default RMS level of the W channel over the active label frames of a rendered mix (dBFS)."""
 ELEVATION_LIMIT_DEG = 45.0
-DISTANCE_RANGE_M = (1.0, 3.0)
+DISTANCE_RANGE_M = (0.5, 4.0)
+"""Source distances (m), drawn uniformly and shortened near walls: a varied direct-to-reverberant ratio."""
 
 
 @dataclass(frozen=True)
@@ -122,9 +127,31 @@ class SceneEvent:
         return self.trajectory.direction(t)
 
 
+@dataclass(frozen=True)
+class NoiseSource:
+    """A directional ambient-noise source (never labelled): where it is and its share of the noise power.
+
+    ``share`` is the fraction of the ambient noise's W-channel power that comes from this
+    source (the rest is the diffuse field); it plays the scene's noise recipe from a fixed
+    position through the room.
+    """
+
+    trajectory: Trajectory
+    share: float
+
+
 @dataclass(frozen=True, eq=False)
 class Scene:
-    """A recording to render: duration, room, events, overlap class, ambient-noise SNR and noise seed."""
+    """A recording to render: duration, room, events, overlap class, ambient noise, level and noise seed.
+
+    Ambient noise and level (see :mod:`core.synthesis.noise`): ``noise`` is the recipe of the
+    diffuse noise field (``"pink"``, ``"brown"``, ``"babble"``, ``"hvac"``, ``"traffic"``,
+    ``"wind"``) at ``snr_db`` below the events (``inf``: none), with the unlabelled
+    ``noise_sources``; ``level_dbfs`` is the target W RMS of the events over the active label
+    frames (lowered where an FOA peak would exceed -3 dBFS) and ``tilt_db_oct`` the slope of
+    the equalisation applied alike to every channel. The defaults are the fixed pink noise,
+    -30 dBFS and no tilt of earlier versions.
+    """
 
     duration_s: float
     room: Room
@@ -132,6 +159,10 @@ class Scene:
     ov: int = 1
     snr_db: float = 30.0
     noise_seed: int = 0
+    noise: str = "pink"
+    level_dbfs: float = EVENT_LEVEL_DBFS
+    tilt_db_oct: float = 0.0
+    noise_sources: tuple[NoiseSource, ...] = ()
 
     @property
     def n_samples(self) -> int:
@@ -340,8 +371,13 @@ def scene_from_specs(
     ov: int = 1,
     snr_db: float = 30.0,
     noise_seed: int = 0,
+    **ambience: Any,
 ) -> Scene:
-    """A :class:`Scene` from explicit events (no randomness except the render noise seed)."""
+    """A :class:`Scene` from explicit events (no randomness except the render noise seed).
+
+    ``ambience``: the noise and level fields of :class:`Scene` (``noise``, ``level_dbfs``,
+    ``tilt_db_oct``, ``noise_sources``).
+    """
     events = tuple(
         SceneEvent(
             samples=np.asarray(s.samples, dtype=np.float32).reshape(-1),
@@ -352,4 +388,4 @@ def scene_from_specs(
         )
         for s in specs
     )
-    return Scene(duration_s, room, events, ov=ov, snr_db=snr_db, noise_seed=noise_seed)
+    return Scene(duration_s, room, events, ov=ov, snr_db=snr_db, noise_seed=noise_seed, **ambience)

@@ -13,11 +13,13 @@ Physics
 * **FOA** (AmbiX, ACN order W, Y, Z, X, SN3D): each path is encoded as a plane wave from
   its own direction ``(a, e)`` seen from the array centre:
   ``W = s, Y = s cos e sin a, Z = s sin e, X = s cos e cos a``.
-* **MIC**: four **omnidirectional capsules in free field** at the DCASE tetrahedron
-  positions (radius 4.2 cm, :func:`core.spatial.mic_array.mic_capsule_positions`); each path has
-  its exact per-capsule distance, so delay and ``1/d`` gain differ per capsule. Capsule
-  directivity and the scattering of the Eigenmike's rigid sphere are **not** modelled
-  (an open-sphere array).
+* **MIC**: four capsules of an Eigenmike em32 on a **rigid sphere** of radius 4.2 cm at the
+  DCASE tetrahedron (:func:`core.spatial.mic_array.mic_capsule_unit_vectors`). Each path
+  reaches capsule ``c`` through the rigid-sphere scattering filter of the angle ``γ``
+  between its arrival direction and the capsule (:mod:`core.synthesis.sphere`: a FIR table
+  over ``γ`` and the fractional delay), placed at the path's delay to the sphere centre
+  with the gain ``beta / d`` (far-field approximation per image source). The capsules'
+  gain/delay/tilt mismatch of the room is applied to the whole MIC signal at the end.
 * **Fractional delays** are Kaiser-windowed sinc kernels (32 taps, beta 8, unit DC gain):
   flat within 0.01 dB and with a group-delay error below 0.01 sample up to 10 kHz
   (fractions rounded to 1/4096 sample).
@@ -30,18 +32,23 @@ Physics
 * **Diffuse fields** (tail and ambient noise) are generated with the exact second-order
   statistics of an isotropic field, jointly for the 8 channels FOA + MIC: for each
   frequency the 8x8 covariance has FOA block ``diag(1, 1/3, 1/3, 1/3)`` (SN3D), MIC block
-  ``j0(k d_ij)`` (capsule spacing ``d_ij``) and cross terms ``E[W M_c*] = j0(k r)``,
-  ``E[D_a M_c*] = -j j1(k r) p_ca / r`` (``D_a`` = Y, Z, X). Noise is drawn per 16384-point
+  ``Σ_n (2n+1) |b_n|^2 P_n(cos γ_ij)`` (rigid-sphere modal strengths ``b_n``, angle ``γ_ij``
+  between capsules) and cross terms ``E[W M_c*] = conj(b_0)``,
+  ``E[D_a M_c*] = conj(b_1) u_ca`` (``D_a`` = Y, Z, X; ``u_c`` the capsule's unit vector). Noise is drawn per 16384-point
   frequency block through the Cholesky factor of that matrix at every bin, and the blocks
   are cross-faded (power-complementary sine/cosine ramps of 1024 samples).
 * **Moving sources** are rendered in blocks of 20 ms hop (Hann windows of 40 ms, which
   sum to one): each block is convolved with the direct + early RIR of the source position
   at the block centre; the diffuse tail (independent of direction) is convolved once.
-* **Ambient noise**: a pink (1/f above 50 Hz) isotropic diffuse field at ``scene.snr_db``
-  below the events' level, measured as the mean power of the rendered W channel over the
-  samples of all label frames with at least one event.
+* **Ambient noise** (:mod:`core.synthesis.noise`): a diffuse field of the recipe
+  ``scene.noise`` (spectrum and slow envelope common to all channels) plus the unlabelled
+  ``scene.noise_sources``, ``scene.snr_db`` below the events' level, measured as the mean
+  power of the rendered W channel over the samples of all label frames with at least one
+  event (after the tilt) vs the noise's W power over the whole mix.
+* **Tilt**: ``scene.tilt_db_oct`` (:func:`core.synthesis.noise.apply_tilt`), the same filter
+  on every channel.
 * **Level**: the mix is scaled so that the W channel's RMS over the active label frames
-  is -30 dBFS, unless that would put an FOA peak above -3 dBFS (then the peak is at
+  is ``scene.level_dbfs``, unless that would put an FOA peak above -3 dBFS (then the peak is at
   -3 dBFS); MIC gets the same gain (its peaks are within a few % of the FOA ones).
 """
 
@@ -50,15 +57,33 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import scipy.fft
+import scipy.signal
 import scipy.special
 
 from core.common.progress import CancelFn, check_cancel
-from core.spatial.mic_array import mic_capsule_positions
-from core.synthesis.room import SPEED_OF_SOUND, Room, image_orders, image_sources
+from core.spatial.mic_array import mic_capsule_unit_vectors
+from core.synthesis.acoustics import Directivity, band_air_absorption, band_weights, source_directivity
+from core.synthesis.noise import (
+    apply_tilt,
+    draw_noise_params,
+    mono_noise,
+    noise_envelope,
+    noise_spectrum,
+    tilt_gain_db,
+)
+from core.synthesis.room import SPEED_OF_SOUND, Room, image_band_gains, image_orders, image_sources
 from core.synthesis.scene import SAMPLE_RATE, Scene, SceneEvent, Trajectory
+from core.synthesis.sphere import (
+    FIR_CENTRE,
+    FIR_TAPS,
+    apply_capsule_mismatch,
+    diffuse_sphere_covariance,
+    sphere_kernels,
+)
 
 __all__ = [
     "BLOCK_HOP",
@@ -68,6 +93,8 @@ __all__ = [
     "diffuse_noise",
     "early_rir",
     "foa_gains",
+    "level_gain",
+    "noise_freqs",
     "render_event",
     "render_scene",
     "room_impulse_response",
@@ -88,6 +115,9 @@ _DIFF_NFFT = 16384  # diffuse-noise block
 _DIFF_OVERLAP = 1024  # cross-fade between noise blocks
 _DIFF_REG = 1e-6  # relative diagonal loading of the diffuse covariance (uncorrelated -60 dB)
 _BLOCK_CHUNK = 64  # moving-source blocks processed at once
+_BAND_HALF = 32  # half length of the per-path band filters (65 taps)
+_KF = 128  # FFT size of the per-path kernels (fractional delay or sphere filter * band filter)
+_PAD = _BAND_HALF + FIR_CENTRE  # leading samples of the internal early RIRs (pre-ringing of near paths)
 
 
 # --------------------------------------------------------------------------- paths
@@ -121,59 +151,133 @@ def _sinc_taps(delay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return whole - _HALF + 1, _sinc_table()[frac]
 
 
-def _path_geometry(room: Room, sources: np.ndarray, mic: bool) -> tuple[np.ndarray, ...]:
-    """Delays (samples) and channel weights of all paths of source positions ``(B, 3)``.
+@lru_cache(maxsize=1)
+def _band_fir_spectra() -> np.ndarray:
+    """Spectra ``(N_BANDS, _KF // 2 + 1)`` of the per-path band filters (65 taps, linear phase, centre tap 32).
 
-    Returns ``foa_delay (B, K)``, ``foa_weight (B, K, 4)`` and, with ``mic``,
-    ``mic_delay (B, K, 4)``, ``mic_weight (B, K, 4)``.
+    Each is the band weight of :func:`core.synthesis.acoustics.band_weights` (zero phase,
+    from a 4096-point grid) windowed to ``2 _BAND_HALF + 1`` taps (Hann); the top band is
+    ``delta - sum(others)`` so that the seven filters sum to a pure delay of
+    ``_BAND_HALF`` samples exactly.
     """
-    pos, gains = image_sources(room, sources)
+    grid = 4096
+    w = band_weights(scipy.fft.rfftfreq(grid, 1.0 / FS))
+    imp = np.roll(scipy.fft.irfft(w, grid, axis=-1), _BAND_HALF, axis=-1)[:, : 2 * _BAND_HALF + 1]
+    imp *= np.hanning(2 * _BAND_HALF + 3)[1:-1]
+    imp[-1] = -imp[:-1].sum(axis=0)
+    imp[-1, _BAND_HALF] += 1.0
+    out = scipy.fft.rfft(imp, _KF, axis=-1)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _sinc_spectra() -> np.ndarray:
+    """Spectra ``(_FRAC_STEPS + 1, _KF // 2 + 1)`` of the fractional-delay kernels."""
+    out = scipy.fft.rfft(_sinc_table(), _KF, axis=-1)
+    out.setflags(write=False)
+    return out
+
+
+def _path_geometry(
+    room: Room, sources: np.ndarray, mic: bool, directivity: Directivity | None = None
+) -> tuple[np.ndarray, ...]:
+    """Delays (samples), directions and band gains of all paths of source positions ``(B, 3)``.
+
+    Returns ``delay (B, K)`` (to the array centre), ``foa_weight (B, K, 4)`` (the plane-wave
+    FOA gains of the arrival direction), ``band_gain (B, K, N_BANDS)`` (wall reflections
+    per band, ``1 / d``, ISO 9613-1 air absorption ``10^(-alpha_b d / 20)`` and the source
+    directivity toward the emission direction, mirrored for image sources) and, with
+    ``mic``, ``cos_gamma (B, K, 4)`` (cosine between each arrival direction and each
+    capsule, for the rigid-sphere filters).
+    """
+    order = room.max_order
+    pos, _ = image_sources(room, sources)
     rx = np.asarray(room.receiver, dtype=np.float64)
     vec = pos - rx
     dist = np.linalg.norm(vec, axis=-1)
-    foa_delay = dist * (FS / SPEED_OF_SOUND)
-    foa_weight = (gains / dist)[..., None] * foa_gains(vec / dist[..., None])
+    delay = dist * (FS / SPEED_OF_SOUND)
+    u = vec / dist[..., None]
+    gain = image_band_gains(room, order)[None] / dist[..., None]  # (B, K, N_BANDS)
+    if room.air:
+        gain = gain * 10.0 ** (-band_air_absorption() * dist[..., None] / 20.0)
+    if directivity is not None:
+        mirror = 1 - 2 * np.mod(image_orders(order), 2)  # (K, 3): image sources emit mirrored
+        cos_theta = -(u * mirror) @ np.asarray(directivity.facing, dtype=np.float64)
+        gain = gain * directivity.gains(cos_theta)
     if not mic:
-        return foa_delay, foa_weight
-    caps = rx + mic_capsule_positions()
-    dm = np.linalg.norm(pos[..., None, :] - caps, axis=-1)
-    return foa_delay, foa_weight, dm * (FS / SPEED_OF_SOUND), gains[:, None] / dm
+        return delay, foa_gains(u), gain
+    return delay, foa_gains(u), gain, u @ mic_capsule_unit_vectors().T
 
 
 def _early_length(room: Room, sources: np.ndarray) -> int:
     pos, _ = image_sources(room, sources)
     dist = np.linalg.norm(pos - np.asarray(room.receiver), axis=-1)
-    return int(math.ceil(dist.max() * FS / SPEED_OF_SOUND)) + _HALF + 8  # + capsule offsets (< 3 samples)
+    # + the tail of the sphere filters (FIR_TAPS - FIR_CENTRE > _HALF) and of the band filters
+    return int(math.ceil(dist.max() * FS / SPEED_OF_SOUND)) + FIR_TAPS - FIR_CENTRE + _BAND_HALF + 2
 
 
-def early_rir(room: Room, sources: np.ndarray, mic: bool = True, length: int | None = None) -> np.ndarray:
-    """Direct sound + image sources: RIRs ``(B, C, length)`` of source positions ``(B, 3)``.
+def _early_rir_padded(
+    room: Room, sources: np.ndarray, mic: bool, length: int, directivity: Directivity | None = None
+) -> np.ndarray:
+    """:func:`early_rir` with ``_PAD`` leading samples: ``(B, C, _PAD + length)``, emission at sample ``_PAD``.
 
-    ``C`` is 8 (FOA W, Y, Z, X then MIC M1..M4) with ``mic``, else 4. Sample 0 is the
-    emission time. ``length`` defaults to just past the latest path.
+    Each path's kernel is its fractional delay (FOA) or its rigid-sphere filter (MIC)
+    convolved with the path's band filter ``sum_b g_b phi_b`` (65-tap linear phase, see
+    :func:`_band_fir_spectra`), by 128-point FFTs of the kernels.
     """
     sources = np.atleast_2d(np.asarray(sources, dtype=np.float64))
-    geo = _path_geometry(room, sources, mic)
-    if length is None:
-        length = _early_length(room, sources)
+    geo = _path_geometry(room, sources, mic, directivity)
+    total = _PAD + length
     n_ch = 8 if mic else 4
     n_blocks = sources.shape[0]
     base = (np.arange(n_blocks) * n_ch)[:, None, None, None]
-    t = np.arange(2 * _HALF)
-    start, taps = _sinc_taps(geo[0])  # (B, K), (B, K, T)
-    if start.min() < 0 or start.max() + 2 * _HALF > length:
-        raise ValueError("a path falls outside the RIR (source closer than 0.25 m, or length too short)")
+    band = geo[2] @ _band_fir_spectra()  # (B, K, F): the path's band filter
+    steps = np.rint(geo[0] * _FRAC_STEPS).astype(np.int64)
+    whole, frac = np.divmod(steps, _FRAC_STEPS)
+    start = whole - _HALF + 1 - _BAND_HALF + _PAD  # (B, K)
+    n_foa = 2 * _HALF + 2 * _BAND_HALF
+    kern = scipy.fft.irfft(band * _sinc_spectra()[frac], _KF, axis=-1)[..., :n_foa]  # (B, K, T)
+    if start.min() < 0 or start.max() + n_foa > total:
+        raise ValueError("a path falls outside the RIR (length too short)")
     ch = np.arange(4)[None, None, :, None]
-    idx = [((base + ch) * length + start[:, :, None, None] + t).ravel()]
-    val = [(geo[1][..., None] * taps[:, :, None, :]).ravel()]
+    idx = [((base + ch) * total + start[:, :, None, None] + np.arange(n_foa)).ravel()]
+    val = [(geo[1][..., None] * kern[:, :, None, :]).ravel()]
     if mic:
-        start_m, taps_m = _sinc_taps(geo[2])  # (B, K, 4), (B, K, 4, T)
-        if start_m.min() < 0 or start_m.max() + 2 * _HALF > length:
-            raise ValueError("a path falls outside the RIR")
-        idx.append(((base + 4 + ch) * length + start_m[..., None] + t).ravel())
-        val.append((geo[3][..., None] * taps_m).ravel())
-    flat = np.bincount(np.concatenate(idx), np.concatenate(val), minlength=n_blocks * n_ch * length)
-    return flat.reshape(n_blocks, n_ch, length)
+        start_m, taps_m = sphere_kernels(geo[3], geo[0][..., None])  # (B, K, 4), (B, K, 4, FIR_TAPS)
+        start_m = start_m - _BAND_HALF + _PAD
+        n_mic = FIR_TAPS + 2 * _BAND_HALF
+        spec_m = scipy.fft.rfft(taps_m, _KF, axis=-1) * band[:, :, None, :]
+        kern_m = scipy.fft.irfft(spec_m, _KF, axis=-1)[..., :n_mic]
+        if start_m.min() < 0 or start_m.max() + n_mic > total:
+            raise ValueError("a path falls outside the RIR (length too short)")
+        idx.append(((base + 4 + ch) * total + start_m[..., None] + np.arange(n_mic)).ravel())
+        val.append(kern_m.ravel())
+    flat = np.bincount(np.concatenate(idx), np.concatenate(val), minlength=n_blocks * n_ch * total)
+    return flat.reshape(n_blocks, n_ch, total)
+
+
+def early_rir(
+    room: Room,
+    sources: np.ndarray,
+    mic: bool = True,
+    length: int | None = None,
+    directivity: Directivity | None = None,
+) -> np.ndarray:
+    """Direct sound + image sources: RIRs ``(B, C, length)`` of source positions ``(B, 3)``.
+
+    ``C`` is 8 (FOA W, Y, Z, X then MIC M1..M4) with ``mic``, else 4. Sample 0 is the
+    emission time. ``length`` defaults to just past the latest path. Each path is filtered
+    by its octave-band gains (walls, air, ``directivity``; a 65-tap linear-phase filter,
+    whose pre-ringing before the emission time is cut here for paths shorter than 0.7 m;
+    the renderer keeps it). Each MIC path is the rigid-sphere filter of its arrival
+    direction (:mod:`core.synthesis.sphere`) placed at the path's delay to the sphere
+    centre (far-field approximation per path).
+    """
+    sources = np.atleast_2d(np.asarray(sources, dtype=np.float64))
+    if length is None:
+        length = _early_length(room, sources)
+    return _early_rir_padded(room, sources, mic, length, directivity)[..., _PAD:]
 
 
 # --------------------------------------------------------------------------- diffuse fields
@@ -182,25 +286,19 @@ def early_rir(room: Room, sources: np.ndarray, mic: bool = True, length: int | N
 def diffuse_covariance(freqs_hz: np.ndarray) -> np.ndarray:
     """Covariance ``(F, 8, 8)`` of FOA (W, Y, Z, X) + MIC (M1..M4) in an isotropic diffuse field.
 
-    Normalised to a unit-power pressure field (``W`` and each capsule have variance 1);
-    see the module docstring for the entries.
+    Normalised to a unit-power pressure field (``W`` has variance 1; each capsule the
+    rigid sphere's diffuse-field power response, 1 at low frequency, +2.6 dB at 12 kHz);
+    the MIC terms are :func:`core.synthesis.sphere.diffuse_sphere_covariance`.
     """
-    k = 2.0 * np.pi * np.asarray(freqs_hz, dtype=np.float64) / SPEED_OF_SOUND
-    caps = mic_capsule_positions()
-    r = np.linalg.norm(caps, axis=1)
-    cov = np.zeros(k.shape + (8, 8), dtype=np.complex128)
+    freqs = np.asarray(freqs_hz, dtype=np.float64)
+    cov = np.zeros(freqs.shape + (8, 8), dtype=np.complex128)
     cov[..., 0, 0] = 1.0
     for a in (1, 2, 3):
         cov[..., a, a] = 1.0 / 3.0
-    d = np.linalg.norm(caps[:, None, :] - caps[None, :, :], axis=-1)
-    cov[..., 4:, 4:] = scipy.special.spherical_jn(0, k[..., None, None] * d)
-    axis_of = {1: 1, 2: 2, 3: 0}  # Y, Z, X -> y, z, x
-    for c in range(4):
-        kr = k * r[c]
-        cov[..., 0, 4 + c] = scipy.special.spherical_jn(0, kr)
-        j1 = scipy.special.spherical_jn(1, kr)
-        for a, axis in axis_of.items():
-            cov[..., a, 4 + c] = -1j * j1 * caps[c, axis] / r[c]
+    mic_cov, w_cov, d_cov = diffuse_sphere_covariance(freqs.reshape(-1))
+    cov[..., 4:, 4:] = mic_cov.reshape(freqs.shape + (4, 4))
+    cov[..., 0, 4:] = w_cov.reshape(freqs.shape + (4,))
+    cov[..., 1:4, 4:] = d_cov.reshape(freqs.shape + (3, 4))
     rows, cols = np.triu_indices(8, 1)
     cov[..., cols, rows] = np.conj(cov[..., rows, cols])
     return cov
@@ -216,18 +314,32 @@ def _diffuse_factor() -> np.ndarray:
     return factor
 
 
-@lru_cache(maxsize=2)
-def _spectral_weights(pink: bool) -> np.ndarray:
-    freqs = scipy.fft.rfftfreq(_DIFF_NFFT, 1.0 / FS)
-    if pink:
-        w = np.where(freqs >= 20.0, 1.0 / np.sqrt(np.maximum(freqs, 50.0)), 0.0)
-    else:
-        w = np.ones_like(freqs)
+def noise_freqs() -> np.ndarray:
+    """The frequencies (Hz) of the bins of :func:`diffuse_noise`'s blocks (``weights`` is given there)."""
+    return scipy.fft.rfftfreq(_DIFF_NFFT, 1.0 / FS)
+
+
+def _normalised_weights(amplitude: np.ndarray) -> np.ndarray:
+    """Amplitude weights per bin scaled so that W has unit variance after the inverse FFT."""
+    w = np.array(amplitude, dtype=np.float64)
+    if w.shape != (_DIFF_NFFT // 2 + 1,) or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("diffuse-noise weights must be one finite, non-negative value per noise_freqs() bin")
     w[0] = w[-1] = 0.0
+    total = float(np.sum(w**2))
+    if total <= 0.0:
+        raise ValueError("diffuse-noise weights are all zero")
     # unit variance of W after the inverse FFT (each bin has E|z|^2 = 1)
-    w *= _DIFF_NFFT / math.sqrt(2.0 * np.sum(w**2))
+    w *= _DIFF_NFFT / math.sqrt(2.0 * total)
     w.setflags(write=False)
     return w
+
+
+@lru_cache(maxsize=2)
+def _spectral_weights(pink: bool) -> np.ndarray:
+    freqs = noise_freqs()
+    if pink:
+        return _normalised_weights(np.where(freqs >= 20.0, 1.0 / np.sqrt(np.maximum(freqs, 50.0)), 0.0))
+    return _normalised_weights(np.ones_like(freqs))
 
 
 @lru_cache(maxsize=1)
@@ -241,10 +353,17 @@ def _crossfade_window() -> np.ndarray:
     return w
 
 
-def diffuse_noise(n: int, rng: np.random.Generator, pink: bool = False, mic: bool = True) -> np.ndarray:
+def diffuse_noise(
+    n: int,
+    rng: np.random.Generator,
+    pink: bool = False,
+    mic: bool = True,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
     """``n`` samples of isotropic diffuse noise: ``(8, n)`` FOA + MIC, or ``(4, n)`` FOA only.
 
-    W (and each capsule) has unit variance; white or pink (1/f above 50 Hz). Drawn in
+    W (and each capsule) has unit variance; white or pink (1/f above 50 Hz), or with the
+    amplitude spectrum ``weights`` (one value per bin of :func:`noise_freqs`, any scale). Drawn in
     blocks of 16384 samples (exact covariance at every FFT bin) cross-faded over 1024
     samples with power-complementary windows. The random numbers drawn are the same with
     and without ``mic`` (so the FOA rows are identical).
@@ -253,7 +372,7 @@ def diffuse_noise(n: int, rng: np.random.Generator, pink: bool = False, mic: boo
     if n <= 0:
         return np.zeros((n_ch, 0))
     factor = _diffuse_factor()
-    weights = _spectral_weights(pink)
+    weights = _spectral_weights(pink) if weights is None else _normalised_weights(weights)
     window = _crossfade_window()
     hop = _DIFF_NFFT - _DIFF_OVERLAP
     n_blocks = -(-(n + _DIFF_OVERLAP) // hop)
@@ -285,37 +404,61 @@ def _mixing_time(room: Room, source: np.ndarray) -> tuple[float, float]:
     return first / SPEED_OF_SOUND, dist[orders == order].min() / SPEED_OF_SOUND
 
 
-def tail_rir(room: Room, source: np.ndarray, rng: np.random.Generator, mic: bool = True) -> np.ndarray:
+def tail_rir(
+    room: Room,
+    source: np.ndarray,
+    rng: np.random.Generator,
+    mic: bool = True,
+    directivity: Directivity | None = None,
+) -> np.ndarray:
     """The diffuse late tail ``(C, L)`` of a source at ``source (3,)``; sample 0 is the emission.
 
-    ``(C, 0)`` for a room without reverberation (``rt60 == 0``). See the module docstring.
+    ``(C, 0)`` for a room without reverberation (``rt60 == 0``). One diffuse noise is split
+    into the octave bands by the zero-phase weights of
+    :func:`core.synthesis.acoustics.band_weights` (which sum to one) and each band gets its
+    own envelope (band RT60 and energy :meth:`~core.synthesis.room.Room.band_reverberant_energy`,
+    times the directivity's diffuse power). See the module docstring.
     """
     n_ch = 8 if mic else 4
-    energy = room.reverberant_energy()
-    if energy <= 0:
+    energy = room.band_reverberant_energy()
+    if directivity is not None:
+        energy = energy * directivity.diffuse_power()
+    if room.rt60 <= 0 or not np.any(energy > 0):
         return np.zeros((n_ch, 0))
+    rts = room.band_rt60
     src = np.asarray(source, dtype=np.float64)
     t_dir = float(np.linalg.norm(src - np.asarray(room.receiver))) / SPEED_OF_SOUND
     t_first, t_mix = _mixing_time(room, src)
     t_mix = max(t_mix, t_first + 0.002)
-    decay = 6.0 * math.log(10.0) / room.rt60  # energy decay rate (1/s)
     start = int(math.floor(t_first * FS))
-    stop = int(math.ceil((t_dir + 1.2 * room.rt60) * FS))
+    stop = int(math.ceil((t_dir + 1.2 * float(rts.max())) * FS))
     t = np.arange(start, stop) / FS
     ramp = np.sin(0.5 * np.pi * np.clip((t - t_first) / (t_mix - t_first), 0.0, 1.0)) ** 2
-    env = np.sqrt(energy * decay / FS * np.exp(-decay * (t - t_dir))) * ramp
+    noise = diffuse_noise(stop - start, rng, pink=False, mic=mic)
+    n = stop - start
+    spec = scipy.fft.rfft(noise, n, axis=-1)
+    weights = band_weights(scipy.fft.rfftfreq(n, 1.0 / FS))
     out = np.zeros((n_ch, stop))
-    out[:, start:] = diffuse_noise(stop - start, rng, pink=False, mic=mic) * env
+    for b in range(weights.shape[0]):
+        if energy[b] <= 0 or rts[b] <= 0:
+            continue
+        decay = 6.0 * math.log(10.0) / rts[b]  # energy decay rate (1/s)
+        env = np.sqrt(energy[b] * decay / FS * np.exp(-decay * (t - t_dir))) * ramp
+        out[:, start:] += scipy.fft.irfft(spec * weights[b], n, axis=-1) * env
     return out
 
 
 def room_impulse_response(
-    room: Room, source: np.ndarray, rng: np.random.Generator, mic: bool = True
+    room: Room,
+    source: np.ndarray,
+    rng: np.random.Generator,
+    mic: bool = True,
+    directivity: Directivity | None = None,
 ) -> np.ndarray:
     """Full RIR ``(C, L)`` (direct + image sources + diffuse tail) of a stationary source."""
     src = np.asarray(source, dtype=np.float64).reshape(3)
-    early = early_rir(room, src[None], mic)[0]
-    tail = tail_rir(room, src, rng, mic)
+    early = early_rir(room, src[None], mic, directivity=directivity)[0]
+    tail = tail_rir(room, src, rng, mic, directivity)
     out = np.zeros((early.shape[0], max(early.shape[1], tail.shape[1])))
     out[:, : early.shape[1]] += early
     out[:, : tail.shape[1]] += tail
@@ -333,7 +476,9 @@ def _fft_convolve(x: np.ndarray, h: np.ndarray) -> np.ndarray:
     return scipy.fft.irfft(spec, nfft, axis=-1)[:, :n_out]
 
 
-def _render_moving_early(x: np.ndarray, traj: Trajectory, room: Room, mic: bool) -> np.ndarray:
+def _render_moving_early(
+    x: np.ndarray, traj: Trajectory, room: Room, mic: bool, directivity: Directivity | None = None
+) -> np.ndarray:
     """Block-wise (20 ms hop, Hann 40 ms) direct + early rendering of a moving source: ``(C, n + ...)``."""
     hop = BLOCK_HOP
     n = x.shape[-1]
@@ -341,10 +486,11 @@ def _render_moving_early(x: np.ndarray, traj: Trajectory, room: Room, mic: bool)
     centres = np.arange(n_blocks) * hop  # block b covers samples [b*hop - hop, b*hop + hop)
     positions = traj.position(room, centres / FS)
     length = _early_length(room, positions)
+    total = _PAD + length
     padded = np.zeros((n_blocks + 1) * hop)
     padded[hop : hop + n] = x
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(2 * hop) / (2 * hop))
-    n_seg = 2 * hop + length - 1
+    n_seg = 2 * hop + total - 1
     m = -(-n_seg // hop)
     nfft = scipy.fft.next_fast_len(m * hop, real=True)
     n_ch = 8 if mic else 4
@@ -353,27 +499,32 @@ def _render_moving_early(x: np.ndarray, traj: Trajectory, room: Room, mic: bool)
     for b0 in range(0, n_blocks, _BLOCK_CHUNK):
         nb = min(_BLOCK_CHUNK, n_blocks - b0)
         seg = np.concatenate([frames[b0 : b0 + nb], frames[b0 + 1 : b0 + nb + 1]], axis=1) * window
-        h = early_rir(room, positions[b0 : b0 + nb], mic, length)
+        h = _early_rir_padded(room, positions[b0 : b0 + nb], mic, length, directivity)
         spec = scipy.fft.rfft(h, nfft, axis=-1) * scipy.fft.rfft(seg, nfft, axis=-1)[:, None, :]
         y = scipy.fft.irfft(spec, nfft, axis=-1)[..., : m * hop].reshape(nb, n_ch, m, hop)
         for j in range(m):
             out[:, b0 + j : b0 + j + nb] += y[:, :, j].transpose(1, 0, 2)
-    return out.reshape(n_ch, -1)[:, hop : hop + n + length - 1]
+    return out.reshape(n_ch, -1)[:, hop + _PAD : hop + _PAD + n + length - 1]
 
 
 def render_event(event: SceneEvent, room: Room, rng: np.random.Generator, mic: bool = True) -> np.ndarray:
-    """The event as heard by the array: ``(C, n)`` from its onset (C = 8 FOA + MIC, or 4 FOA)."""
+    """The event as heard by the array: ``(C, n)`` from its onset (C = 8 FOA + MIC, or 4 FOA).
+
+    Voices (speech, scream) get a directional pattern with a random facing drawn from
+    ``rng`` (:func:`core.synthesis.acoustics.source_directivity`); other classes are omni.
+    """
     x = np.asarray(event.samples, dtype=np.float64).reshape(-1)
     traj = event.trajectory
+    directivity = source_directivity(event.class_name, rng)
     start = traj.position(room, 0.0)
-    tail = tail_rir(room, start, rng, mic)
+    tail = tail_rir(room, start, rng, mic, directivity)
     if not traj.moving:
-        early = early_rir(room, start[None], mic)[0]
-        rir = np.zeros((early.shape[0], max(early.shape[1], tail.shape[1])))
+        early = _early_rir_padded(room, start[None], mic, _early_length(room, start[None]), directivity)[0]
+        rir = np.zeros((early.shape[0], max(early.shape[1], _PAD + tail.shape[1])))
         rir[:, : early.shape[1]] += early
-        rir[:, : tail.shape[1]] += tail
-        return _fft_convolve(x, rir)
-    y = _render_moving_early(x, traj, room, mic)
+        rir[:, _PAD : _PAD + tail.shape[1]] += tail
+        return _fft_convolve(x, rir)[:, _PAD:]
+    y = _render_moving_early(x, traj, room, mic, directivity)
     if tail.shape[1] == 0:
         return y
     yt = _fft_convolve(x, tail)
@@ -390,14 +541,89 @@ def _active_samples(scene: Scene) -> np.ndarray:
     return np.repeat(per_frame, hop)[: scene.n_samples]
 
 
+def _ambient_noise(
+    scene: Scene, rng: np.random.Generator, mic: bool, power: float
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The scene's ambient noise ``(C, n)`` (tilted), its W power ``power``, and what was drawn.
+
+    A diffuse field of the recipe ``scene.noise`` (:mod:`core.synthesis.noise`) plus the
+    directional ``scene.noise_sources`` (each playing its own draw of the recipe through the
+    room), scaled so that each source has its ``share`` of the W power and the diffuse field
+    the rest. The pink recipe draws exactly the noise of earlier versions.
+    """
+    n = scene.n_samples
+    kind = scene.noise
+    params = {} if kind == "pink" else draw_noise_params(kind, rng)
+    diffuse_share = 1.0 - sum(src.share for src in scene.noise_sources)
+    if not 0.0 <= diffuse_share <= 1.0:
+        raise ValueError("the shares of the directional noise sources must add up to at most 1")
+    out = np.zeros((8 if mic else 4, n))
+    if diffuse_share > 0.0:
+        if kind == "pink" and scene.tilt_db_oct == 0.0:
+            field = diffuse_noise(n, rng, pink=True, mic=mic)
+        else:
+            freqs = noise_freqs()
+            tilt = 10 ** (tilt_gain_db(freqs, scene.tilt_db_oct) / 20)
+            amp = np.sqrt(noise_spectrum(kind, freqs, params)) * tilt
+            field = diffuse_noise(n, rng, mic=mic, weights=amp)
+        env = noise_envelope(kind, n, rng, params)
+        if env is not None:
+            field *= np.sqrt(env)
+        p_field = float(np.mean(field[0] ** 2)) if n else 0.0
+        if p_field > 0.0:
+            out += field * math.sqrt(diffuse_share * power / p_field)
+    for src in scene.noise_sources:
+        x = mono_noise(kind, n, rng, params, scene.tilt_db_oct)
+        pos = src.trajectory.position(scene.room, 0.0)
+        rir = room_impulse_response(scene.room, pos, rng, mic)
+        y = scipy.signal.oaconvolve(x[None, :], rir, axes=-1)[:, :n]
+        p_src = float(np.mean(y[0] ** 2)) if n else 0.0
+        if p_src > 0.0:
+            out += y * math.sqrt(src.share * power / p_src)
+    total = float(np.mean(out[0] ** 2)) if n else 0.0
+    if scene.noise_sources and total > 0.0:  # the parts are not exactly uncorrelated over a finite mix
+        out *= math.sqrt(power / total)
+    return out, {"noise": kind, **params}
+
+
+def level_gain(
+    reference: np.ndarray,
+    power: float,
+    level_dbfs: float,
+    report: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> float:
+    """The gain that puts events of mean power ``power`` at ``level_dbfs``, unless a peak of
+    ``reference`` would then exceed :data:`PEAK_LIMIT` (-3 dBFS): then the peak is at it.
+
+    ``report`` receives ``details`` (what the noise stage drew), ``level_dbfs`` reached and
+    ``peak_limited``.
+    """
+    gain = 10 ** (level_dbfs / 20) / math.sqrt(power)
+    peak = float(np.max(np.abs(reference))) if reference.size else 0.0
+    limited = peak * gain > PEAK_LIMIT
+    if limited:
+        gain = PEAK_LIMIT / peak
+    if report is not None:
+        report.update(details or {})
+        report["level_dbfs"] = round(10 * math.log10(power * gain**2), 3)
+        report["peak_limited"] = bool(limited)
+    return gain
+
+
 def render_scene(
-    scene: Scene, formats: Sequence[str] = ("foa", "mic"), cancel: CancelFn | None = None
+    scene: Scene,
+    formats: Sequence[str] = ("foa", "mic"),
+    cancel: CancelFn | None = None,
+    report: dict[str, Any] | None = None,
 ) -> dict[str, np.ndarray]:
     """Render ``scene`` to float32 ``(4, n_samples)`` arrays, one per format (``"foa"``, ``"mic"``).
 
     Deterministic for a given scene (its ``noise_seed`` drives the tails and the ambient
     noise); the FOA output does not depend on whether MIC is rendered too. ``cancel`` is
-    polled between events (raises :class:`~core.common.progress.Cancelled`).
+    polled between events (raises :class:`~core.common.progress.Cancelled`). A ``report``
+    dict receives what the level and noise stage drew and applied (noise recipe and its
+    parameters, ``level_dbfs`` reached, ``peak_limited``).
     """
     for fmt in formats:
         if fmt not in ("foa", "mic"):
@@ -413,19 +639,30 @@ def render_scene(
         if stop > ev.onset:
             buf[:, ev.onset : stop] += y[:, : stop - ev.onset]
     check_cancel(cancel)
+    buf = apply_tilt(buf, scene.tilt_db_oct)  # the recording chain's EQ: one filter for all channels
     active = _active_samples(scene)
     power = float(np.mean(buf[0, active] ** 2)) if active.any() else 0.0
     if power <= 0.0:
         power = 1e-4
+    details: dict[str, Any] = {"noise": "none"}
     if math.isfinite(scene.snr_db):
-        buf += diffuse_noise(n, rng, pink=True, mic=mic) * math.sqrt(power * 10 ** (-scene.snr_db / 10))
-    gain = 10 ** (EVENT_LEVEL_DBFS / 20) / math.sqrt(power)
-    peak = float(np.max(np.abs(buf[:4]))) if n else 0.0
-    if peak * gain > PEAK_LIMIT:
-        gain = PEAK_LIMIT / peak
+        noise, details = _ambient_noise(scene, rng, mic, power * 10 ** (-scene.snr_db / 10))
+        buf += noise
+    if mic:  # the capsules' gain/phase mismatch filters everything they hear (sphere.py)
+        buf[4:] = apply_capsule_mismatch(buf[4:], scene.room)
+    gain = level_gain(buf[:4], power, scene.level_dbfs, report, details)
     out: dict[str, np.ndarray] = {}
     if "foa" in formats:
         out["foa"] = (buf[:4] * gain).astype(np.float32)
     if mic:
-        out["mic"] = (buf[4:] * gain).astype(np.float32)
+        # the sphere's pressure gain (up to +6 dB on the side facing a source) can put a capsule
+        # above an FOA peak: the MIC file alone is then turned down to the same -3 dBFS limit (the
+        # FOA file does not depend on whether MIC is rendered)
+        mic_gain = gain
+        mic_peak = float(np.max(np.abs(buf[4:]))) if n else 0.0
+        if mic_peak * mic_gain > PEAK_LIMIT:
+            mic_gain = PEAK_LIMIT / mic_peak
+        if report is not None:
+            report["mic_peak_limited_db"] = round(20 * math.log10(mic_gain / gain), 3)
+        out["mic"] = (buf[4:] * mic_gain).astype(np.float32)
     return out

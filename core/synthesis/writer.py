@@ -15,7 +15,9 @@ room ``j = (m - 1) mod rooms_per_fold`` and is ``ov1`` or ``ov2`` alternately
 (``ov = 1 + (f - 1 + m - 1) mod 2``), so about half the mixes have overlapping events.
 
 Randomness: room ``(f, j)`` draws from ``SeedSequence(seed, spawn_key=(0, f, j))`` and mix
-``(f, m)`` from ``SeedSequence(seed, spawn_key=(1, f, m))``: the same seed gives the same
+``(f, m)`` from ``SeedSequence(seed, spawn_key=(1, f, m))`` (its events) and
+``SeedSequence(seed, spawn_key=(2, f, m))`` (its noise recipe, SNR, gain, tilt and directional
+noise source, :func:`core.synthesis.noise.draw_ambience`): the same seed gives the same
 bytes, and a fold comes out the same whatever other folds are generated with it.
 
 Files are written atomically one by one; an existing non-empty ``foa_dev``, ``mic_dev`` or
@@ -27,11 +29,12 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +45,9 @@ from core.common.atomic import atomic_write_bytes, atomic_write_text
 from core.common.errors import SeldError
 from core.common.progress import CancelFn, ProgressFn, check_cancel
 from core.labels.dcase_csv import write_labels
+from core.synthesis.noise import NOISE_TYPES, draw_ambience
 from core.synthesis.room import Room, random_room
-from core.synthesis.scene import SAMPLE_RATE, Scene, make_scene
+from core.synthesis.scene import EVENT_LEVEL_DBFS, SAMPLE_RATE, Scene, make_scene
 from core.synthesis.spatial import render_scene
 
 __all__ = [
@@ -53,8 +57,11 @@ __all__ = [
     "SynthResult",
     "check_output_folder",
     "mix_scene",
+    "parse_noise_types",
+    "parse_span",
     "plan_mixes",
     "room_for",
+    "span",
     "synthesize_dataset",
     "wav_bytes",
 ]
@@ -76,9 +83,25 @@ class SynthConfig:
     rooms_per_fold: int = 3
     duration_s: float = 60.0
     seed: int = 0
-    snr_db: float = 30.0
+    snr_db: float | tuple[float, float] = (6.0, 30.0)
+    """Ambient noise below the events (dB): a fixed value or a range drawn uniformly per mix; inf: none."""
     label_decimals: int = 0
     sources: str | None = None
+    noise_types: tuple[str, ...] = NOISE_TYPES
+    """Ambient-noise recipes (:mod:`core.synthesis.noise`), one drawn uniformly per mix."""
+    gain_db: float | tuple[float, float] = (-12.0, 12.0)
+    """Level of the events relative to -30 dBFS RMS of W: fixed or a range drawn per mix."""
+    tilt_db_oct: float | tuple[float, float] = (-2.0, 2.0)
+    """Equalisation tilt (dB/octave around 1 kHz, all channels alike): fixed or a range drawn per mix."""
+    noise_source_probability: float = 0.3
+    """Probability that a mix has one directional (unlabelled) noise source."""
+    generators_share: float = 0.0
+    """With ``sources``: the share of events drawn from the built-in generators (recorded; the bank applies it)."""
+    rirs: str | None = None
+    """Measured responses (a SOFA file or a folder with ``responses.csv``, :mod:`core.synthesis.measured`)
+    to render through instead of a simulated room; their format is the one format written."""
+    ambience: str | None = None
+    """A recorded 4-channel ambience of the measured room, the background noise (with ``rirs``)."""
 
     def validate(self) -> None:
         """Raise :class:`SeldError` for settings that cannot be generated."""
@@ -96,6 +119,36 @@ class SynthConfig:
             raise SeldError(f"the seed must not be negative, not {self.seed}")
         if not 0 <= self.label_decimals <= 4:
             raise SeldError("label decimals must be 0-4")
+        if not self.noise_types or any(t not in NOISE_TYPES for t in self.noise_types):
+            raise SeldError(f"noise types must be a non-empty selection of {', '.join(NOISE_TYPES)}")
+        snr = span(self.snr_db)
+        if (
+            math.isnan(snr[0])
+            or math.isnan(snr[1])
+            or snr[0] > snr[1]
+            or math.isinf(snr[0]) != math.isinf(snr[1])
+        ):
+            raise SeldError(f"the SNR range must be low:high in dB (or inf), not {self.snr_db}")
+        for name, value, limit in (("gain", self.gain_db, 40.0), ("tilt", self.tilt_db_oct, 6.0)):
+            lo, hi = span(value)
+            if not (-limit <= lo <= hi <= limit):
+                raise SeldError(f"the {name} range must be low:high within ±{limit:g}, not {value}")
+        if not 0.0 <= self.noise_source_probability <= 1.0:
+            raise SeldError("the probability of a directional noise source must be 0-1")
+        if self.rirs is not None and len(self.formats) != 1:
+            raise SeldError(
+                "measured responses are of one format: choose it with --formats foa or --formats mic"
+            )
+        if self.ambience is not None and self.rirs is None:
+            raise SeldError("a recorded ambience is the background of measured responses: give --rirs too")
+
+
+def span(value: float | Sequence[float]) -> tuple[float, float]:
+    """``(low, high)`` of a fixed value or a range."""
+    if isinstance(value, int | float):
+        return float(value), float(value)
+    lo, hi = value
+    return float(lo), float(hi)
 
 
 @dataclass(frozen=True)
@@ -148,7 +201,40 @@ def room_for(config: SynthConfig, fold: int, slot: int) -> Room:
 def mix_scene(config: SynthConfig, plan: MixPlan, bank: Any, room: Room) -> Scene:
     """The scene of one planned mix (deterministic in the seed)."""
     rng = _rng(config, 1, plan.fold, plan.mix)
-    return make_scene(bank, room, rng, config.duration_s, ov=plan.ov, snr_db=config.snr_db)
+    scene = make_scene(bank, room, rng, config.duration_s, ov=plan.ov)
+    ambience = draw_ambience(
+        _rng(config, 2, plan.fold, plan.mix),
+        room,
+        noise_types=config.noise_types,
+        snr_db=span(config.snr_db),
+        gain_db=span(config.gain_db),
+        tilt_db_oct=span(config.tilt_db_oct),
+        source_probability=config.noise_source_probability,
+    )
+    return replace(scene, **ambience)
+
+
+def _json_number(value: float) -> float | str:
+    return value if math.isfinite(value) else str(value)
+
+
+def _ambience_info(scene: Scene, report: dict[str, Any]) -> dict[str, Any]:
+    """What ``synth_info.json`` records of a mix's noise and level (drawn and applied)."""
+    return {
+        "snr_db": _json_number(scene.snr_db),
+        "noise": {
+            k: v for k, v in report.items() if k not in ("level_dbfs", "peak_limited", "mic_peak_limited_db")
+        },
+        "noise_sources": [
+            {"share": src.share, **{k: round(v, 4) for k, v in asdict(src.trajectory).items()}}
+            for src in scene.noise_sources
+        ],
+        "gain_db": round(scene.level_dbfs - EVENT_LEVEL_DBFS, 3),
+        "tilt_db_oct": scene.tilt_db_oct,
+        "level_dbfs": report.get("level_dbfs"),
+        "peak_limited": report.get("peak_limited"),
+        "mic_peak_limited_db": report.get("mic_peak_limited_db"),
+    }
 
 
 def wav_bytes(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
@@ -189,10 +275,19 @@ def _event_info(scene: Scene) -> list[dict[str, Any]]:
             "track": ev.track,
             "onset_s": round(ev.onset_s, 4),
             "offset_s": round(ev.offset_s, 4),
-            "trajectory": {k: round(v, 4) for k, v in asdict(ev.trajectory).items()},
+            "trajectory": _trajectory_info(ev.trajectory),
         }
         for ev in scene.events
     ]
+
+
+def _trajectory_info(trajectory: Any) -> dict[str, Any]:
+    """A trajectory's fields (rounded); a measured path says which response each frame used."""
+    from core.synthesis.measured import MeasuredPath
+
+    if isinstance(trajectory, MeasuredPath):
+        return trajectory.info()
+    return {k: round(v, 4) for k, v in asdict(trajectory).items()}
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -224,7 +319,16 @@ def synthesize_dataset(
     if bank is None:
         from core.synthesis.sources import SourceBank
 
-        bank = SourceBank.from_folder(config.sources) if config.sources else SourceBank.builtin()
+        bank = (
+            SourceBank.from_folder(config.sources, generators_share=config.generators_share)
+            if config.sources
+            else SourceBank.builtin(variety=True)
+        )
+    responses = None
+    if config.rirs is not None:
+        from core.synthesis.measured import read_responses
+
+        responses = read_responses(config.rirs, config.formats[0])
     check_output_folder(out, overwrite)
     folders = {fmt: out / f"{fmt}_dev" for fmt in config.formats}
     meta = out / "metadata_dev"
@@ -243,7 +347,18 @@ def synthesize_dataset(
         if key not in rooms:
             rooms[key] = room_for(config, plan.fold, plan.room_slot)
         scene = mix_scene(config, plan, bank, rooms[key])
-        audio = render_scene(scene, config.formats, cancel=cancel)
+        report: dict[str, Any] = {}
+        if responses is None:
+            audio = render_scene(scene, config.formats, cancel=cancel, report=report)
+        else:
+            from core.synthesis.measured import render_measured_scene, snap_scene
+
+            scene = snap_scene(scene, responses)
+            audio = {
+                responses.fmt: render_measured_scene(
+                    scene, responses, config.ambience, cancel=cancel, report=report
+                )
+            }
         for fmt, folder in folders.items():
             path = folder / f"{plan.name}.wav"
             _write(path, wav_bytes(audio[fmt]))
@@ -252,7 +367,14 @@ def synthesize_dataset(
         write_labels(scene.labels(config.label_decimals), label_path, fmt="dcase2020")
         result.files.append(label_path)
         result.mixes.append(plan.name)
-        info_mixes.append({"name": plan.name, "room": f"room{plan.room}", "events": _event_info(scene)})
+        info_mixes.append(
+            {
+                "name": plan.name,
+                "room": f"room{plan.room}",
+                **_ambience_info(scene, report),
+                "events": _event_info(scene),
+            }
+        )
         if progress is not None:
             progress(done, len(plans), plan.name)
     info = {
@@ -261,7 +383,10 @@ def synthesize_dataset(
             **asdict(config),
             "formats": list(config.formats),
             "folds": list(config.folds),
-            "snr_db": config.snr_db if np.isfinite(config.snr_db) else str(config.snr_db),
+            "snr_db": [_json_number(v) for v in span(config.snr_db)],
+            "gain_db": list(span(config.gain_db)),
+            "tilt_db_oct": list(span(config.tilt_db_oct)),
+            "noise_types": list(config.noise_types),
         },
         "sample_rate": SAMPLE_RATE,
         "rooms": {room.name: room.to_dict() for _, room in sorted(rooms.items())},
@@ -303,4 +428,35 @@ def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
             out.append(fmt)
     if not out:
         raise SeldError("--formats names no format (choose from foa, mic)")
+    return tuple(out)
+
+
+def parse_span(text: str, what: str) -> tuple[float, float]:
+    """A fixed value ``"30"`` or a range ``"6:30"`` (``"inf"`` allowed); SeldError if malformed."""
+    parts = text.split(":")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or any(math.isnan(v) for v in values):
+        raise SeldError(f"cannot read {what} {text!r}: use a number or a range low:high")
+    lo, hi = values[0], values[-1]
+    if lo > hi:
+        raise SeldError(f"cannot read {what} {text!r}: the range must go up (low:high)")
+    return lo, hi
+
+
+def parse_noise_types(text: str) -> tuple[str, ...]:
+    """Noise recipes from ``"pink,babble"`` or ``"all"``; SeldError for unknown names."""
+    if text.strip().lower() == "all":
+        return NOISE_TYPES
+    out: list[str] = []
+    for part in text.split(","):
+        kind = part.strip().lower()
+        if kind not in NOISE_TYPES:
+            raise SeldError(
+                f"unknown noise type {part.strip()!r} in --noise (choose from all, {', '.join(NOISE_TYPES)})"
+            )
+        if kind not in out:
+            out.append(kind)
     return tuple(out)
