@@ -1,0 +1,163 @@
+"""The bundled models on real material: the checks of issue 17, for reporting only.
+
+    python experiments/real_check/real_check.py [--foa PACKAGE] [--mic PACKAGE] [--real ../shared/data/real]
+
+Reads third-party recordings in ``../shared/data/real`` (see its README for origins and
+licences). They are for **evaluation only**: this script reports numbers; nothing here is
+used to train a model, choose a checkpoint or tune a threshold.
+
+1. **MIC in a real room**: two real recordings of female speech (VCTK p225_001 and
+   p336_413) convolved with a measured room response of a real Eigenmike em32 (3D-MARCo,
+   loudspeaker at +90° azimuth, 3 m; capsules 6, 10, 26, 22 = the DCASE MIC format). The
+   speech frames are those whose dry level is within 30 dB of the loudest 100 ms; the check
+   is the share of them where the model finds *female speech* within 25° of (+90°, 0°).
+2. **The same speech in free field**: a plane wave from (+90°, 0°) in FOA (AmbiX SN3D), with
+   a little noise; the same share, and the classes the FOA model names.
+3. **FOA on a real outdoor ambience with no event** (EigenScape "Beach", 1 s): the frames
+   where the model detects anything (the fewer the better).
+
+Prints one block per check; the model runs with its fast default (no test-time rotation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+FEMALE_SPEECH = 6  # DCASE 2020 class index
+SPEECH_FILES = ("vctk_p225_001_female_speech.wav", "vctk_p336_413_female_speech.wav")
+ROOM_RESPONSE = "rirs/3d_marco/plus90deg_3m_em32_tetra_MICformat_caps6-10-26-22.wav"
+SOURCE_DIRECTION = (90.0, 0.0)
+BEACH = "ambisonic_recordings/eigenscape/Beach.1_foa_acn_sn3d_WYZX.wav"
+FS = 24000
+HOP = 2400
+
+
+def _read_24k(path: Path) -> np.ndarray:
+    """``(C, N)`` float64 at 24 kHz."""
+    import soundfile as sf
+    import soxr
+
+    x, sr = sf.read(path, always_2d=True)
+    if sr != FS:
+        x = soxr.resample(x, sr, FS, quality="VHQ")
+    return np.ascontiguousarray(x.T, dtype=np.float64)
+
+
+def _pad(x: np.ndarray, seconds: float = 0.5) -> np.ndarray:
+    pad = np.zeros((x.shape[0], int(seconds * FS)))
+    return np.concatenate([pad, x, pad], axis=1)
+
+
+def _recording(samples: np.ndarray, fmt: str, name: str):
+    from core.io.audio import Recording
+
+    peak = float(np.max(np.abs(samples))) or 1.0
+    x = (samples / peak * 0.5).astype(np.float32)  # -6 dBFS peak, as a recording would be
+    return Recording(samples=x, sample_rate=FS, fmt=fmt, path=name, original_rate=FS)
+
+
+def _speech_frames(dry: np.ndarray) -> np.ndarray:
+    """Frames (100 ms) whose dry level is within 30 dB of the loudest one."""
+    n = dry.shape[-1] // HOP
+    rms = np.sqrt(np.mean(dry[: n * HOP].reshape(n, HOP) ** 2, axis=1) + 1e-20)
+    return np.flatnonzero(20 * np.log10(rms / rms.max()) > -30.0)
+
+
+def _found(
+    table, frames: np.ndarray, cls: int, direction: tuple[float, float], within: float
+) -> tuple[float, Counter]:
+    """Share of ``frames`` with class ``cls`` predicted within ``within`` degrees; every class named."""
+    from core.spatial.directions import angular_distance
+
+    named: Counter = Counter()
+    hits = 0
+    by_frame: dict[int, list] = {}
+    for row in table.rows:
+        by_frame.setdefault(row.frame, []).append(row)
+        named[row.cls] += 1
+    for f in frames:
+        for row in by_frame.get(int(f), []):
+            if row.cls == cls and angular_distance(row.azimuth, row.elevation, *direction) <= within:
+                hits += 1
+                break
+    return hits / max(len(frames), 1), named
+
+
+def _run(model, rec):
+    from core.inference.predict import predict, prediction_to_table
+
+    return prediction_to_table(predict(model, rec))
+
+
+def _names(model, named: Counter) -> str:
+    classes = model.meta.class_set_obj()
+    return ", ".join(f"{classes[c]} ({n})" for c, n in named.most_common()) or "nothing"
+
+
+def _plane_wave_foa(x: np.ndarray, az: float, el: float) -> np.ndarray:
+    a, e = np.radians(az), np.radians(el)
+    g = np.array([1.0, np.sin(a) * np.cos(e), np.sin(e), np.cos(a) * np.cos(e)])
+    return g[:, None] * x[None, :]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.inference.predict import open_model
+    from core.io.resources import bundled_model_path
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--foa", type=Path, default=bundled_model_path("foa"))
+    p.add_argument("--mic", type=Path, default=bundled_model_path("mic"))
+    p.add_argument("--real", type=Path, default=ROOT.parent / "shared" / "data" / "real")
+    args = p.parse_args(argv)
+    if not args.real.is_dir():
+        print(f"no real data at {args.real}", file=sys.stderr)
+        return 1
+    foa, mic = open_model(args.foa), open_model(args.mic)
+    rng = np.random.default_rng(0)
+    rir = _read_24k(args.real / ROOM_RESPONSE)
+    print(f"models: FOA {args.foa.name}, MIC {args.mic.name}")
+    for name in SPEECH_FILES:
+        dry = _read_24k(args.real / "mono_events" / name)[0]
+        frames = _speech_frames(_pad(dry[None])[0])
+        from scipy.signal import fftconvolve
+
+        wet = fftconvolve(dry[None, :], rir, axes=-1)
+        wet = _pad(wet)
+        wet += rng.standard_normal(wet.shape) * 1e-4 * np.max(np.abs(wet))
+        share, named = _found(
+            _run(mic, _recording(wet, "mic", name)), frames, FEMALE_SPEECH, SOURCE_DIRECTION, 25.0
+        )
+        print(
+            f"[MIC, real room] {name}: female speech within 25° in {share:.0%} of {len(frames)} speech frames; "
+            f"named: {_names(mic, named)}"
+        )
+        field = _pad(_plane_wave_foa(dry, *SOURCE_DIRECTION))
+        field += rng.standard_normal(field.shape) * 1e-4 * np.max(np.abs(field))
+        share, named = _found(
+            _run(foa, _recording(field, "foa", name)), frames, FEMALE_SPEECH, SOURCE_DIRECTION, 25.0
+        )
+        print(
+            f"[FOA, free field] {name}: female speech within 25° in {share:.0%} of {len(frames)} speech frames; "
+            f"named: {_names(foa, named)}"
+        )
+    beach = _read_24k(args.real / BEACH)
+    table = _run(foa, _recording(beach, "foa", "beach"))
+    frames = sorted({r.frame for r in table.rows})
+    named = Counter(r.cls for r in table.rows)
+    print(
+        f"[FOA, beach ambience, no event] detections in {len(frames)} of {beach.shape[1] // HOP} frames; "
+        f"named: {_names(foa, named)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
