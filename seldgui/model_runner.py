@@ -134,13 +134,7 @@ class ModelRunner(QObject):
 
         worker = workers.TaskWorker(task)
         worker.signals.progress.connect(self.progress)
-        worker.signals.finished.connect(self._on_finished)
-        worker.signals.failed.connect(self._on_failed)
-        worker.signals.crashed.connect(self._on_crashed)
-        worker.signals.cancelled.connect(self._on_cancelled)
-        self.worker = worker
-        self.started.emit()
-        workers.start(worker)
+        workers.start_for(self, worker)
 
     def cancel(self) -> None:
         if self.worker is not None:

@@ -124,6 +124,23 @@ def start(worker: FunctionWorker | TaskWorker | JobWorker) -> None:
     QThreadPool.globalInstance().start(worker)
 
 
+def start_for(owner: Any, worker: TaskWorker | JobWorker) -> None:
+    """Start a cancellable ``worker`` on behalf of a controller ``owner``.
+
+    Its outcome signals go to the owner's ``_on_finished``, ``_on_failed``, ``_on_crashed``
+    and ``_on_cancelled``; the worker is kept as ``owner.worker`` (so ``owner.cancel()`` can
+    reach it) and ``owner.started`` is emitted before it is handed to the pool.
+    """
+    s = worker.signals
+    s.finished.connect(owner._on_finished)
+    s.failed.connect(owner._on_failed)
+    s.crashed.connect(owner._on_crashed)
+    s.cancelled.connect(owner._on_cancelled)
+    owner.worker = worker
+    owner.started.emit()
+    start(worker)
+
+
 _UNOWNED: set[Job] = set()  # jobs without an owner, kept alive until they report
 
 

@@ -152,13 +152,7 @@ class BatchRunner(QObject):
         self.tracker = BatchTracker()
         worker = workers.JobWorker(lambda: _batch_job(model_path, device, paths, rotations))
         worker.signals.event.connect(self._on_event)
-        worker.signals.finished.connect(self._on_finished)
-        worker.signals.failed.connect(self._on_failed)
-        worker.signals.crashed.connect(self._on_crashed)
-        worker.signals.cancelled.connect(self._on_cancelled)
-        self.worker = worker
-        self.started.emit()
-        workers.start(worker)
+        workers.start_for(self, worker)
 
     def cancel(self) -> None:
         """Stop between two segments; the files not finished are marked cancelled."""
