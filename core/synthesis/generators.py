@@ -404,6 +404,27 @@ def crash(rng: np.random.Generator, sr: int) -> np.ndarray:
     return x
 
 
+def _bark_times(
+    rng: np.random.Generator,
+    count: int,
+    length: tuple[float, float],
+    gap: tuple[float, float],
+    lone_min: float | None = None,
+) -> tuple[list[tuple[float, float]], float]:
+    """``count`` barks one after the other: ``[(start, length), ...]`` (s) and their total span.
+
+    Lengths uniform in ``length`` (a lone bark at least ``lone_min``), gaps uniform in ``gap``;
+    the draws alternate length, gap, length, ... (the order every bark generator has used).
+    """
+    barks, t = [], 0.0
+    lo = lone_min if count == 1 and lone_min is not None else length[0]
+    for i in range(count):
+        d = rng.uniform(lo, length[1])
+        barks.append((t, d))
+        t += d + (rng.uniform(*gap) if i < count - 1 else 0.0)
+    return barks, t
+
+
 def barking_dog(rng: np.random.Generator, sr: int) -> np.ndarray:
     """Barking dog: 1-4 short barks of harmonic voice plus noise.
 
@@ -415,11 +436,7 @@ def barking_dog(rng: np.random.Generator, sr: int) -> np.ndarray:
     f0_dog = rng.uniform(300.0, 800.0)
     fm = np.array([rng.uniform(500, 900), rng.uniform(1300, 2200), rng.uniform(2500, 3500)])
     noise_mix = rng.uniform(0.4, 0.8)
-    barks, t = [], 0.0
-    for i in range(count):
-        length = rng.uniform(0.3 if count == 1 else 0.15, 0.35)
-        barks.append((t, length))
-        t += length + (rng.uniform(0.15, 0.6) if i < count - 1 else 0.0)
+    barks, t = _bark_times(rng, count, (0.15, 0.35), (0.15, 0.6), lone_min=0.3)
     n = _n(t, sr)
     f0, env = np.full(n, f0_dog), np.zeros(n)
     for start, length in barks:
@@ -967,11 +984,7 @@ def barking_dog_small(rng: np.random.Generator, sr: int) -> np.ndarray:
     count = int(rng.integers(2, 8))
     f0_dog = rng.uniform(700.0, 1400.0)
     fm = np.array([rng.uniform(900, 1400), rng.uniform(2000, 3000), rng.uniform(3500, 4500)])
-    barks, t = [], 0.0
-    for i in range(count):
-        length = rng.uniform(0.08, 0.18)
-        barks.append((t, length))
-        t += length + (rng.uniform(0.08, 0.35) if i < count - 1 else 0.0)
+    barks, t = _bark_times(rng, count, (0.08, 0.18), (0.08, 0.35))
     n = _n(max(t, 0.35), sr)
     f0, env = np.full(n, f0_dog), np.zeros(n)
     for start, length in barks:
@@ -992,11 +1005,7 @@ def barking_dog_large(rng: np.random.Generator, sr: int) -> np.ndarray:
     count = int(rng.integers(1, 4))
     f0_dog = rng.uniform(150.0, 320.0)
     fm = np.array([rng.uniform(400, 700), rng.uniform(1000, 1600), rng.uniform(2200, 3000)])
-    barks, t = [], 0.0
-    for i in range(count):
-        length = rng.uniform(0.3 if count == 1 else 0.2, 0.45)
-        barks.append((t, length))
-        t += length + (rng.uniform(0.3, 0.9) if i < count - 1 else 0.0)
+    barks, t = _bark_times(rng, count, (0.2, 0.45), (0.3, 0.9), lone_min=0.3)
     n = _n(t, sr)
     f0, env = np.full(n, f0_dog), np.zeros(n)
     for start, length in barks:
