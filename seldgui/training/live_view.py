@@ -135,7 +135,7 @@ class LiveView(QWidget):
             size=16, symbol="star", brush=pg.mkBrush("#ffd700"), pen=pg.mkPen("#000000"), name="best SELD"
         )
         self.score_plot.addItem(self.best_marker)
-        self.best_text = pg.TextItem("", color="#ffd700", anchor=(0.5, 1.6))
+        self.best_text = pg.TextItem("", color="#ffd700", anchor=(1.0, -0.3))
         self.score_plot.addItem(self.best_text)
 
         self.log = QPlainTextEdit()
