@@ -59,18 +59,13 @@ def launch(command: list[str], run_dir: Path) -> int:
 
 
 def pid_gone(pid: int) -> bool:
-    """The process ``pid`` has ended: it no longer exists, or is a zombie nobody has reaped yet."""
+    """The process ``pid`` has ended (a child started here is reaped on the way; a zombie
+    counts as ended, :func:`core.common.processes.process_gone`)."""
     child = _CHILDREN.get(pid)
     if child is not None and child.poll() is not None:
         del _CHILDREN[pid]
         return True
-    if process_gone(pid):
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat[stat.rindex(")") + 2] in "ZX"
-    except (OSError, ValueError, IndexError):
-        return False
+    return process_gone(pid)
 
 
 def stderr_tail(run_dir: Path, n: int = 12) -> list[str]:
