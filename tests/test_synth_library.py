@@ -277,3 +277,90 @@ def test_builder_refuses_shared_folders_and_builds_a_tiny_library(tmp_path: Path
         assert sr == SR and x.ndim == 1 and np.abs(x).max() > 0.01 and r.licence and r.version
     bank = SourceBank.from_folder(out, generators_share=0.5)
     assert bank.available_classes == list(range(14))
+
+
+def _voice(f0: float, seconds: float, seed: int) -> np.ndarray:
+    """A vowel-like tone: harmonics of ``f0`` under a speech-like 1/k roll-off, with a little vibrato."""
+    t = np.arange(int(seconds * 44100)) / 44100
+    rng = _rng(seed)
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.01 * np.sin(2 * np.pi * 5 * t))) / 44100
+    x = sum(np.sin(k * phase + rng.uniform(0, 6)) / k for k in range(1, 25) if k * f0 < 8000)
+    return (0.3 * x / np.abs(x).max() * np.hanning(t.size) ** 0.2).astype(np.float32)
+
+
+def test_voices_step_assigns_each_speaker_by_f0_and_appends(tmp_path: Path, monkeypatch):
+    """Speakers at 120 / 230 Hz become male / female speech; one at 172 Hz is left out, not guessed.
+    --append keeps the library's rows and numbers new clips after them."""
+    mod = _load_builder()
+    voices = tmp_path / "klettres"
+    for lang, f0 in (("aa", 120.0), ("bb", 230.0), ("cc", 172.0)):
+        folder = voices / lang / "alpha"
+        folder.mkdir(parents=True)
+        for i in range(6):
+            sf.write(str(folder / f"{i}.ogg"), _voice(f0 * (1 + 0.02 * i), 0.6, i), 44100)
+    monkeypatch.setattr(mod, "KLETTRES", voices)
+    out = tmp_path / "lib"
+    write_clip(out / "female_speech" / "espeak_0001.wav", _voice(220.0, 0.5, 9)[::2])
+    old = ProvenanceRow(
+        "female_speech/espeak_0001.wav", "female_speech", "espeak-ng-data", "1", "GPL-3+", "v", "p"
+    )
+    write_provenance([old], out / "provenance.csv")
+    with pytest.raises(SystemExit):  # without --append a non-empty library is refused
+        mod.main(["--out", str(out), "--only", "voices"])
+    assert mod.main(["--out", str(out), "--only", "voices", "--append", "--seed", "3"]) == 0
+    rows = read_provenance(out / "provenance.csv")
+    assert rows[0] == old
+    new = [r for r in rows if r.package == "klettres-data"]
+    by_speaker = {(r.original, r.cls) for r in new}
+    assert by_speaker == {
+        (str(voices / "aa" / "alpha"), "male_speech"),
+        (str(voices / "bb" / "alpha"), "female_speech"),
+    }
+    assert len(new) == 2 * 8  # at least 8 clips per speaker (the floor for small sets)
+    female = sorted(r.clip for r in new if r.cls == "female_speech")
+    assert female[0] == "female_speech/klettres_bb_0002.wav"  # numbered after the existing clip
+    for r in new:
+        x, sr = sf.read(str(out / r.clip))
+        assert sr == SR and 2 * 0.5 <= x.size / SR <= 6 * 0.7 + 5 * 0.3  # 2-6 pieces and pauses
+
+
+def test_split_library_holds_out_speakers_by_original_folder(tmp_path: Path):
+    path = REPO / "experiments" / "bundled_models" / "split_library.py"
+    spec = importlib.util.spec_from_file_location("split_library", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    lib = tmp_path / "lib"
+    rows = [
+        ProvenanceRow(
+            "male_speech/klettres_fr_0001.wav",
+            "male_speech",
+            "klettres-data",
+            "1",
+            "GPL-2+",
+            "/k/fr/alpha",
+            "p",
+        ),
+        ProvenanceRow(
+            "male_speech/klettres_en_0002.wav",
+            "male_speech",
+            "klettres-data",
+            "1",
+            "GPL-2+",
+            "/k/en/alpha",
+            "p",
+        ),
+        ProvenanceRow(
+            "piano/fluidsynth_0001.wav", "piano", "musescore-general-soundfont-small", "1", "MIT", "sf3", "p"
+        ),
+    ]
+    for r in rows:
+        write_clip(lib / r.clip, _voice(110.0, 0.5, 1)[::2])
+    write_provenance(rows, lib / "provenance.csv")
+    counts = mod.split(lib, tmp_path / "train", tmp_path / "held", hold_out_originals=("/k/fr/alpha",))
+    assert counts == {"train": 1, "held_out": 2}
+    assert [r.clip for r in read_provenance(tmp_path / "held" / "provenance.csv")] == [
+        rows[0].clip,
+        rows[2].clip,
+    ]
+    assert (tmp_path / "train" / rows[1].clip).resolve() == (lib / rows[1].clip).resolve()

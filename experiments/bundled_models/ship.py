@@ -13,9 +13,14 @@
 4. Scores *that file* on the test folds of the run's configuration (folds the model never
    saw in training or model selection) exactly as ``seld eval`` does: with the package's
    rotations, and also without any (the paper's protocol, at the same threshold).
-5. Rewrites the package with ``metrics`` = the validation scores at the kept epoch (the
-   trainer's, without rotations), the test scores, and the training budget (steps,
-   epochs, seconds, device) from the run.
+5. With ``--held-out DATA:FOLDS`` (repeatable), scores it the same way on other datasets
+   (the independent held-out checks: other source material, another room renderer).
+6. Rewrites the package with ``metrics`` = the validation scores at the kept epoch (the
+   trainer's, without rotations), the test and held-out scores with their per-class
+   breakdown, the training budget (steps, epochs, seconds, device; with ``--earlier-budget``
+   the budget of the runs it was fine-tuned from) and ``about``: the recipe, what the model
+   was trained on, and what it is good and not good for (``--training-data``, ``--good-for``,
+   ``--not-good-for``).
 
 Prints the test report; the figures go into ``docs/results.md`` by hand.
 """
@@ -40,6 +45,20 @@ def main(argv=None) -> int:
     p.add_argument(
         "--rotations", type=int, default=1, choices=(1, 4, 8, 16), help="test-time rotations (default 1)"
     )
+    p.add_argument("--recipe", default="", help="the recipe's path in the repository (stored in about)")
+    p.add_argument("--training-data", default="", help="what the model was trained on (stored in about)")
+    p.add_argument("--good-for", default="", help="what the model is good for (stored in about)")
+    p.add_argument("--not-good-for", default="", help="what it is not good for (stored in about)")
+    p.add_argument(
+        "--held-out", action="append", default=[], metavar="NAME=DATA:FOLDS", help="another dataset to score"
+    )
+    p.add_argument(
+        "--earlier-budget",
+        action="append",
+        default=[],
+        metavar="RUN",
+        help="a run this one was fine-tuned from (its budget is stored too)",
+    )
     args = p.parse_args(argv)
 
     from core.cli.eval import format_files
@@ -57,7 +76,6 @@ def main(argv=None) -> int:
     config = run.read_config()
     test_folds = config.data.test_folds
     best = load_package(run.best_path)
-    last = run.metrics()[-1]
     meta = best.meta
     meta.rotations = args.rotations
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +96,23 @@ def main(argv=None) -> int:
     print()
     print(format_files(scores))
     keys = ("ER", "F", "LE", "LR", "SELD")
-    test = {k: float(getattr(scores, k)) for k in keys}
+
+    def summary(sc) -> dict:  # overall and per-class scores (undefined per-class scores are null)
+        return {
+            **{k: float(getattr(sc, k)) for k in keys},
+            "per_class": {c.name: {k: c.as_dict()[k] for k in (*keys, "Nref")} for c in sc.per_class},
+        }
+
+    test = summary(scores)
+    held_out = {}
+    for spec in args.held_out:
+        name, _, rest = spec.partition("=")
+        root, _, folds = rest.rpartition(":")
+        fold_list = [int(f) for f in folds.split(",")]
+        ho_items = select_folds(discover(Path(root), meta.fmt), fold_list)
+        ho = run_job(evaluate_model(model, ho_items))
+        held_out[name] = {**summary(ho), "data": Path(root).name, "folds": fold_list, "files": len(ho_items)}
+        print(f"held-out {name}: " + ", ".join(f"{k} {held_out[name][k]:.4f}" for k in keys))
     test_plain = None
     if args.rotations > 1:
         plain = run_job(evaluate_model(model, items, rotations=1))
@@ -87,20 +121,35 @@ def main(argv=None) -> int:
             "test fold without test-time rotation: "
             + ", ".join(f"{k} {v:.4f}" for k, v in test_plain.items())
         )
-    budget = {
-        "steps": int(last["step"]),
-        "epochs": int(last["epoch"]),
-        "seconds": last["seconds"],
-        "device": config.device,
-    }
+
+    def budget_of(folder: RunFolder) -> dict:
+        row = folder.metrics()[-1]
+        return {
+            "run": folder.path.name,
+            "steps": int(row["step"]),
+            "epochs": int(row["epoch"]),
+            "seconds": row["seconds"],
+            "device": folder.read_config().device,
+        }
+
+    budget = budget_of(run)
+    if args.earlier_budget:
+        budget["fine_tuned_from"] = [budget_of(RunFolder(Path(r))) for r in args.earlier_budget]
     meta.metrics = {
         "validation": dict(meta.metrics or {}),
         "test": {**test, "folds": test_folds, "files": len(items), "rotations": args.rotations},
+        **({"held_out": held_out} if held_out else {}),
         **({"test_without_rotations": test_plain} if test_plain is not None else {}),
         "budget_at_shipping": budget,
         "weights": "float16",
         "threshold_chosen_on_validation": {f"{t:.2f}": v for t, v in by_threshold.items()},
         "note": args.note,
+        "about": {
+            "recipe": args.recipe,
+            "training_data": args.training_data,
+            "good_for": args.good_for,
+            "not_good_for": args.not_good_for,
+        },
     }
     save_package(args.out, best.model, meta, weights="float16")
     print(json.dumps(meta.metrics, indent=1))

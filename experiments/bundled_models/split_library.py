@@ -10,6 +10,8 @@ held-out part when its package is one of ``--hold-out`` (default: :data:`HELD_OU
 speech synthesizers (festival's voices; training speech is espeak-ng and the real ALSA and
 freedesktop recordings), another piano/phone sample set (the MuseScore soundfont) and other
 phone rings (Oxygen), so that the held-out scenes sound like nothing the model was trained on.
+Recorded voices are split by speaker: the clips made from the folders in
+:data:`HELD_OUT_ORIGINALS` (two women and two men of klettres-data) are held out.
 """
 
 from __future__ import annotations
@@ -27,9 +29,19 @@ HELD_OUT = (
     "musescore-general-soundfont-small",
     "oxygen-sounds",
 )
+HELD_OUT_ORIGINALS = tuple(
+    f"/usr/share/klettres/{lang}/{kind}" for lang in ("it", "uk", "fr", "hu") for kind in ("alpha", "syllab")
+)
+"""Speakers kept apart: clips whose ``original`` is one of these folders go to the held-out part."""
 
 
-def split(library: Path, train: Path, held_out: Path, hold_out: tuple[str, ...] = HELD_OUT) -> dict[str, int]:
+def split(
+    library: Path,
+    train: Path,
+    held_out: Path,
+    hold_out: tuple[str, ...] = HELD_OUT,
+    hold_out_originals: tuple[str, ...] = HELD_OUT_ORIGINALS,
+) -> dict[str, int]:
     """Write both parts; returns the number of clips in each."""
     with open(library / "provenance.csv", newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
@@ -39,7 +51,8 @@ def split(library: Path, train: Path, held_out: Path, hold_out: tuple[str, ...] 
         raise SystemExit(f"{library / 'provenance.csv'}: needs the columns clip and package")
     parts: dict[Path, list[dict[str, str]]] = {train: [], held_out: []}
     for row in rows:
-        parts[held_out if row["package"] in hold_out else train].append(row)
+        apart = row["package"] in hold_out or row.get("original", "") in hold_out_originals
+        parts[held_out if apart else train].append(row)
     for root, chosen in parts.items():
         if root.exists() and any(root.iterdir()):
             raise SystemExit(f"{root}: not empty; choose a new folder")

@@ -39,6 +39,7 @@ from core.synthesis.library import (  # noqa: E402
     midi_file,
     prepare_clip,
     read_opensfx_cat,
+    read_provenance,
     resample_pitch,
     sentence,
     write_clip,
@@ -59,6 +60,7 @@ APT_PACKAGES = (
     "oxygen-sounds",
     "openttd-opensfx",
     "sox",
+    "klettres-data",
 )
 """Debian (bookworm, main) packages the recipe uses."""
 
@@ -76,6 +78,7 @@ LICENCES = {
     "gnome-audio": "GPL-2+ (see copyright)",
     "alsa-utils": "GPL-2+",
     "openttd-opensfx": "CC-BY-SA-3.0 (collection; per file CC-BY-3.0 / CC0, see entry text)",
+    "klettres-data": "GPL-2+ (KLettres authors, see copyright)",
 }
 """Licence of each package's material as read from ``/usr/share/doc/<pkg>/copyright`` (see docs/SOURCES.md)."""
 
@@ -142,6 +145,13 @@ SPOKEN_FILES = (  # recorded human speech that ships with packages (channel test
     ),
     ("/usr/share/sounds/alsa", "[FRS]*_*.wav", "alsa-utils", "GPL-2"),
 )
+
+KLETTRES = Path("/usr/share/klettres")
+"""klettres-data: letters and syllables read aloud by one native speaker per language and set
+(``<lang>/alpha``, ``<lang>/syllab``): the library's largest body of real recorded voices."""
+KLETTRES_SKIP = ("tn",)  # a child-like voice (median f0 over 300 Hz): neither class
+KLETTRES_FEMALE_F0, KLETTRES_MALE_F0 = 190.0, 150.0
+"""A speaker's class by the median f0 of all their recordings; speakers in between are left out."""
 
 Row = ProvenanceRow
 
@@ -290,6 +300,47 @@ class Builder:
                         cls, "recorded", resample_pitch(x.mean(axis=1), shift), sr, pkg, str(f), how, lic
                     )
 
+    def voices(self) -> None:
+        """Recorded voices (klettres-data): each clip strings 2-6 of one speaker's letters or
+        syllables together with 80-300 ms pauses, the way a word is spelt aloud, at a pitch
+        and speed shift of -1..+1 semitones. The speaker's class is decided by f0 once."""
+        for folder in sorted(KLETTRES.glob("*/*")):
+            files = sorted(folder.glob("*.ogg"))
+            if len(files) < 5 or folder.parent.name in KLETTRES_SKIP:
+                continue
+            pieces = []
+            for f in files:
+                x, sr = sf.read(str(f), always_2d=True)
+                clip = prepare_clip(x, sr, min_duration_s=0.1, max_duration_s=4.0)
+                if clip is not None:
+                    pieces.append(clip)
+            if len(pieces) < 5:
+                continue
+            f0 = _median_f0(np.concatenate(pieces[:40]), 24000)
+            if KLETTRES_MALE_F0 < f0 < KLETTRES_FEMALE_F0:
+                print(
+                    f"build_library: {folder}: median f0 {f0:.0f} Hz, between the classes; left out",
+                    file=sys.stderr,
+                )
+                continue
+            cls = "female_speech" if f0 >= KLETTRES_FEMALE_F0 else "male_speech"
+            seconds = sum(c.size for c in pieces) / 24000
+            speaker = f"{folder.parent.name}/{folder.name}"
+            for _ in range(self.n(int(np.clip(round(seconds / 3.0), 8, 60)))):
+                pick = self.rng.choice(
+                    len(pieces), size=min(len(pieces), int(self.rng.integers(2, 7))), replace=False
+                )
+                parts: list[np.ndarray] = []
+                for j in pick:
+                    parts += [pieces[j], np.zeros(int(24000 * self.rng.uniform(0.08, 0.3)), np.float32)]
+                shift = float(self.rng.uniform(-1.0, 1.0))
+                how = (
+                    f"recorded voice (klettres {speaker}, median f0 {f0:.0f} Hz), {len(pick)} letters/syllables "
+                    f"with 80-300 ms pauses, pitch/speed {shift:+.2f} semitones (resampling)"
+                )
+                x = resample_pitch(np.concatenate(parts[:-1]), shift)
+                self.add(cls, f"klettres_{folder.parent.name}", x, 24000, "klettres-data", str(folder), how)
+
     # ---------------------------------------------------------------- soundfonts
 
     def soundfonts(self) -> list[tuple[str, str]]:
@@ -437,14 +488,20 @@ class Builder:
 _LANG_P = np.array([0.3, 0.15, 0.05, 0.1, 0.05, 0.08, 0.08, 0.08, 0.06, 0.05])
 
 
-def _speech_class(x: np.ndarray, sr: int) -> str:
-    """female_speech or male_speech by median f0 (YIN) of the voiced frames (165 Hz split)."""
+def _median_f0(x: np.ndarray, sr: int) -> float:
+    """Median f0 (YIN, 60-400 Hz) of the frames within 20 dB of the loudest."""
     import librosa
 
     y = np.asarray(x, dtype=np.float64)
-    f0 = librosa.yin(y, fmin=60, fmax=400, sr=sr, frame_length=2048, hop_length=512)
-    rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=512)[0][: f0.size]
-    return "female_speech" if float(np.median(f0[rms > 0.1 * rms.max()])) >= 165 else "male_speech"
+    frame = 2048 if sr <= 48000 else 4096
+    f0 = librosa.yin(y, fmin=60, fmax=400, sr=sr, frame_length=frame, hop_length=frame // 4)
+    rms = librosa.feature.rms(y=y, frame_length=frame, hop_length=frame // 4)[0][: f0.size]
+    return float(np.median(f0[rms > 0.1 * rms.max()]))
+
+
+def _speech_class(x: np.ndarray, sr: int) -> str:
+    """female_speech or male_speech by median f0 (YIN) of the voiced frames (165 Hz split)."""
+    return "female_speech" if _median_f0(x, sr) >= 165 else "male_speech"
 
 
 def _piano_phrase(rng: np.random.Generator) -> list[tuple[float, float, int, int]]:
@@ -514,20 +571,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--jobs", type=int, default=2, help="parallel speech synthesizer processes")
     ap.add_argument("--install", action="store_true", help="apt-get install the packages first (root)")
-    ap.add_argument("--only", default="", help="comma list of steps: speech,piano,phones,themes,opensfx")
+    ap.add_argument(
+        "--only", default="", help="comma list of steps: speech,voices,piano,phones,themes,opensfx"
+    )
     ap.add_argument("--overwrite", action="store_true", help="replace an existing library folder")
+    ap.add_argument(
+        "--append", action="store_true", help="add the --only steps' clips to an existing library"
+    )
     args = ap.parse_args(argv)
     if any(f in str(args.out.resolve()) for f in _FORBIDDEN):
         ap.error("the library must not be built under a shared/ folder (evaluation data)")
     if args.install:
         install()
-    if args.out.exists() and any(args.out.iterdir()):
+    if args.append and not (args.out / "provenance.csv").exists():
+        ap.error(f"{args.out / 'provenance.csv'} not found: --append needs an existing library")
+    if args.out.exists() and any(args.out.iterdir()) and not args.append:
         if not args.overwrite:
             ap.error(f"{args.out} is not empty (use --overwrite)")
         shutil.rmtree(args.out)
     b = Builder(args.out, args.seed, args.scale, args.jobs)
+    if args.append:  # continue each class's numbering after the clips already there
+        b.rows = read_provenance(args.out / "provenance.csv")
+        b.counts.update(r.cls for r in b.rows)
     steps = {
         "speech": b.speech,
+        "voices": b.voices,
         "piano": b.piano,
         "phones": b.phones,
         "themes": b.themes,
