@@ -23,11 +23,55 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="recording format: FOA AmbiX, FOA FuMa or MIC (default: from DCASE folder names, "
         "the folder's remembered choice, else you are asked)",
     )
+    desktop = p.add_mutually_exclusive_group()
+    desktop.add_argument(
+        "--install-desktop-entry",
+        action="store_true",
+        help="add SELD Studio to your desktop's application menu (and offer it for WAV/FLAC files) "
+        "for this user: a desktop entry and icons under $XDG_DATA_HOME (~/.local/share), then exit",
+    )
+    desktop.add_argument(
+        "--uninstall-desktop-entry",
+        action="store_true",
+        help="remove what --install-desktop-entry installed, then exit",
+    )
     return p.parse_args(argv)
+
+
+APPLICATION_NAME = "SELD Studio"
+"""Qt's application name; on X11 also the class part of every window's WM_CLASS (the desktop
+entry's ``StartupWMClass``)."""
+DESKTOP_FILE_NAME = "seld-studio"
+"""The desktop entry's name without ``.desktop``: the Wayland app id, matched to the entry."""
+
+
+def apply_app_identity(app) -> None:
+    """Name the application, tie its windows to the desktop entry and give them the icon.
+
+    The icon holds every bundled PNG size (``core.io.resources.icon_paths``), so the window
+    manager, task bar and switcher each pick a sharp one; no icon is set when none is installed.
+    """
+    from PySide6.QtCore import QSize
+    from PySide6.QtGui import QIcon
+
+    from core.io.resources import icon_paths
+
+    app.setApplicationName(APPLICATION_NAME)
+    app.setOrganizationName(APPLICATION_NAME)
+    app.setDesktopFileName(DESKTOP_FILE_NAME)
+    icon = QIcon()
+    for size, path in icon_paths().items():
+        icon.addFile(str(path), QSize(size, size))
+    if not icon.isNull():
+        app.setWindowIcon(icon)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
+    if args.install_desktop_entry or args.uninstall_desktop_entry:
+        from seldgui.desktop_entry import run_from_command_line
+
+        return run_from_command_line("install" if args.install_desktop_entry else "uninstall")
     from PySide6.QtWidgets import QApplication
 
     from seldgui.errors import install_excepthook
@@ -35,8 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("SELD Studio")
-    app.setOrganizationName("SELD Studio")
+    apply_app_identity(app)
     window = MainWindow()
     install_excepthook(window)
     window.show()

@@ -1,4 +1,4 @@
-"""Files shipped with SELD Studio: the bundled model packages and the demo recording.
+"""Files shipped with SELD Studio: the bundled model packages, the demo recording, the icons.
 
 Bundled files live in the repository's top-level ``resources/`` folder, which installs as
 the data package ``seld_resources`` (see ``pyproject.toml``)::
@@ -6,6 +6,9 @@ the data package ``seld_resources`` (see ``pyproject.toml``)::
     resources/models/foa_crnn.safetensors     (the bundled FOA model package)
     resources/models/mic_crnn.safetensors     (MIC, if one is shipped)
     resources/demo/demo_foa.flac              (the demo recording)
+    resources/icons/hicolor/<N>x<N>/apps/seld-studio.png   (the application icon, N px)
+    resources/icons/seld-studio.svg           (the icon's source, also hicolor/scalable/apps/)
+    resources/desktop/seld-studio.desktop     (the freedesktop desktop entry)
 
 They are found through :mod:`importlib.resources`, so they work from a wheel, an editable
 install or a source checkout alike (the checkout's folder is searched last, for running
@@ -25,6 +28,12 @@ MODEL_FILES = {"foa": "foa_crnn.safetensors", "mic": "mic_crnn.safetensors"}
 DEMO_FILES = ("demo_foa.flac", "demo.flac", "demo_foa.wav", "demo.wav")
 DEMO_FORMAT = "foa"
 """The format of the bundled demo recording (its folder, ``demo/``, does not name one)."""
+ICON_NAME = "seld-studio"
+"""The application icon's name in an icon theme (the desktop entry's ``Icon=``)."""
+ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
+"""The pixel sizes the icon is rendered at (``resources/icons/render_icons.py``)."""
+DESKTOP_ENTRY = "seld-studio.desktop"
+"""The freedesktop desktop entry's file name."""
 
 _CHECKOUT_RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 
@@ -76,3 +85,30 @@ def bundled_recording_format(path: str | os.PathLike[str]) -> str | None:
         return DEMO_FORMAT if os.path.samefile(path, demo) else None
     except OSError:
         return None
+
+
+def icon_theme_relpath(size: int | None) -> str:
+    """Where the icon of ``size`` px (``None``: the scalable SVG) lies inside an icon theme folder."""
+    if size is None:
+        return f"hicolor/scalable/apps/{ICON_NAME}.svg"
+    return f"hicolor/{size}x{size}/apps/{ICON_NAME}.png"
+
+
+def icon_paths() -> dict[int, Path]:
+    """The bundled PNG application icons by pixel size (only those installed; empty if none)."""
+    found = {}
+    for size in ICON_SIZES:
+        path = _find(f"icons/{icon_theme_relpath(size)}")
+        if path is not None:
+            found[size] = path
+    return found
+
+
+def icon_svg_path() -> Path | None:
+    """The application icon as SVG, or ``None`` if none is installed."""
+    return _find(f"icons/{icon_theme_relpath(None)}", f"icons/{ICON_NAME}.svg")
+
+
+def desktop_entry_path() -> Path | None:
+    """The bundled freedesktop desktop entry (before installation for a user), or ``None``."""
+    return _find(f"desktop/{DESKTOP_ENTRY}")
