@@ -146,6 +146,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("save_predictions", "&Save predictions...", "Model", lambda w: w.save_predictions_dialog, with_predictions),
     # Help
     ActionSpec("shortcuts", "&Keyboard shortcuts", "Help", lambda w: w.show_shortcuts, always, ("F1",)),
+    ActionSpec("about", "&About SELD Studio", "Help", lambda w: w.show_about),
 )  # fmt: skip
 
 MENU_LAYOUT: dict[str, tuple[str | None, ...]] = {
@@ -156,7 +157,7 @@ MENU_LAYOUT: dict[str, tuple[str | None, ...]] = {
     ),
     "&Play": ("play", "listen_reset"),
     "&Model": ("open_model", "run", "run_batch", "cancel", None, "save_predictions"),
-    "&Help": ("shortcuts",),
+    "&Help": ("shortcuts", None, "about"),
 }  # fmt: skip
 """The menus: action names in order, ``None`` a separator, ``@recent``/``@classes`` a submenu."""
 

@@ -280,6 +280,11 @@ class MainWindow(QMainWindow):
 
         ShortcutsDialog(list(self.named_actions.values()), self).exec()
 
+    def show_about(self) -> None:
+        from seldgui.about import AboutDialog
+
+        AboutDialog(self).exec()
+
     def offer_restore(self, choose=None) -> bool:
         """At start: offer to restore labels a crash left unsaved (see the annotation controller)."""
         return self.annotation.offer_restore(self.loader.open, choose)

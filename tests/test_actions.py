@@ -20,7 +20,7 @@ pytestmark = pytest.mark.qt
 
 LABELS = "10,1,0,30,0\n11,1,0,32,0\n20,4,0,-170,10\n"
 
-ALWAYS = {"open", "open_folder", "quit", "open_model", "shortcuts", "run_batch"}
+ALWAYS = {"open", "open_folder", "quit", "open_model", "shortcuts", "about", "run_batch"}
 RECORDING = ALWAYS | {"open_labels", "save", "save_as", "edit_mode", "play", "listen_reset", "run"}
 REFERENCE = RECORDING | {"select_all", "next", "previous"}
 EDITING_ONLY = {"delete", "nudge_left", "nudge_right", "split", "keyframe", "delete_keyframe", "simplify"}

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "core.cli.eval",
     "core.cli.train",
     "core.cli.synth",
+    "core.cli.licences",
 )
 """The sub-command modules, in the order ``seld --help`` lists them."""
 
