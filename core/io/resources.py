@@ -31,7 +31,7 @@ DEMO_FORMAT = "foa"
 ICON_NAME = "seld-studio"
 """The application icon's name in an icon theme (the desktop entry's ``Icon=``)."""
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
-"""The pixel sizes the icon is rendered at (``resources/icons/render_icons.py``)."""
+"""The pixel sizes the icon is rendered at (``packaging/render_icons.py``)."""
 DESKTOP_ENTRY = "seld-studio.desktop"
 """The freedesktop desktop entry's file name."""
 

@@ -1,4 +1,4 @@
-"""Render the application icon's PNGs from ``seld-studio.svg``: ``python resources/icons/render_icons.py``.
+"""Render the application icon's PNGs from ``seld-studio.svg``: ``python packaging/render_icons.py``.
 
 Writes ``hicolor/<N>x<N>/apps/seld-studio.png`` for every size in :data:`SIZES` and copies the
 SVG to ``hicolor/scalable/apps/seld-studio.svg`` (the freedesktop icon theme layout, so the
@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "resources" / "icons"
 SOURCE = HERE / "seld-studio.svg"
 NAME = "seld-studio"
 SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
