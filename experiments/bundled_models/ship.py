@@ -2,11 +2,13 @@
 
     python experiments/bundled_models/ship.py --run RUN --data DATA --out resources/models/foa_crnn.safetensors
 
-1. Reads ``RUN/best.safetensors`` (the best-validation snapshot) and writes it with
-   float16 weights (half the size; loading casts back to float32).
+1. Reads ``RUN/best.safetensors`` (the best-validation snapshot; or ``--checkpoint``, a
+   snapshot of that run chosen on validation data) and writes it with float16 weights (half
+   the size; loading casts back to float32).
 2. With ``--rotations N``, stores N as the package's test-time rotation set, which
    ``seld infer``, ``seld eval`` and the app then use by default (:mod:`core.spatial.rotations`).
-3. Chooses the detection threshold on the *validation* folds (0.30 ... 0.70, the lowest
+3. Chooses the detection threshold on the *validation* folds (the run's, or ``--val
+   DATA:FOLDS``, repeatable, pooled) (0.30 ... 0.70, the lowest
    SELD error; the paper's 0.5 unless another is better there:
    :func:`core.inference.threshold.choose_threshold`), with those rotations, and stores it
    in the package.
@@ -45,6 +47,14 @@ def main(argv=None) -> int:
     p.add_argument(
         "--rotations", type=int, default=1, choices=(1, 4, 8, 16), help="test-time rotations (default 1)"
     )
+    p.add_argument("--checkpoint", type=Path, default=None, help="ship this snapshot of the run, not best")
+    p.add_argument(
+        "--val",
+        action="append",
+        default=[],
+        metavar="DATA:FOLDS",
+        help="validation data for the threshold (repeatable, pooled; default: the run's val folds)",
+    )
     p.add_argument("--recipe", default="", help="the recipe's path in the repository (stored in about)")
     p.add_argument("--training-data", default="", help="what the model was trained on (stored in about)")
     p.add_argument("--good-for", default="", help="what the model is good for (stored in about)")
@@ -75,16 +85,20 @@ def main(argv=None) -> int:
     run = RunFolder(args.run)
     config = run.read_config()
     test_folds = config.data.test_folds
-    best = load_package(run.best_path)
+    best = load_package(args.checkpoint or run.best_path)
     meta = best.meta
     meta.rotations = args.rotations
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_package(args.out, best.model, meta, weights="float16")
 
+    def items_of(spec: str) -> list:
+        root, _, folds = spec.rpartition(":")
+        return select_folds(discover(Path(root), meta.fmt), [int(f) for f in folds.split(",")])
+
+    val_specs = args.val or [f"{args.data}:{','.join(str(f) for f in config.data.val_folds)}"]
+    val_items = [item for spec in val_specs for item in items_of(spec)]
     model = open_model(args.out)
-    choice = run_job(
-        choose_threshold(model, select_folds(discover(args.data, meta.fmt), config.data.val_folds))
-    )
+    choice = run_job(choose_threshold(model, val_items))
     by_threshold = choice.by_threshold
     print("validation SELD by threshold: " + ", ".join(f"{t:.2f}: {v:.4f}" for t, v in by_threshold.items()))
     meta.threshold = choice.threshold
@@ -108,10 +122,14 @@ def main(argv=None) -> int:
     for spec in args.held_out:
         name, _, rest = spec.partition("=")
         root, _, folds = rest.rpartition(":")
-        fold_list = [int(f) for f in folds.split(",")]
-        ho_items = select_folds(discover(Path(root), meta.fmt), fold_list)
+        ho_items = items_of(rest)
         ho = run_job(evaluate_model(model, ho_items))
-        held_out[name] = {**summary(ho), "data": Path(root).name, "folds": fold_list, "files": len(ho_items)}
+        held_out[name] = {
+            **summary(ho),
+            "data": Path(root).name,
+            "folds": [int(f) for f in folds.split(",")],
+            "files": len(ho_items),
+        }
         print(f"held-out {name}: " + ", ".join(f"{k} {held_out[name][k]:.4f}" for k in keys))
     test_plain = None
     if args.rotations > 1:
@@ -132,11 +150,23 @@ def main(argv=None) -> int:
             "device": folder.read_config().device,
         }
 
+    if args.checkpoint:
+        print(f"shipping {args.checkpoint}, not {run.best_path.name}")
+
     budget = budget_of(run)
     if args.earlier_budget:
         budget["fine_tuned_from"] = [budget_of(RunFolder(Path(r))) for r in args.earlier_budget]
+    validation = dict(meta.metrics or {})  # the trainer's, at the kept epoch (empty for a snapshot)
+    validation.update(
+        split="validation",
+        threshold_choice={
+            "data": [f"{Path(v.rpartition(':')[0]).name}:{v.rpartition(':')[2]}" for v in val_specs],
+            "files": len(val_items),
+            **{k: float(getattr(choice.scores, k)) for k in keys},
+        },
+    )
     meta.metrics = {
-        "validation": dict(meta.metrics or {}),
+        "validation": validation,
         "test": {**test, "folds": test_folds, "files": len(items), "rotations": args.rotations},
         **({"held_out": held_out} if held_out else {}),
         **({"test_without_rotations": test_plain} if test_plain is not None else {}),
