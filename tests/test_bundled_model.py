@@ -28,6 +28,27 @@ def test_the_bundled_model_says_what_it_is_and_how_it_scored(fmt):
 
 
 @pytest.mark.parametrize("fmt", ["foa", "mic"])
+def test_the_bundled_model_says_what_it_was_trained_on_and_what_it_is_for(fmt):
+    """Issue 17: the package states its training data, budget, per-class and held-out scores and its scope."""
+    from core.packages.package_file import read_package_meta
+
+    path = bundled_model_path(fmt)
+    if path is None:
+        pytest.skip(f"no bundled {fmt.upper()} model in resources/models")
+    metrics = read_package_meta(path).metrics
+    about = metrics["about"]
+    for key in ("training_data", "good_for", "not_good_for", "recipe"):
+        assert isinstance(about[key], str) and len(about[key]) > 40 or key == "recipe", key
+    assert "real" in about["not_good_for"]
+    per_class = metrics["test"]["per_class"]
+    assert len(per_class) == 14 and all(0 <= c["F"] <= 1 for c in per_class.values())
+    assert sum(c["Nref"] for c in per_class.values()) > 0
+    assert metrics["held_out"] and all(0.0 <= h["SELD"] <= 1.5 for h in metrics["held_out"].values())
+    budget = metrics["budget_at_shipping"]
+    assert budget["steps"] > 0 and budget["seconds"] > 0 and budget["fine_tuned_from"]
+
+
+@pytest.mark.parametrize("fmt", ["foa", "mic"])
 def test_the_documented_recipe_reproduces_the_shipped_training_config(fmt):
     """experiments/bundled_models/<fmt>_crnn.json plus today's defaults is what the model was trained with.
 
@@ -41,13 +62,17 @@ def test_the_documented_recipe_reproduces_the_shipped_training_config(fmt):
     path = bundled_model_path(fmt)
     if path is None:
         pytest.skip(f"no bundled {fmt.upper()} model in resources/models")
-    recipe = Path(__file__).resolve().parents[1] / "experiments" / "bundled_models" / f"{fmt}_crnn.json"
+    meta = read_package_meta(path)
+    about = (meta.metrics or {}).get("about") or {}
+    # the package names its recipe (version 2 on); version 1's was experiments/bundled_models/<fmt>_crnn.json
+    relative = about.get("recipe") or f"experiments/bundled_models/{fmt}_crnn.json"
+    recipe = Path(__file__).resolve().parents[1] / relative
     if not recipe.is_file():
         pytest.skip("the experiments folder is not in this checkout")
     expected = TrainConfig.load(recipe).to_dict()
     # through TrainConfig: a field added since the model was trained reads as its default (the
     # behaviour of the code that trained it)
-    shipped = TrainConfig.from_dict(read_package_meta(path).training).to_dict()
+    shipped = TrainConfig.from_dict(meta.training).to_dict()
     for config in (expected, shipped):  # where the data lay and the start weights are machine paths
         config.pop("init_from", None)
         config["data"] = {k: v for k, v in config["data"].items() if k != "root"}
