@@ -1,6 +1,7 @@
 # SELD Studio: two commands.
 #   make run   create .venv if missing, install, start the app (opens the embedded default)
 #   make test  same environment, run the whole test suite headless
+# The desktop bundle (packaging/README.md): make package, make package-lean, make smoke.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # The CPU build of torch, pinned: a bare `torch` requirement pulls a multi-GB CUDA build.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: run test test-portability install clean-venv lint bench
+.PHONY: run test test-portability install clean-venv lint bench package package-lean smoke bundle-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,3 +64,44 @@ bench: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# ---------------------------------------------------------------- the desktop bundle (PyInstaller)
+# `make package`: dist/SELD Studio/ with seld-studio (the GUI) and seld (the CLI) sharing one
+# set of libraries. Built from a venv of its own (not .venv): the project as installed (not
+# editable), the CPU build of torch and PyInstaller, which is in no requirement of the project.
+# `make package-lean`: the same without torch (dist/SELD Studio lean/): review and the bundled
+# models through their shipped ONNX graphs only. `make smoke`: packaging/smoke on the bundle.
+BUNDLE_VENV := build/bundle-venv
+BUNDLE_PY := $(BUNDLE_VENV)/bin/python
+BUNDLE_STAMP := $(BUNDLE_VENV)/.installed-stamp
+PYINSTALLER_PIN ?= pyinstaller>=6.10
+BUNDLE_NICE ?= nice -n 10
+BUNDLE_DIR ?= dist/SELD Studio
+
+$(BUNDLE_STAMP): pyproject.toml
+	test -x $(BUNDLE_PY) || $(PYTHON) -m venv $(BUNDLE_VENV)
+	$(BUNDLE_PY) -m pip install --quiet --upgrade pip
+	$(BUNDLE_NICE) $(BUNDLE_PY) -m pip install --quiet "$(TORCH_PIN)" . "$(PYINSTALLER_PIN)"
+	touch $(BUNDLE_STAMP)
+
+bundle-venv: $(BUNDLE_STAMP)
+
+# the project is reinstalled (no dependencies) on every build, so the bundle holds this checkout;
+# PyInstaller runs as its own program (not python -m, which would put the checkout first on sys.path)
+define build_bundle
+	$(BUNDLE_NICE) $(BUNDLE_PY) -m pip install --quiet --no-deps --force-reinstall .
+	$(BUNDLE_NICE) $(BUNDLE_PY) packaging/export_shipped_onnx.py build/shipped-onnx
+	SELD_BUNDLE_TORCH=$(1) $(BUNDLE_NICE) $(BUNDLE_VENV)/bin/pyinstaller --noconfirm --clean \
+		--distpath dist --workpath build/pyinstaller$(2) packaging/seld_studio.spec
+endef
+
+package: $(BUNDLE_STAMP)
+	$(call build_bundle,1,)
+	@du -sh "dist/SELD Studio"
+
+package-lean: $(BUNDLE_STAMP)
+	$(call build_bundle,0,-lean)
+	@du -sh "dist/SELD Studio lean"
+
+smoke:
+	$(BUNDLE_NICE) packaging/smoke "$(BUNDLE_DIR)" --shots build/smoke-shots

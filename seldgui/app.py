@@ -66,6 +66,24 @@ def apply_app_identity(app) -> None:
         app.setWindowIcon(icon)
 
 
+def show_window(window) -> None:
+    """Show ``window`` at once and draw its OpenGL sphere just after it is on screen.
+
+    The sphere's first draw (shaders, the labels' glyphs) is made inside ``show()`` and takes
+    about 0.8 s with a software OpenGL (Mesa llvmpipe), holding the whole window back; its
+    widget is shown on the event loop's first turn instead, as the rest of the window is up.
+    """
+    from PySide6.QtCore import QTimer
+
+    native = getattr(getattr(getattr(window, "direction_view", None), "canvas", None), "native", None)
+    if native is None or native.isHidden():
+        window.show()
+        return
+    native.hide()
+    window.show()
+    QTimer.singleShot(0, native.show)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     if args.install_desktop_entry or args.uninstall_desktop_entry:
@@ -82,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_app_identity(app)
     window = MainWindow()
     install_excepthook(window)
-    window.show()
+    show_window(window)
     if window.offer_restore():  # labels a crash left unsaved come first
         pass
     elif args.files:

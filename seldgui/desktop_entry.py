@@ -93,10 +93,13 @@ def launcher_command(
     ``["seldgui"]`` when the launcher running now (``argv0``, else the one beside the Python
     interpreter ``executable``) is the ``seldgui`` found on ``search_path`` (default ``$PATH``);
     its absolute path when another or none is found there; ``[executable, "-m", "seldgui.app"]``
-    when no launcher file is known (run as ``python -m seldgui.app``).
+    when no launcher file is known (run as ``python -m seldgui.app``). In a frozen bundle,
+    ``executable`` is the bundle's own ``seld-studio`` program: its absolute path.
     """
     argv0 = sys.argv[0] if argv0 is None else argv0
     executable = sys.executable if executable is None else executable
+    if getattr(sys, "frozen", False):
+        return [str(Path(executable).absolute())]
     candidates = []
     if argv0 and Path(argv0).name.startswith(LAUNCHER) and not argv0.endswith(".py"):
         candidates.append(Path(argv0))

@@ -23,7 +23,13 @@ from seldgui import workers
 
 
 def available_devices() -> list[str]:
-    """``["auto", "cpu", ...]`` with ``"cuda"`` when a CUDA GPU is usable (imports torch)."""
+    """``["auto", "cpu", ...]`` with ``"cuda"`` when a CUDA GPU is usable (imports torch, unless torch
+    is missing, as in the lean bundle, or surely no GPU is here: then ``["auto", "cpu"]``)."""
+    from core.common.optional import cpu_only_devices
+
+    known = cpu_only_devices()
+    if known is not None:
+        return known
     from core.packages.devices import available_devices as core_devices
 
     return ["auto", *core_devices()]

@@ -61,12 +61,21 @@ def _report(
     failed: Callable[[str], None],
     crashed: Callable[[str], None],
 ) -> None:
-    """Run ``fn``; its result goes to ``finished``, a SeldError's message to ``failed``, any
-    other exception's traceback to ``crashed``."""
+    """Run ``fn``; its result goes to ``finished``, a SeldError's message (or the want of torch)
+    to ``failed``, any other exception's traceback to ``crashed``."""
     try:
         result = fn()
     except SeldError as err:
         failed(str(err))
+    except ModuleNotFoundError as err:
+        from core.common.optional import is_torch_missing, torch_missing_message
+
+        if not is_torch_missing(err):
+            import traceback
+
+            crashed("".join(traceback.format_exception(type(err), err, err.__traceback__)))
+        else:  # a bundle without torch (make package-lean): what needs it says so
+            failed(torch_missing_message())
     except Exception as err:  # noqa: BLE001 - reported to the GUI thread
         import traceback
 

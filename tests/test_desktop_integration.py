@@ -216,6 +216,16 @@ def test_the_launcher_is_named_when_it_is_the_one_on_path_else_given_by_absolute
     assert de.launcher_command("app.py", lone_python, search_path="") == [lone_python, "-m", "seldgui.app"]
 
 
+def test_in_a_frozen_bundle_the_launcher_is_the_bundles_own_program(monkeypatch, tmp_path):
+    import sys
+
+    program = tmp_path / "SELD Studio" / "seld-studio"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(program))
+    assert de.launcher_command("seld-studio", search_path="") == [str(program)]
+    assert de.exec_value(de.launcher_command()) == f'"{program}" %F'
+
+
 def test_exec_arguments_are_quoted_as_the_spec_says():
     assert de.exec_value(["seldgui"]) == "seldgui %F"
     assert de.exec_value(["/opt/my apps/seldgui"]) == '"/opt/my apps/seldgui" %F'

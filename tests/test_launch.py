@@ -91,6 +91,55 @@ def test_the_command_line_for_one_process_and_for_several_gpus(tmp_path):
         train_command(config, run, gpus=0)
 
 
+def test_seld_command_is_this_python_or_the_bundles_own_seld(monkeypatch, tmp_path):
+    from core.common import processes
+
+    monkeypatch.delattr(sys, "frozen", raising=False)
+    assert processes.seld_command() == [sys.executable, "-m", "core.cli"]
+    assert not processes.is_frozen()
+    bundle = tmp_path / "SELD Studio"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(bundle / "seld-studio"))
+    assert processes.is_frozen()
+    assert processes.seld_command() == [str(bundle / processes.SELD_EXECUTABLE)]
+
+
+def test_a_frozen_bundle_trains_with_its_own_seld_and_refuses_several_gpus(monkeypatch, tmp_path):
+    bundle = tmp_path / "SELD Studio"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(bundle / "seld-studio"))
+    run = tmp_path / "run"
+    config = _config(tmp_path / "data")
+    cmd = train_command(config, run)
+    assert cmd == [
+        str(bundle / "seld"),
+        "train",
+        "--config",
+        str(run / "launch.json"),
+        "--out",
+        str(run),
+        "--progress",
+        "jsonl",
+    ]
+    assert train_command(None, run, resume=True) == [
+        str(bundle / "seld"),
+        "train",
+        "--out",
+        str(run),
+        "--resume",
+        "--progress",
+        "jsonl",
+    ]
+    other = tmp_path / "run2"
+    with pytest.raises(
+        SeldError, match="2 GPUs .*needs SELD Studio's Python package .*not the desktop bundle"
+    ):
+        train_command(config, other, gpus=2)
+    assert not other.exists()  # refused before its configuration was written
+    # an interpreter named explicitly is used as it is, bundle or not
+    assert train_command(None, run, resume=True, python="/py")[:3] == ["/py", "-m", "core.cli"]
+
+
 def test_the_command_runs_and_prints_the_events(tiny, tmp_path):
     run = tmp_path / "run"
     cmd = train_command(_config(tiny), run)

@@ -163,3 +163,108 @@ def test_seld_infer_with_a_cached_graph_does_not_import_torch(tmp_path):
     warm = _run_infer(args, env)
     assert warm == {"code": 0, "loaded": []}, warm
     assert (tmp_path / "out" / "short.csv").is_file()
+
+
+# --------------------------------------------------------------------------- graphs shipped with a bundle
+
+
+@pytest.fixture
+def shipped(monkeypatch, tmp_path) -> Path:
+    """A folder of the test's own standing for a bundle's ``seld_resources/models/``."""
+    folder = tmp_path / "shipped"
+    folder.mkdir()
+    monkeypatch.setattr(onnx_cache, "SHIPPED_DIRS", [folder])
+    return folder
+
+
+def _no_export(package):
+    raise AssertionError(f"exported {package}: the shipped graph should have been used")
+
+
+def _ship(pkg: Path, shipped: Path, cache: Path) -> tuple[Path, bytes]:
+    """Export ``pkg`` once (into the cache), move its entry into ``shipped``; the entry's path and bytes."""
+    cached_onnx_bytes(pkg, shipped=False)
+    entry = entry_path(package_digest(pkg))
+    target = shipped / entry.name
+    entry.rename(target)
+    return target, target.read_bytes()
+
+
+def test_a_shipped_graph_comes_first_and_nothing_is_written(cache, shipped, pkg, monkeypatch):
+    target, data = _ship(pkg, shipped, cache)
+    assert target == entry_path(package_digest(pkg), folder=shipped)  # the cache's own name and layout
+    monkeypatch.setattr(onnx_cache, "_export", _no_export)
+    model = open_cached_onnx(pkg)
+    from core.packages.package_file import read_package_meta
+
+    assert model.cache_status == "shipped" and model.meta == read_package_meta(pkg)  # the package's header
+    assert cached_onnx_bytes(pkg) == (onnx_cache._unpack(data), "shipped")
+    assert list(cache.iterdir()) == []  # the user's cache is not touched
+    assert [p.name for p in shipped.iterdir()] == [target.name] and target.read_bytes() == data
+
+
+def test_the_default_shipped_folder_is_the_bundled_models_folder(monkeypatch):
+    from core.io.resources import bundled_model_dirs, bundled_model_path
+
+    monkeypatch.setattr(onnx_cache, "SHIPPED_DIRS", None)
+    assert onnx_cache.shipped_dirs() == bundled_model_dirs()
+    model = bundled_model_path("foa")
+    if model is not None:
+        assert model.parent in onnx_cache.shipped_dirs()
+
+
+@pytest.mark.parametrize("mismatch", ["digest", "opset", "cache_version", "seld_version"])
+def test_a_shipped_graph_of_another_key_is_never_used(cache, shipped, pkg, mismatch):
+    from core import __version__
+    from core.packages.onnx_export import DEFAULT_OPSET
+
+    target, data = _ship(pkg, shipped, cache)
+    digest = package_digest(pkg)
+    key = {
+        "digest": ("0" * 64, DEFAULT_OPSET, onnx_cache.CACHE_VERSION, __version__),
+        "opset": (digest, DEFAULT_OPSET - 1, onnx_cache.CACHE_VERSION, __version__),
+        "cache_version": (digest, DEFAULT_OPSET, onnx_cache.CACHE_VERSION + 1, __version__),
+        "seld_version": (digest, DEFAULT_OPSET, onnx_cache.CACHE_VERSION, __version__ + ".post9"),
+    }[mismatch]
+    other = shipped / f"{key[0]}-opset{key[1]}-v{key[2]}-seld{key[3]}{onnx_cache.SUFFIX}"
+    target.rename(other)
+    model = open_cached_onnx(pkg)
+    assert model.cache_status == "miss"  # exported into the user's cache, as without a bundle
+    assert entry_path(digest).is_file()
+    assert [p.name for p in shipped.iterdir()] == [other.name] and other.read_bytes() == data
+
+
+@pytest.mark.parametrize("damage", ["truncate", "valid_digest_bad_graph"])
+def test_a_damaged_shipped_graph_is_passed_over_not_repaired(cache, shipped, pkg, damage):
+    target, data = _ship(pkg, shipped, cache)
+    bad = data[: len(data) // 2] if damage == "truncate" else onnx_cache._pack(b"\x08\x07 not a graph")
+    target.write_bytes(bad)
+    model = open_cached_onnx(pkg)
+    assert model.cache_status == "miss"
+    assert target.read_bytes() == bad  # a shipped folder is never written
+    assert open_cached_onnx(pkg).cache_status == "hit"  # the user's cache serves it from now on
+
+
+def test_a_package_without_a_graph_and_without_torch_is_refused_clearly(cache, shipped, pkg, monkeypatch):
+    import core.common.optional as optional
+    from core.common.errors import SeldError
+
+    monkeypatch.setattr(optional, "torch_available", lambda: False)
+    with pytest.raises(
+        SeldError, match=rf"{pkg.name} has no cached ONNX graph here; exporting one needs PyTorch"
+    ):
+        open_cached_onnx(pkg)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    with pytest.raises(SeldError, match="this SELD Studio bundle was built without PyTorch"):
+        open_cached_onnx(pkg)
+    assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_without_torch_the_default_backend_is_onnx_even_with_a_gpu(monkeypatch):
+    import core.common.optional as optional
+    from core.inference import predict as predict_module
+
+    monkeypatch.setattr(predict_module, "_may_have_gpu", lambda: True)
+    monkeypatch.setattr(optional, "torch_available", lambda: False)
+    assert predict_module.default_backend("auto") == "onnx"
+    assert predict_module.default_backend("cuda") == "onnx"

@@ -2,7 +2,8 @@
 
 Sub-commands live beside this module in :mod:`core.cli` (one module each). Every
 :class:`~core.common.errors.SeldError` is printed as ``seld: error: <message>`` with exit
-status 2, never as a traceback.
+status 2, never as a traceback; so is a command that needs torch where it is missing (the
+lean desktop bundle).
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except SeldError as err:
         print(f"seld: error: {err}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:
+        from core.common.optional import is_torch_missing, torch_missing_message
+
+        if not is_torch_missing(err):
+            raise
+        print(f"seld: error: {torch_missing_message(f'seld {args.command}')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("seld: interrupted", file=sys.stderr)

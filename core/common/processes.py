@@ -1,7 +1,8 @@
-"""Which machine and process wrote a file, and whether that process is gone.
+"""Which machine and process wrote a file, whether that process is gone, and how to start ``seld``.
 
 Used to tell a leftover of a killed process (a temporary file, a run folder that says
-"running") from the work of a live one.
+"running") from the work of a live one; :func:`seld_command` is the command that starts this
+SELD Studio's ``seld`` program (a training run's process).
 """
 
 from __future__ import annotations
@@ -10,7 +11,28 @@ import contextlib
 import hashlib
 import os
 import socket
+import sys
 from pathlib import Path
+
+SELD_EXECUTABLE = "seld.exe" if os.name == "nt" else "seld"
+"""The ``seld`` program's file name in a frozen bundle (beside the GUI's executable)."""
+
+
+def is_frozen() -> bool:
+    """Whether this is a frozen bundle (PyInstaller sets ``sys.frozen``), not a Python with SELD Studio installed."""
+    return bool(getattr(sys, "frozen", False))
+
+
+def seld_command() -> list[str]:
+    """The command line that starts this SELD Studio's ``seld`` program (arguments follow it).
+
+    ``[sys.executable, "-m", "core.cli"]`` from a Python (a venv, a checkout); in a frozen
+    bundle, where ``sys.executable`` is the bundle's own program and no Python is there to
+    take ``-m``, the bundle's ``seld`` executable beside it: ``[<its folder>/seld]``.
+    """
+    if is_frozen():
+        return [str(Path(sys.executable).resolve().parent / SELD_EXECUTABLE)]
+    return [sys.executable, "-m", "core.cli"]
 
 
 def _machine_key() -> str:

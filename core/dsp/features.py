@@ -42,7 +42,6 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
-import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
 from core.common.errors import SeldError
@@ -239,6 +238,8 @@ def stft_padded_blocks(
     view = sliding_window_view(padded[:, off:needed], WIN, axis=1)[:, ::HOP]
     win = hann_periodic(WIN)
     offset_win = dc_offset * win  # (x + c) w = x w + c w: the offset of every padded sample
+    import scipy.fft  # on first use: ~0.3 s of imports the window's start does not need
+
     frames = np.zeros((padded.shape[0], min(block_frames, total), N_FFT))
     for t0 in range(0, total, block_frames):
         part = view[:, t0 : t0 + block_frames]
@@ -448,6 +449,8 @@ def _gcc_block(spec: np.ndarray, out: np.ndarray, workers: int | None) -> None:
         r[zero] = 1.0
         mag[zero] = 1.0
     r /= mag
+    import scipy.fft
+
     cc = scipy.fft.irfft(r, n=N_FFT, axis=-1, workers=workers)
     half = GCC_LAGS // 2
     out[..., :half] = cc[..., -half:]

@@ -167,35 +167,24 @@ def inference_rotations(meta: PackageMeta, requested: int | str | None = None) -
 
 
 def _may_have_gpu() -> bool:
-    """Whether torch could find a GPU here, judged without importing torch (which takes ~2 s).
+    """Whether torch could find a GPU here, judged without importing torch
+    (:func:`core.common.optional.may_have_gpu`)."""
+    from core.common.optional import may_have_gpu
 
-    ``False`` only when this machine surely has none torch could use: no NVIDIA driver and no
-    ROCm device on Linux, no ``nvcuda.dll`` on Windows, an Intel Mac, or
-    ``CUDA_VISIBLE_DEVICES`` empty (not on macOS). ``True`` means: ask torch.
-    """
-    import platform
-    import sys
-
-    if sys.platform == "darwin":
-        return platform.machine() == "arm64"  # Apple's Metal (MPS)
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
-        return False
-    if sys.platform.startswith("linux"):
-        return any(os.path.exists(p) for p in ("/proc/driver/nvidia/version", "/dev/nvidia0", "/dev/kfd"))
-    if sys.platform == "win32":
-        root = os.environ.get("SystemRoot", r"C:\Windows")
-        return os.path.exists(os.path.join(root, "System32", "nvcuda.dll"))
-    return True
+    return may_have_gpu()
 
 
 def default_backend(device: str | None = "auto") -> str:
     """The fastest backend for ``device``: onnxruntime on the CPU, torch on a GPU.
 
     ``"cpu"``, or ``"auto"`` on a machine without a GPU (:func:`_may_have_gpu`), is decided
-    without importing torch.
+    without importing torch. Where torch is missing (the lean desktop bundle) it is always
+    onnxruntime.
     """
+    from core.common.optional import torch_available
+
     key = "auto" if device is None else str(device).strip().lower()
-    if key == "cpu" or (key == "auto" and not _may_have_gpu()):
+    if key == "cpu" or (key == "auto" and not _may_have_gpu()) or not torch_available():
         return "onnx"
     from core.packages.devices import resolve_device
 

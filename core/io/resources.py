@@ -67,6 +67,15 @@ def bundled_model_path(fmt: str = "foa") -> Path | None:
     return _find(f"models/{name}")
 
 
+def bundled_model_dirs() -> list[Path]:
+    """The folders that hold the bundled model packages (``<root>/models``), in search order.
+
+    A desktop bundle also ships its models' ONNX graphs there
+    (:func:`core.packages.onnx_cache.shipped_onnx_bytes`).
+    """
+    return [root / "models" for root in _roots() if (root / "models").is_dir()]
+
+
 def demo_recording_path() -> Path | None:
     """The bundled demo recording, or ``None`` if none is installed."""
     return _find(*(f"demo/{name}" for name in DEMO_FILES))

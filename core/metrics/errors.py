@@ -53,7 +53,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from core.common.errors import SeldError
 from core.labels.events import FrameSpan
@@ -182,6 +181,8 @@ def _wrong_class_pairs(
             d = _nearness(ref_seg[a], pred_seg[b])
             if d is not None and d <= thr:
                 cost[i, j] = d
+    from scipy.optimize import linear_sum_assignment  # on first use: ~0.5 s of imports
+
     rows, cols = linear_sum_assignment(cost)
     return [
         (missed[i], false_alarms[j], float(cost[i, j]))

@@ -23,6 +23,15 @@ A cache folder that cannot be written (read-only home) is not an error: the grap
 exported in memory on every start, as before. :func:`open_cached_onnx` reads the package's
 metadata from its header (no torch); only a miss imports torch, loads and checks the
 package (:func:`core.packages.runtime.load_package`) and exports it.
+
+Shipped graphs: a desktop bundle is built with its bundled models' graphs already exported
+(``packaging/export_shipped_onnx.py``), as entries of this same layout and name in the
+bundled models' folder (``seld_resources/models/``), so that the bundled models run with no
+torch at all. They are looked up first (:func:`shipped_dirs`, :func:`shipped_onnx_bytes`),
+read-only: only an entry whose name matches the package's digest, the opset,
+:data:`CACHE_VERSION` and this SELD Studio's version, and whose bytes match their recorded
+digest, is used; one that onnxruntime refuses is passed over for the user's cache. A shipped
+entry is never written, replaced or pruned (nothing is written inside a bundle).
 """
 
 from __future__ import annotations
@@ -45,14 +54,21 @@ MAX_ENTRIES = 16
 MAGIC = b"seld-onnx-cache"
 SUFFIX = ".onnx-cache"
 
+SHIPPED_DIRS: list[Path] | None = None
+"""The folders searched for shipped graphs before the cache; ``None``: the bundled models'
+folders (:func:`core.io.resources.bundled_model_dirs`)."""
+
 __all__ = [
     "CACHE_VERSION",
     "MAX_ENTRIES",
+    "SHIPPED_DIRS",
     "cache_dir",
     "cached_onnx_bytes",
     "entry_path",
     "open_cached_onnx",
     "package_digest",
+    "shipped_dirs",
+    "shipped_onnx_bytes",
 ]
 
 
@@ -133,8 +149,34 @@ def _prune(folder: Path, keep: Path) -> None:
                 old.unlink()
 
 
+def shipped_dirs() -> list[Path]:
+    """The folders that may hold shipped graphs, in search order (:data:`SHIPPED_DIRS`)."""
+    if SHIPPED_DIRS is not None:
+        return [Path(d) for d in SHIPPED_DIRS]
+    from core.io.resources import bundled_model_dirs
+
+    return bundled_model_dirs()
+
+
+def shipped_onnx_bytes(digest: str, opset: int | None = None) -> bytes | None:
+    """The shipped graph of the package whose sha256 is ``digest``, or ``None``.
+
+    Only an entry named for this digest, opset, :data:`CACHE_VERSION` and SELD Studio version
+    (:func:`entry_path` in a shipped folder) whose bytes match their recorded digest counts; a
+    damaged one is passed over (the user's cache is used instead), never repaired.
+    """
+    for folder in shipped_dirs():
+        graph = _read_entry(entry_path(digest, opset, folder=folder))
+        if graph is not None:
+            return graph
+    return None
+
+
 def _export(package: str) -> bytes:
     """Load and check the package with torch, and export its graph (the miss path)."""
+    from core.common.optional import require_torch
+
+    require_torch(f"{os.path.basename(package)} has no cached ONNX graph here; exporting one")
     from core.packages.onnx_export import onnx_bytes
     from core.packages.runtime import load_package
 
@@ -142,13 +184,24 @@ def _export(package: str) -> bytes:
 
 
 def cached_onnx_bytes(
-    package: str | os.PathLike[str], *, folder: Path | None = None, rebuild: bool = False
+    package: str | os.PathLike[str],
+    *,
+    folder: Path | None = None,
+    rebuild: bool = False,
+    shipped: bool = True,
 ) -> tuple[bytes, str]:
-    """The ONNX graph of the package at ``package`` and how it was got: ``"hit"``, ``"miss"``
-    (exported and stored) or ``"rebuilt"`` (the entry was corrupt, or ``rebuild``: exported
-    and replaced). A cache that cannot be written still returns the exported graph."""
+    """The ONNX graph of the package at ``package`` and how it was got: ``"shipped"`` (a graph
+    shipped with this SELD Studio, :func:`shipped_onnx_bytes`; looked up first unless
+    ``shipped=False`` or ``rebuild``), ``"hit"``, ``"miss"`` (exported and stored) or
+    ``"rebuilt"`` (the entry was corrupt, or ``rebuild``: exported and replaced). A cache that
+    cannot be written still returns the exported graph."""
     p = os.fspath(package)
-    entry = entry_path(package_digest(p), folder=folder)
+    digest = package_digest(p)
+    if shipped and not rebuild:
+        graph = shipped_onnx_bytes(digest)
+        if graph is not None:
+            return graph, "shipped"
+    entry = entry_path(digest, folder=folder)
     status = "miss"
     if entry.exists():
         graph = None if rebuild else _read_entry(entry)
@@ -166,22 +219,26 @@ def open_cached_onnx(
     device: str | None = "cpu",
     threads: int | None = None,
     folder: Path | None = None,
+    shipped: bool = True,
 ) -> OnnxModel:
-    """A package run by onnxruntime from its cached graph (exported and cached on a miss).
+    """A package run by onnxruntime from its shipped or cached graph (exported and cached on a miss).
 
     The metadata comes from the package's header (checked as :func:`read_package_meta`
-    checks it). An entry onnxruntime cannot open is rebuilt once. ``.cache_status`` on the
-    result says ``"hit"``, ``"miss"`` or ``"rebuilt"``.
+    checks it). A shipped graph onnxruntime cannot open is passed over for the cache; a cache
+    entry it cannot open is rebuilt once. ``.cache_status`` on the result says ``"shipped"``,
+    ``"hit"``, ``"miss"`` or ``"rebuilt"``.
     """
     from core.packages.onnx_export import OnnxModel
     from core.packages.package_file import read_package_meta
 
     p = os.fspath(package)
     meta = read_package_meta(p)
-    graph, status = cached_onnx_bytes(p, folder=folder)
+    graph, status = cached_onnx_bytes(p, folder=folder, shipped=shipped)
     try:
         model = OnnxModel(graph, device=device, threads=threads, meta=meta)
     except ModelError:
+        if status == "shipped":
+            return open_cached_onnx(p, device=device, threads=threads, folder=folder, shipped=False)
         if status != "hit":
             raise
         graph, status = cached_onnx_bytes(p, folder=folder, rebuild=True)

@@ -157,7 +157,7 @@ class OnnxModel:
 
     backend = "onnx"
     cache_status: str | None = None
-    """How a package's graph was got (:func:`core.packages.onnx_cache.open_cached_onnx`): hit, miss, rebuilt."""
+    """How a package's graph was got (:func:`core.packages.onnx_cache.open_cached_onnx`): shipped, hit, miss, rebuilt."""
 
     def __init__(
         self,

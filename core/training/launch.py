@@ -4,8 +4,9 @@ A run trains in a process of its own (``seld train --progress jsonl``; the GUI's
 starts it with ``QProcess`` and reads its events), so that the window stays responsive and a
 run survives the window. :func:`train_command` builds that command line, with ``torchrun``'s
 module form (``python -m torch.distributed.run``) for several GPUs, so no separate executable
-is needed. :func:`write_launch_config` writes the configuration it reads
-(``<run>/launch.json``).
+is needed; in a frozen bundle it is the bundle's own ``seld`` program
+(:func:`core.common.processes.seld_command`). :func:`write_launch_config` writes the
+configuration it reads (``<run>/launch.json``).
 
 :func:`check_before_start` is every check that can be made before any work: a bad
 configuration value, a device this machine does not have, a run folder that already holds a
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from core.common.atomic import atomic_write_text
 from core.common.errors import SeldError
+from core.common.processes import is_frozen, seld_command
 from core.training.config import TrainConfig
 from core.training.run_folder import RunFolder
 
@@ -87,9 +89,19 @@ def train_command(
     "core.cli", "train", ...]``. ``config`` is a configuration file, or a
     :class:`~core.training.config.TrainConfig`, which is then written to ``run_dir/launch.json``
     (:func:`write_launch_config`). ``python``: the interpreter (default: this one).
+
+    In a frozen bundle (and no ``python`` given) the command is the bundle's own ``seld``
+    program (:func:`core.common.processes.seld_command`); several GPUs are refused there
+    (a :class:`SeldError`: torchrun needs a Python, so the wheel).
     """
     if gpus < 1:
         raise SeldError(f"the number of GPUs must be at least 1, not {gpus}")
+    frozen = python is None and is_frozen()
+    if frozen and gpus > 1:
+        raise SeldError(
+            f"training on {gpus} GPUs (torchrun) needs SELD Studio's Python package (the wheel, in a Python "
+            "environment with a CUDA build of torch), not the desktop bundle; the bundle trains on one device"
+        )
     run_path = Path(os.path.abspath(run_dir))
     args = ["train", "--out", str(run_path)]
     if resume:
@@ -100,16 +112,23 @@ def train_command(
         path = write_launch_config(config, run_path) if isinstance(config, TrainConfig) else Path(config)
         args[1:1] = ["--config", str(Path(os.path.abspath(path)))]
     args += ["--progress", "jsonl"]
-    exe = python or sys.executable
     if gpus > 1:
         launcher = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(gpus)]
-        return [exe, *launcher, "-m", "core.cli", *args]
-    return [exe, "-m", "core.cli", *args]
+        return [python or sys.executable, *launcher, "-m", "core.cli", *args]
+    # frozen: the bundle's own seld program (no Python on this machine is used)
+    program = seld_command() if python is None else [python, "-m", "core.cli"]
+    return [*program, *args]
 
 
 def device_choices() -> list[str]:
     """The devices a form offers: ``"auto"``, ``"cpu"``, each CUDA device (``"cuda:0"``, ...) and ``"mps"`` where
-    they exist."""
+    they exist. ``["auto", "cpu"]`` without importing torch where it is missing (the lean bundle) or
+    where surely no GPU is (:func:`core.common.optional.cpu_only_devices`)."""
+    from core.common.optional import cpu_only_devices
+
+    known = cpu_only_devices()
+    if known is not None:
+        return known
     from core.packages.devices import available_devices
 
     return ["auto", *available_devices()]
@@ -227,8 +246,12 @@ def check_before_start(
     trained now, already holds a run (unless resuming), holds a stopped run of another
     configuration, or holds other files; a dataset that cannot be read, or a chosen fold
     without recordings; a class set other than a plain folder's dataset file says; a starting
-    package (``init_from``) that is missing or damaged.
+    package (``init_from``) that is missing or damaged. Before all of these: torch missing (the
+    lean desktop bundle), as "training needs PyTorch".
     """
+    from core.common.optional import require_torch
+
+    require_torch("training")  # the lean desktop bundle has no torch: said before anything else
     folder = RunFolder(run_dir)
     if not resume:
         if config is None:

@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 import core
 from core.common.errors import SeldError
-from core.common.processes import process_gone
+from core.common.processes import is_frozen, process_gone
 from core.training.run_folder import RunFolder
 
 STDERR_FILE = ".gui-stderr.log"
@@ -35,7 +35,8 @@ _CHILDREN: dict[int, subprocess.Popen] = {}  # started here: polled so that an e
 
 
 def launch(command: list[str], run_dir: Path) -> int:
-    """Start ``command`` in a session of its own, in the folder that holds ``core``; returns its process id.
+    """Start ``command`` in a session of its own, in the folder that holds ``core`` (in a frozen bundle:
+    the run folder); returns its process id.
 
     Not a child ``QProcess``: its object kills the process when it goes (the window closing),
     and PySide6's ``QProcess.startDetached()`` does not hand back the process id. A
@@ -46,7 +47,8 @@ def launch(command: list[str], run_dir: Path) -> int:
         with open(run_dir / STDERR_FILE, "ab") as stderr:
             child = subprocess.Popen(
                 command,
-                cwd=REPO_ROOT,
+                # a bundle's seld needs no source folder, and nothing may land inside the bundle
+                cwd=run_dir if is_frozen() else REPO_ROOT,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
