@@ -264,7 +264,7 @@ def test_without_torch_the_default_backend_is_onnx_even_with_a_gpu(monkeypatch):
     import core.common.optional as optional
     from core.inference import predict as predict_module
 
-    monkeypatch.setattr(predict_module, "_may_have_gpu", lambda: True)
+    monkeypatch.setattr("core.common.optional.may_have_gpu", lambda: True)
     monkeypatch.setattr(optional, "torch_available", lambda: False)
     assert predict_module.default_backend("auto") == "onnx"
     assert predict_module.default_backend("cuda") == "onnx"

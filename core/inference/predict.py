@@ -166,25 +166,17 @@ def inference_rotations(meta: PackageMeta, requested: int | str | None = None) -
 # --------------------------------------------------------------------------- opening a model
 
 
-def _may_have_gpu() -> bool:
-    """Whether torch could find a GPU here, judged without importing torch
-    (:func:`core.common.optional.may_have_gpu`)."""
-    from core.common.optional import may_have_gpu
-
-    return may_have_gpu()
-
-
 def default_backend(device: str | None = "auto") -> str:
     """The fastest backend for ``device``: onnxruntime on the CPU, torch on a GPU.
 
-    ``"cpu"``, or ``"auto"`` on a machine without a GPU (:func:`_may_have_gpu`), is decided
+    ``"cpu"``, or ``"auto"`` on a machine without a GPU (:func:`core.common.optional.may_have_gpu`), is decided
     without importing torch. Where torch is missing (the lean desktop bundle) it is always
     onnxruntime.
     """
-    from core.common.optional import torch_available
+    from core.common import optional
 
     key = "auto" if device is None else str(device).strip().lower()
-    if key == "cpu" or (key == "auto" and not _may_have_gpu()) or not torch_available():
+    if key == "cpu" or (key == "auto" and not optional.may_have_gpu()) or not optional.torch_available():
         return "onnx"
     from core.packages.devices import resolve_device
 

@@ -102,6 +102,18 @@ def _names(model, named: Counter) -> str:
     return ", ".join(f"{classes[c]} ({n})" for c, n in named.most_common()) or "nothing"
 
 
+def _report(label: str, model, samples: np.ndarray, fmt: str, name: str, frames: np.ndarray, rng) -> None:
+    """Run ``model`` on ``samples`` (with a little noise) and print the female-speech share and the classes named."""
+    samples = samples + rng.standard_normal(samples.shape) * 1e-4 * np.max(np.abs(samples))
+    share, named = _found(
+        _run(model, _recording(samples, fmt, name)), frames, FEMALE_SPEECH, SOURCE_DIRECTION, 25.0
+    )
+    print(
+        f"[{label}] {name}: female speech within 25° in {share:.0%} of {len(frames)} speech frames; "
+        f"named: {_names(model, named)}"
+    )
+
+
 def _plane_wave_foa(x: np.ndarray, az: float, el: float) -> np.ndarray:
     a, e = np.radians(az), np.radians(el)
     g = np.array([1.0, np.sin(a) * np.cos(e), np.sin(e), np.cos(a) * np.cos(e)])
@@ -131,23 +143,9 @@ def main(argv: list[str] | None = None) -> int:
 
         wet = fftconvolve(dry[None, :], rir, axes=-1)
         wet = _pad(wet)
-        wet += rng.standard_normal(wet.shape) * 1e-4 * np.max(np.abs(wet))
-        share, named = _found(
-            _run(mic, _recording(wet, "mic", name)), frames, FEMALE_SPEECH, SOURCE_DIRECTION, 25.0
-        )
-        print(
-            f"[MIC, real room] {name}: female speech within 25° in {share:.0%} of {len(frames)} speech frames; "
-            f"named: {_names(mic, named)}"
-        )
+        _report("MIC, real room", mic, wet, "mic", name, frames, rng)
         field = _pad(_plane_wave_foa(dry, *SOURCE_DIRECTION))
-        field += rng.standard_normal(field.shape) * 1e-4 * np.max(np.abs(field))
-        share, named = _found(
-            _run(foa, _recording(field, "foa", name)), frames, FEMALE_SPEECH, SOURCE_DIRECTION, 25.0
-        )
-        print(
-            f"[FOA, free field] {name}: female speech within 25° in {share:.0%} of {len(frames)} speech frames; "
-            f"named: {_names(foa, named)}"
-        )
+        _report("FOA, free field", foa, field, "foa", name, frames, rng)
     beach = _read_24k(args.real / BEACH)
     table = _run(foa, _recording(beach, "foa", "beach"))
     frames = sorted({r.frame for r in table.rows})
