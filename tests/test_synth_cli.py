@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,11 @@ import pytest
 import soundfile as sf
 
 from core.cli import main
+from core.common.errors import SeldError
 from core.common.progress import Cancelled
 from core.data.dataset import discover
 from core.labels.dcase_csv import read_labels
-from core.synthesis.writer import SynthConfig, parse_folds, synthesize_dataset
+from core.synthesis.writer import SynthConfig, parse_folds, room_for, synthesize_dataset
 
 TINY = ["--folds", "1-2", "--clips-per-fold", "1", "--duration", "4"]
 NAMES = ["fold1_room1_mix001_ov1", "fold2_room4_mix001_ov2"]
@@ -185,3 +187,28 @@ def test_noise_and_level_options_are_recorded_and_checked(tmp_path, capsys):
         assert _synth(tmp_path / "bad", *bad) == 2, bad
         assert word in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_open_air_share_is_drawn_per_room_recorded_and_checked(tmp_path, capsys):
+    import json
+
+    root = tmp_path / "outdoors"
+    assert _synth(root, "--open-air", "1", "--noise", "surf") == 0
+    info = json.loads((root / "synth_info.json").read_text())
+    assert info["settings"]["open_air"] == 1.0
+    for room in info["rooms"].values():
+        assert room["rt60_s"] == 0.0 and room["max_order"] == 2
+        assert room["materials"][4] in ("hard_surface", "rough_concrete", "ground_grass", "ground_soil")
+    assert {mix["noise"]["noise"] for mix in info["mixes"]} == {"surf"}
+    # the open-air draw has a stream of its own: without it the rooms are those of earlier versions
+    config = SynthConfig(folds=(1, 2), rooms_per_fold=4)
+    rooms = [room_for(config, f, s) for f in (1, 2) for s in range(4)]
+    mixed = [room_for(replace(config, open_air=0.5), f, s) for f in (1, 2) for s in range(4)]
+    assert all(r.rt60 > 0 for r in rooms)
+    assert 0 < sum(m.rt60 == 0 for m in mixed) < len(mixed)
+    assert all(m == r for m, r in zip(mixed, rooms, strict=True) if m.rt60 > 0)
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", str(tmp_path / "x"), "--open-air", "1.5"])
+    assert "--open-air: the probability must be 0-1" in capsys.readouterr().err
+    with pytest.raises(SeldError, match="measured responses"):
+        replace(config, open_air=0.5, rirs="responses.sofa", formats=("foa",)).validate()

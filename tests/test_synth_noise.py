@@ -9,7 +9,7 @@ import pytest
 import scipy.signal
 import soundfile as sf
 
-from core.synthesis.noise import NOISE_TYPES, apply_tilt, noise_spectrum, tilt_gain_db
+from core.synthesis.noise import NOISE_TYPES, apply_tilt, noise_envelope, noise_spectrum, tilt_gain_db
 from core.synthesis.room import Room
 from core.synthesis.scene import EventSpec, NoiseSource, Trajectory, scene_from_specs
 from core.synthesis.spatial import _ambient_noise, diffuse_covariance, render_scene
@@ -97,6 +97,24 @@ def test_traffic_and_wind_are_low_frequency_and_fluctuate():
         assert p[f < 500].sum() > 0.9 * p.sum(), kind
         frames = 10 * np.log10(np.mean(x[: x.size // 2400 * 2400].reshape(-1, 2400) ** 2, axis=1))
         assert frames.std() > 1.0, kind  # slow level changes (pass-bys, gusts) of several dB
+
+
+def test_surf_is_broadband_with_breakers_that_rise_fast_and_decay_slowly():
+    x = _field("surf", seconds=60.0, seed=6)[0]
+    f, p = _psd(x)
+    slope = _slope_db_per_octave(f, p, 1500, 8000)
+    assert -5.5 < slope < -1.5  # gamma 0.4-0.8 above f_c 300-800 Hz: -2.4 to -4.8 dB/octave, asymptotically
+    assert p[f > 500].sum() > 0.3 * p.sum()  # broadband, unlike traffic and wind
+    assert p[(f > 5) & (f < 20)].mean() < 1e-2 * p[(f > 100) & (f < 200)].mean()  # high-passed at 40 Hz
+    env = noise_envelope("surf", 60 * FS, np.random.default_rng(2), {"breakers_per_min": 8.0, "floor": 0.2})
+    assert env is not None and env.mean() == pytest.approx(1.0, rel=1e-9)
+    frames = env[::240]  # 10 ms
+    assert frames.max() > 3.0 * frames.min()  # breakers rise well above the floor
+    d = np.diff(frames)
+    big = np.abs(d) > 1e-4
+    rising, falling = d[big & (d > 0)], d[big & (d < 0)]
+    # rises of 0.3-1 s against decays of 1.5-4 s: the level goes up much faster than it comes down
+    assert rising.mean() > 2.0 * -falling.mean() and falling.size > 2 * rising.size
 
 
 @pytest.mark.parametrize("kind", NOISE_TYPES)

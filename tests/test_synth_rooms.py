@@ -9,14 +9,17 @@ import scipy.signal
 from core.spatial.directions import azel_to_xyz
 from core.synthesis.acoustics import (
     BAND_CENTRES_HZ,
+    FACADES,
+    GROUNDS,
     MATERIALS,
     VOICE_FRONT_BACK_DB,
     Directivity,
     air_absorption_db_per_m,
     band_weights,
+    miki_ground_absorption,
     voice_order,
 )
-from core.synthesis.room import Room, image_sources, random_room
+from core.synthesis.room import Room, image_band_gains, image_sources, open_air_room, random_room
 from core.synthesis.spatial import _sinc_taps, early_rir, room_impulse_response, tail_rir
 from core.synthesis.sphere import FIR_TAPS, sphere_kernels
 
@@ -136,3 +139,56 @@ def test_tail_is_deterministic_and_directive_sources_have_less_reverb():
     hi_a, hi_d = (np.sum(_octave(x[0], 4000.0) ** 2) for x in (a, d))
     power = Directivity(voice_order(), (1.0, 0.0, 0.0)).diffuse_power()[5]
     assert hi_d / hi_a == pytest.approx(power, rel=0.1)
+
+
+def test_miki_ground_absorption_matches_the_model_by_hand():
+    # Miki (1990) at 1 kHz, sigma = 200 kPa s/m^2: X = (1000 / 2e5)^-0.632 = 28.50,
+    # Z = 1 + 1.992 - 3.050j, |R|^2 = ((1.992)^2 + 3.050^2) / ((2.992)^2 + 3.050^2) = 0.525
+    grass = miki_ground_absorption(200e3)
+    assert grass[3] == pytest.approx(0.475, abs=0.002)  # stored to 3 decimals
+    assert all(np.diff(grass) > 0)  # porous ground absorbs more at high frequency
+    soil = miki_ground_absorption(1000e3)
+    assert all(np.less(soil, grass))  # a denser ground absorbs less in every band
+    assert MATERIALS["ground_grass"] == grass and MATERIALS["ground_soil"] == soil
+
+
+def test_open_air_rooms_are_a_ground_and_perhaps_a_facade_without_a_tail():
+    facades = 0
+    for seed in range(40):
+        room = open_air_room(np.random.default_rng(seed))
+        ground, facade = room.materials[4], room.materials[0]
+        assert ground in GROUNDS and set(room.materials[1:4] + room.materials[5:]) == {"open"}
+        assert room.rt60 == 0.0 and not np.any(room.band_rt60) and room.reverberant_energy() == 0.0
+        assert 1.2 <= room.receiver[2] <= 1.8
+        paths = int(np.count_nonzero(image_band_gains(room).max(axis=1) > 0))
+        if facade == "open":
+            assert paths == 2  # direct + ground
+        else:
+            facades += 1
+            assert facade in FACADES and 2.0 <= room.receiver[0] <= 10.0
+            assert paths == 4  # direct, ground, facade, facade-ground
+    assert 10 <= facades <= 30  # half of them, drawn (binomial 40 x 0.5: 10-30 is beyond 3 sigma)
+
+
+def test_open_air_rir_is_the_direct_sound_and_the_ground_reflection_only():
+    room = next(
+        r
+        for r in (open_air_room(np.random.default_rng(s)) for s in range(200))
+        if r.materials[0] == "open" and r.materials[4] == "hard_surface"
+    )
+    rx = np.asarray(room.receiver)
+    src = rx + 2.0 * azel_to_xyz(40.0, 10.0)
+    h = room_impulse_response(room, src, np.random.default_rng(0), mic=False)
+    image = src * np.array([1.0, 1.0, -1.0])  # mirrored in the ground z = 0
+    d0, d1 = 2.0, float(np.linalg.norm(image - rx))
+    assert h.shape[1] < d1 / C * FS + 80  # nothing after the ground reflection: no tail
+    w = h[0]
+    n0, n1 = int(round(d0 / C * FS)), int(round(d1 / C * FS))
+    assert abs(int(np.argmax(np.abs(w[: (n0 + n1) // 2]))) - n0) <= 1
+    assert abs(int(np.argmax(np.abs(w[(n0 + n1) // 2 :]))) + (n0 + n1) // 2 - n1) <= 1
+    e0 = np.sum(w[n0 - 40 : n0 + 40] ** 2)
+    e1 = np.sum(w[n1 - 40 : n1 + 40] ** 2)
+    # spherical spreading and the ground's reflection: (1 - alpha) (d0 / d1)^2, alpha of a hard
+    # surface 0.02-0.05 across the bands; 10 % for that spread and the windows' truncation
+    expected = (1.0 - 0.035) * (d0 / d1) ** 2
+    assert e1 / e0 == pytest.approx(expected, rel=0.1)

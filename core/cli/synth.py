@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Synthesize spatial sound scenes in the manner of TAU-NIGENS Spatial Sound Events 2020: "
         "events of the 14 DCASE 2020 classes (built-in generators or your own NIGENS-style clip folder), "
         "stationary or moving, at most one (ov1) or two (ov2) at a time, in random shoebox rooms "
-        "(image sources + diffuse tail with RT60 0.2-0.8 s) with diffuse ambient noise; rendered to "
+        "(image sources + diffuse tail with RT60 0.2-0.8 s) or, with --open-air, outdoors, with "
+        "diffuse ambient noise; rendered to "
         "FOA (AmbiX) and to the tetrahedral MIC array. Writes <out>/foa_dev, mic_dev and metadata_dev "
         "with files fold<f>_room<r>_mix<mmm>_ov<1|2>.wav/.csv (24 kHz, 16-bit, 4 channels).",
     )
@@ -69,7 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="all",
         metavar="LIST",
         help="ambient-noise types drawn per mix: all (default) or some of pink, brown, babble, hvac, "
-        "traffic, wind",
+        "traffic, wind, surf",
     )
     p.add_argument(
         "--gain-db",
@@ -115,6 +116,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="with --rirs: a recorded 4-channel ambience of that room as the background noise "
         "(cut or looped to length, at the --snr-db)",
+    )
+    p.add_argument(
+        "--open-air",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="probability (0-1) that a room of a fold is an open-air scene instead: a ground (paving, "
+        "concrete, grass or soil), half of the time a building facade 2-10 m away, no other surface "
+        "and no reverberant tail (default 0)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace the mixes of an existing dataset")
     p.set_defaults(func=run)
@@ -172,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         rirs=str(args.rirs) if args.rirs is not None else None,
         ambience=str(args.ambience) if args.ambience is not None else None,
         generators_share=args.generators_share,
+        open_air=args.open_air,
     )
     config.validate()
     if args.sources is not None:

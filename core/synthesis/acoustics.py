@@ -49,15 +49,20 @@ import numpy as np
 __all__ = [
     "BAND_CENTRES_HZ",
     "CEILINGS",
+    "FACADES",
     "FLOORS",
+    "GROUNDS",
     "MATERIALS",
     "N_BANDS",
+    "OPEN",
     "VOICE_FRONT_BACK_DB",
     "WALLS",
     "Directivity",
     "air_absorption_db_per_m",
     "band_weights",
     "draw_materials",
+    "draw_open_air_materials",
+    "miki_ground_absorption",
     "source_directivity",
 ]
 
@@ -90,6 +95,34 @@ MATERIALS: dict[str, tuple[float, ...]] = {
     "rockwool_50mm_40kgm3": (0.23, 0.59, 0.86, 0.86, 0.86, 0.86, 0.86),
 }
 """Octave-band (125 Hz-8 kHz) energy absorption coefficients of real surfaces."""
+
+
+def miki_ground_absorption(flow_resistivity: float) -> tuple[float, ...]:
+    """Octave-band normal-incidence absorption of a semi-infinite porous ground (Miki's model).
+
+    Miki (1990), the modified Delany-Bazley model: characteristic impedance
+    ``Z / (rho c) = 1 + 0.0699 X - 0.107 j X`` with ``X = (f / sigma)^-0.632`` (``sigma`` the
+    flow resistivity in Pa s/m^2); reflection ``R = (Z - 1) / (Z + 1)``, absorption
+    ``1 - |R|^2`` at the band centres. Typical flow resistivities (Embleton, Piercy & Daigle
+    1983; Attenborough et al. 2007): grassland about 100-300 kPa s/m^2, compacted soil about
+    1000-2000, asphalt far above (a hard surface).
+    """
+    f = np.asarray(BAND_CENTRES_HZ, dtype=np.float64)
+    x = (f / float(flow_resistivity)) ** -0.632
+    z = 1.0 + 0.0699 * x - 0.107j * x
+    r = (z - 1.0) / (z + 1.0)
+    return tuple(round(float(v), 3) for v in 1.0 - np.abs(r) ** 2)
+
+
+MATERIALS.update(
+    {
+        "ground_grass": miki_ground_absorption(200e3),
+        "ground_soil": miki_ground_absorption(1000e3),
+    }
+)
+"""Grounds of open-air scenes: porous grounds by :func:`miki_ground_absorption` (200 and 1000 kPa s/m^2)."""
+OPEN = "open"
+"""The "material" of a side of an open-air scene without a surface: it absorbs everything."""
 FLOORS = (
     "concrete_floor",
     "marble_floor",
@@ -115,6 +148,11 @@ WALLS = (
     "curtains_velvet",
 )
 
+GROUNDS = ("hard_surface", "rough_concrete", "ground_grass", "ground_soil")
+"""Grounds of open-air scenes: paving or asphalt (hard), concrete, grass, compacted soil."""
+FACADES = ("brickwork", "brick_wall_rough", "limestone_wall", "rough_concrete", "glass_window")
+"""Building facades of open-air scenes."""
+
 _CROSSOVER_OCT = 1.0 / 6.0  # half width (octaves) of the cos²/sin² crossovers at the band edges
 VOICE_FRONT_BACK_DB = (0.5, 1.0, 2.0, 4.0, 6.0, 9.0, 12.0)
 """Front-to-back level difference (dB) per octave band of the voice pattern."""
@@ -127,6 +165,14 @@ def draw_materials(rng: np.random.Generator) -> tuple[str, ...]:
     floor = FLOORS[int(rng.integers(0, len(FLOORS)))]
     ceiling = CEILINGS[int(rng.integers(0, len(CEILINGS)))]
     return (*walls, floor, ceiling)
+
+
+def draw_open_air_materials(rng: np.random.Generator, facade: bool) -> tuple[str, ...]:
+    """Materials of an open-air scene in the wall order of :func:`draw_materials`: a ground,
+    optionally a facade at ``x=0``, everything else :data:`OPEN`."""
+    ground = GROUNDS[int(rng.integers(0, len(GROUNDS)))]
+    wall = FACADES[int(rng.integers(0, len(FACADES)))] if facade else OPEN
+    return (wall, OPEN, OPEN, OPEN, ground, OPEN)
 
 
 def air_absorption_db_per_m(

@@ -27,6 +27,11 @@ Recipes (power spectral density ``P(f)``, 0 below 20 Hz; ``e(t)`` normalised to 
 * ``wind``: low-frequency noise ``P = 1 / (1 + (f / f_c)^2)^2`` (``f_c`` 30-80 Hz) with gusts
   ``e = exp(sigma g(t))`` (``g`` below 0.5-1.5 Hz, ``sigma`` 3-6 dB). Real wind noise is
   turbulence at each capsule (incoherent); here it is a diffuse field like the others.
+* ``surf``: breaking sea waves on a shore, ``P = h(f) / (1 + (f / f_c)^2)^gamma`` (``h`` a
+  4th-order high-pass at 40 Hz, ``f_c`` 300-800 Hz, ``gamma`` 0.4-0.8, i.e. -2.4 to -4.8
+  dB/octave well above ``f_c``: broadband, as measured surf noise) with breakers ``e`` = a floor
+  of 0.15-0.4 plus 4-10 breakers per minute, each rising over 0.3-1 s (``sin^2``) and decaying
+  exponentially with a time constant of 1.5-4 s, at levels 0.5-1.5.
 
 **Equalisation tilt**: a zero-phase filter whose gain is ``s * log2(f / 1 kHz)`` dB for
 ``f`` in 100 Hz-10 kHz (held constant outside), ``s`` in dB/octave; the same filter is applied
@@ -59,7 +64,7 @@ __all__ = [
 ]
 
 FS = SAMPLE_RATE
-NOISE_TYPES: tuple[str, ...] = ("pink", "brown", "babble", "hvac", "traffic", "wind")
+NOISE_TYPES: tuple[str, ...] = ("pink", "brown", "babble", "hvac", "traffic", "wind", "surf")
 """Ambient-noise recipes (see the module docstring)."""
 TILT_BAND_HZ = (100.0, 10000.0)
 """Band over which the equalisation tilt acts (its gain is held constant outside)."""
@@ -95,6 +100,13 @@ def draw_noise_params(kind: str, rng: np.random.Generator) -> dict[str, Any]:
             "corner_hz": round(float(rng.uniform(30.0, 80.0)), 3),
             "gust_hz": round(float(rng.uniform(0.5, 1.5)), 3),
             "gust_db": round(float(rng.uniform(3.0, 6.0)), 3),
+        }
+    if kind == "surf":
+        return {
+            "corner_hz": round(float(rng.uniform(300.0, 800.0)), 3),
+            "gamma": round(float(rng.uniform(0.4, 0.8)), 4),
+            "breakers_per_min": round(float(rng.uniform(4.0, 10.0)), 3),
+            "floor": round(float(rng.uniform(0.15, 0.4)), 4),
         }
     return {}
 
@@ -167,6 +179,10 @@ def noise_spectrum(kind: str, freqs_hz: np.ndarray, params: dict[str, Any] | Non
     elif kind == "wind":
         fc = float(p.get("corner_hz", 50.0))
         psd = 1.0 / (1.0 + (f / fc) ** 2) ** 2
+    elif kind == "surf":
+        fc, gamma = float(p.get("corner_hz", 500.0)), float(p.get("gamma", 0.6))
+        hp = (f / 40.0) ** 4 / (1.0 + (f / 40.0) ** 4)
+        psd = hp / (1.0 + (f / fc) ** 2) ** gamma
     else:
         raise ValueError(f"unknown noise type {kind!r}")
     return np.where(f >= 20.0, psd, 0.0)
@@ -234,6 +250,18 @@ def noise_envelope(kind: str, n: int, rng: np.random.Generator, params: dict[str
     elif kind == "wind":
         g = _smooth(rng, m, float(params.get("gust_hz", 1.0)))
         frames = np.exp(float(params.get("gust_db", 4.0)) * db * g)
+    elif kind == "surf":
+        times = np.arange(m) * _ENV_HOP / FS
+        total = m * _ENV_HOP / FS
+        frames = np.full(m, float(params.get("floor", 0.25)))
+        count = int(rng.poisson(float(params.get("breakers_per_min", 7.0)) * total / 60.0))
+        for _ in range(max(count, 1)):
+            onset, rise, decay = rng.uniform(-6.0, total), rng.uniform(0.3, 1.0), rng.uniform(1.5, 4.0)
+            u = times - onset
+            shape = np.where(
+                u < rise, np.sin(0.5 * np.pi * np.clip(u / rise, 0.0, 1.0)) ** 2, np.exp(-(u - rise) / decay)
+            )
+            frames += rng.uniform(0.5, 1.5) * np.where(u >= 0.0, shape, 0.0)
     else:
         raise ValueError(f"unknown noise type {kind!r}")
     env = np.interp(np.arange(n) / _ENV_HOP, np.arange(m), frames)

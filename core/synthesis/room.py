@@ -39,7 +39,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from core.synthesis.acoustics import MATERIALS, MID_BANDS, N_BANDS, band_air_absorption, draw_materials
+from core.synthesis.acoustics import (
+    MATERIALS,
+    MID_BANDS,
+    N_BANDS,
+    OPEN,
+    band_air_absorption,
+    draw_materials,
+    draw_open_air_materials,
+)
 
 __all__ = [
     "DEFAULT_MAX_ORDER",
@@ -49,6 +57,7 @@ __all__ = [
     "image_orders",
     "image_sources",
     "max_distance",
+    "open_air_room",
     "random_room",
     "scale_materials",
 ]
@@ -293,9 +302,6 @@ def random_room(
         ly * float(rng.uniform(0.3, 0.7)),
         float(min(rng.uniform(1.1, 1.5), lz - 1.0 - WALL_MARGIN_M)),
     )
-    gain_db = np.clip(rng.normal(0.0, 0.5, size=4), -1.0, 1.0)
-    delay_us = rng.uniform(-2.0, 2.0, size=4)
-    tilt_db = rng.uniform(-0.5, 0.5, size=4)
     return Room(
         size,  # type: ignore[arg-type]
         tuple(float(a) for a in alpha),  # type: ignore[arg-type]
@@ -303,11 +309,57 @@ def random_room(
         rt60=rt60,
         max_order=max_order,
         name=name,
-        capsule_gain_db=tuple(float(v) for v in gain_db),  # type: ignore[arg-type]
-        capsule_delay_us=tuple(float(v) for v in delay_us),  # type: ignore[arg-type]
-        capsule_tilt_db=tuple(float(v) for v in tilt_db),  # type: ignore[arg-type]
         band_absorption=tuple(tuple(float(v) for v in row) for row in bands),
         materials=names,
+        **_capsule_mismatch(rng),  # type: ignore[arg-type]
+    )
+
+
+def _capsule_mismatch(rng: np.random.Generator) -> dict[str, tuple[float, ...]]:
+    gain_db = np.clip(rng.normal(0.0, 0.5, size=4), -1.0, 1.0)
+    delay_us = rng.uniform(-2.0, 2.0, size=4)
+    tilt_db = rng.uniform(-0.5, 0.5, size=4)
+    return {
+        "capsule_gain_db": tuple(float(v) for v in gain_db),
+        "capsule_delay_us": tuple(float(v) for v in delay_us),
+        "capsule_tilt_db": tuple(float(v) for v in tilt_db),
+    }
+
+
+OPEN_AIR_SIZE_M = (60.0, 60.0, 30.0)
+"""The box an open-air scene is computed in: its open sides absorb everything."""
+OPEN_AIR_ORDER = 2
+"""Image order of open-air scenes: the ground, the facade, and the ground-facade path."""
+
+
+def open_air_room(rng: np.random.Generator, facade_probability: float = 0.5, name: str = "") -> Room:
+    """An open-air scene: a ground, perhaps one building facade, no other surface and no tail.
+
+    The ground is paving, concrete, grass or compacted soil
+    (:data:`core.synthesis.acoustics.GROUNDS`); with probability ``facade_probability`` a
+    facade (:data:`~core.synthesis.acoustics.FACADES`) stands 2-10 m from the receiver, at
+    ``x=0``. The other sides of the :data:`OPEN_AIR_SIZE_M` box are open (absorption 1,
+    so their images have gain 0). Image sources to order 2 (ground, facade, ground-facade),
+    air absorption, no diffuse tail (``rt60 = 0``): a dry, high direct-to-reverberant scene,
+    as outdoors. The receiver is 1.2-1.8 m above the ground; the MIC capsule mismatch is
+    drawn as in :func:`random_room`.
+    """
+    facade = bool(rng.random() < facade_probability)
+    names = draw_open_air_materials(rng, facade)
+    lx, ly, lz = OPEN_AIR_SIZE_M
+    rx = (float(rng.uniform(2.0, 10.0)) if facade else lx / 2, ly / 2, float(rng.uniform(1.2, 1.8)))
+    bands = np.array([(1.0,) * N_BANDS if m == OPEN else MATERIALS[m] for m in names], dtype=np.float64)
+    alpha = bands[:, list(MID_BANDS)].mean(axis=1)
+    return Room(
+        OPEN_AIR_SIZE_M,
+        tuple(float(a) for a in alpha),  # type: ignore[arg-type]
+        rx,
+        rt60=0.0,
+        max_order=OPEN_AIR_ORDER,
+        name=name,
+        band_absorption=tuple(tuple(float(v) for v in row) for row in bands),
+        materials=names,
+        **_capsule_mismatch(rng),  # type: ignore[arg-type]
     )
 
 

@@ -192,17 +192,18 @@ def _path_geometry(
     capsule, for the rigid-sphere filters).
     """
     order = room.max_order
-    pos, _ = image_sources(room, sources)
+    keep = _audible_images(room)
+    pos = image_sources(room, sources)[0][..., keep, :]
     rx = np.asarray(room.receiver, dtype=np.float64)
     vec = pos - rx
     dist = np.linalg.norm(vec, axis=-1)
     delay = dist * (FS / SPEED_OF_SOUND)
     u = vec / dist[..., None]
-    gain = image_band_gains(room, order)[None] / dist[..., None]  # (B, K, N_BANDS)
+    gain = image_band_gains(room, order)[keep][None] / dist[..., None]  # (B, K, N_BANDS)
     if room.air:
         gain = gain * 10.0 ** (-band_air_absorption() * dist[..., None] / 20.0)
     if directivity is not None:
-        mirror = 1 - 2 * np.mod(image_orders(order), 2)  # (K, 3): image sources emit mirrored
+        mirror = 1 - 2 * np.mod(image_orders(order)[keep], 2)  # (K, 3): image sources emit mirrored
         cos_theta = -(u * mirror) @ np.asarray(directivity.facing, dtype=np.float64)
         gain = gain * directivity.gains(cos_theta)
     if not mic:
@@ -210,8 +211,14 @@ def _path_geometry(
     return delay, foa_gains(u), gain, u @ mic_capsule_unit_vectors().T
 
 
+def _audible_images(room: Room) -> np.ndarray:
+    """Which images of :func:`image_sources` reach the receiver: those off fully absorbing sides
+    (an open-air scene's) have gain 0 and are left out (all of them are kept in a closed room)."""
+    return np.asarray(image_band_gains(room).max(axis=1) > 0.0)
+
+
 def _early_length(room: Room, sources: np.ndarray) -> int:
-    pos, _ = image_sources(room, sources)
+    pos = image_sources(room, sources)[0][..., _audible_images(room), :]
     dist = np.linalg.norm(pos - np.asarray(room.receiver), axis=-1)
     # + the tail of the sphere filters (FIR_TAPS - FIR_CENTRE > _HALF) and of the band filters
     return int(math.ceil(dist.max() * FS / SPEED_OF_SOUND)) + FIR_TAPS - FIR_CENTRE + _BAND_HALF + 2

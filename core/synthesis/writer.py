@@ -46,7 +46,7 @@ from core.common.errors import SeldError
 from core.common.progress import CancelFn, ProgressFn, check_cancel
 from core.labels.dcase_csv import write_labels
 from core.synthesis.noise import NOISE_TYPES, draw_ambience
-from core.synthesis.room import Room, random_room
+from core.synthesis.room import Room, open_air_room, random_room
 from core.synthesis.scene import EVENT_LEVEL_DBFS, SAMPLE_RATE, Scene, make_scene
 from core.synthesis.spatial import render_scene
 
@@ -102,6 +102,8 @@ class SynthConfig:
     to render through instead of a simulated room; their format is the one format written."""
     ambience: str | None = None
     """A recorded 4-channel ambience of the measured room, the background noise (with ``rirs``)."""
+    open_air: float = 0.0
+    """Probability that a room of a fold is an open-air scene (:func:`core.synthesis.room.open_air_room`)."""
 
     def validate(self) -> None:
         """Raise :class:`SeldError` for settings that cannot be generated."""
@@ -135,6 +137,12 @@ class SynthConfig:
                 raise SeldError(f"the {name} range must be low:high within ±{limit:g}, not {value}")
         if not 0.0 <= self.noise_source_probability <= 1.0:
             raise SeldError("the probability of a directional noise source must be 0-1")
+        if not 0.0 <= self.open_air <= 1.0:
+            raise SeldError(f"the share of open-air rooms must be 0-1, not {self.open_air}")
+        if self.rirs is not None and self.open_air > 0.0:
+            raise SeldError(
+                "open-air scenes are simulated: they cannot be combined with measured responses (--rirs)"
+            )
         if self.rirs is not None and len(self.formats) != 1:
             raise SeldError(
                 "measured responses are of one format: choose it with --formats foa or --formats mic"
@@ -195,7 +203,11 @@ def _rng(config: SynthConfig, *key: int) -> np.random.Generator:
 def room_for(config: SynthConfig, fold: int, slot: int) -> Room:
     """Room ``slot`` of ``fold`` (deterministic in the seed)."""
     room_number = (fold - 1) * config.rooms_per_fold + slot + 1
-    return random_room(_rng(config, 0, fold, slot), name=f"room{room_number}")
+    rng = _rng(config, 0, fold, slot)
+    # the open-air choice has a stream of its own, so that rooms of datasets made without it are unchanged
+    if config.open_air > 0.0 and _rng(config, 5, fold, slot).random() < config.open_air:
+        return open_air_room(rng, name=f"room{room_number}")
+    return random_room(rng, name=f"room{room_number}")
 
 
 def mix_scene(config: SynthConfig, plan: MixPlan, bank: Any, room: Room) -> Scene:
