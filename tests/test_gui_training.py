@@ -301,3 +301,22 @@ def test_died_and_failed_runs_and_the_comparison(qtbot, make_page, tiny, tmp_pat
         assert page.runs.comparison[r].val == row.val
         x, y = page.runs.compare_curves[row.run.name].getData()
         np.testing.assert_array_equal(y, row.curves.val["SELD"])
+
+
+def test_a_small_constant_learning_rate_is_drawn_above_zero_on_its_own_scale(qtbot):
+    from seldgui.training.live_view import LiveView
+
+    view = LiveView()
+    qtbot.addWidget(view)
+    view.reset("run", batch_size=32)
+    view.feed(ev.Start(epochs=10, steps_per_epoch=4, step=0, epoch=0, device="cpu"))
+    for step in range(1, 9):
+        view.feed(ev.Step((step - 1) // 4, step, (step - 1) % 4 + 1, 4, 0.5, 0.3, 0.2, 1e-4, 50.0))
+    view.refresh()
+    low, high = view.lr_plot.viewRange()[1]
+    # the curve at 1e-4 sits near the top of 0 to 1.1e-4 (pyqtgraph's own range was 1e-4 ± 0.4)
+    assert low == pytest.approx(0.0, abs=1e-9) and high == pytest.approx(1.1e-4, rel=1e-6)
+    _, rates = view.curves["lr"].getData()
+    assert np.allclose(rates, 1e-4)
+    axis = view.lr_plot.getAxis("left")
+    assert axis.tickStrings([0.0, 2.5e-5, 1e-4], 1.0, 2.5e-5) == ["0", "2.5e-05", "0.0001"]

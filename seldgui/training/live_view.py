@@ -53,6 +53,13 @@ def _duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+class _ScientificAxis(pg.AxisItem):
+    """Tick labels in scientific notation (``2e-05``), for a learning rate of 1e-5-1e-2."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)
+        return [f"{v * scale:.2g}" if v != 0 else "0" for v in values]
+
+
 class LiveView(QWidget):
     """See the module docstring. ``curves`` maps each curve's name (``loss``, ``train_loss``,
     ``val_loss``, ``ER``, ``F``, ``LR``, ``SELD``, ``LE``, ``lr``) to its ``PlotDataItem``;
@@ -102,10 +109,13 @@ class LiveView(QWidget):
         self.loss_plot = self.plots.addPlot(row=0, col=0, title="loss")
         self.score_plot = self.plots.addPlot(row=0, col=1, title="validation scores (ER, F, LR, SELD)")
         self.le_plot = self.plots.addPlot(row=1, col=0, title="localization error LE (°)")
-        self.lr_plot = self.plots.addPlot(row=1, col=1, title="learning rate")
+        self.lr_plot = self.plots.addPlot(
+            row=1, col=1, title="learning rate", axisItems={"left": _ScientificAxis(orientation="left")}
+        )
         for plot in (self.loss_plot, self.score_plot, self.le_plot, self.lr_plot):
             plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+            if plot is not self.lr_plot:  # one curve, named by the title (a legend would cover it at the top)
+                plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
             plot.getAxis("left").setWidth(52)
             if plot is not self.loss_plot:
                 plot.setXLink(self.loss_plot)
@@ -255,7 +265,15 @@ class LiveView(QWidget):
         evals = [self.evals[s] for s in sorted(self.evals)]
         xs = np.array([self.x_of_step(s) for s in steps], dtype=float)
         self.curves["loss"].setData(xs, np.array([s.loss for s in steps], dtype=float))
-        self.curves["lr"].setData(xs, np.array([s.lr for s in steps], dtype=float))
+        rates = np.array([s.lr for s in steps], dtype=float)
+        self.curves["lr"].setData(xs, rates)
+        top = float(np.nanmax(rates)) if rates.size and np.isfinite(rates).any() else 0.0
+        if top > 0.0:
+            # from 0 to just above the largest rate: pyqtgraph pads a constant curve by ±0.4 around it,
+            # which puts a rate of 1e-4 on the zero line
+            self.lr_plot.setYRange(0.0, 1.1 * top, padding=0.0)
+        else:
+            self.lr_plot.enableAutoRange(axis="y")
         xe = np.array([self.x_of_eval(e) for e in evals], dtype=float)
         for name in ("train_loss", "val_loss", *SCORES, "LE"):
             values = [getattr(e, name) for e in evals]
