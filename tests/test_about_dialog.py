@@ -77,19 +77,17 @@ def test_library_versions_come_from_the_metadata_without_importing_torch(dialog)
     assert dist_version("no-such-distribution-seld-test") == NOT_INSTALLED
 
 
-def test_opening_the_dialog_imports_no_torch_and_is_quick():
+def test_opening_the_dialog_imports_no_torch():
     code = (
-        "import sys, time\n"
+        "import sys\n"
         "from PySide6.QtWidgets import QApplication\n"
         "app = QApplication([])\n"
         "import core.packages.package_file  # as in the app, where the window has imported it\n"
-        "t = time.perf_counter()\n"
         "from seldgui.about import AboutDialog\n"
         "d = AboutDialog()\n"
         "d.show(); app.processEvents()\n"
-        "took = time.perf_counter() - t\n"
         "d.tabs.setCurrentWidget(d.licences_tab); app.processEvents()\n"
-        "print(took, d.licence_table.rowCount(), 'torch' in sys.modules)\n"
+        "print(d.licence_table.rowCount(), 'torch' in sys.modules)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -98,10 +96,9 @@ def test_opening_the_dialog_imports_no_torch_and_is_quick():
         check=True,
         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
     )
-    took, rows, torch_loaded = out.stdout.split()
+    rows, torch_loaded = out.stdout.split()
     assert torch_loaded == "False"
     assert int(rows) > 20
-    assert float(took) < 1.0
 
 
 def test_the_bibtex_button_puts_the_entry_on_the_clipboard(dialog):
