@@ -21,7 +21,8 @@
 6. Rewrites the package with ``metrics`` = the validation scores at the kept epoch (the
    trainer's, without rotations), the test and held-out scores with their per-class
    breakdown, the training budget (steps, epochs, seconds, device; with ``--earlier-budget``
-   the budget of the runs it was fine-tuned from) and ``about``: the recipe, what the model
+   the budget of the runs it was fine-tuned from; with ``--earlier-budget-from PACKAGE`` the
+   budget a package it was initialised from records) and ``about``: the recipe, what the model
    was trained on, and what it is good and not good for (``--training-data``, ``--good-for``,
    ``--not-good-for``).
 
@@ -37,6 +38,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+
+def recorded_budget(metrics: dict | None, name: str) -> list[dict]:
+    """The training budget a shipped package records, oldest run first: the runs it was
+    fine-tuned from, then its own run (marked with the package's file ``name``)."""
+    earlier = dict((metrics or {}).get("budget_at_shipping") or {})
+    if not earlier:
+        raise ValueError("its metadata records no training budget (budget_at_shipping)")
+    before = earlier.pop("fine_tuned_from", [])
+    return [*before, {**earlier, "package": name}]
 
 
 def main(argv=None) -> int:
@@ -70,6 +81,14 @@ def main(argv=None) -> int:
         metavar="RUN",
         help="a run this one was fine-tuned from (its budget is stored too)",
     )
+    p.add_argument(
+        "--earlier-budget-from",
+        action="append",
+        default=[],
+        metavar="PACKAGE",
+        help="a package this run was initialised from: the budget its metadata records (its run and "
+        "the runs before it) is stored too; for when those run folders are gone",
+    )
     args = p.parse_args(argv)
 
     from core.cli.eval import format_files
@@ -80,7 +99,7 @@ def main(argv=None) -> int:
     from core.inference.modes import ACCURATE
     from core.inference.predict import open_model
     from core.inference.threshold import choose_threshold
-    from core.packages.package_file import save_package
+    from core.packages.package_file import read_package_meta, save_package
     from core.packages.runtime import load_package
     from core.training.run_folder import RunFolder
 
@@ -158,6 +177,12 @@ def main(argv=None) -> int:
     budget = budget_of(run)
     if args.earlier_budget:
         budget["fine_tuned_from"] = [budget_of(RunFolder(Path(r))) for r in args.earlier_budget]
+    for package in args.earlier_budget_from:  # as the package recorded it when it was shipped
+        try:
+            chain = recorded_budget(read_package_meta(package).metrics, Path(package).name)
+        except ValueError as exc:
+            p.error(f"{package}: {exc}")
+        budget.setdefault("fine_tuned_from", []).extend(chain)
     validation = dict(meta.metrics or {})  # the trainer's, at the kept epoch (empty for a snapshot)
     validation.update(
         split="validation",
