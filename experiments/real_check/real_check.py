@@ -19,7 +19,8 @@ used to train a model, choose a checkpoint or tune a threshold.
 Prints one block per check; the model runs with its fast default (no test-time rotation).
 With ``--snr-sweep``, check 2 is repeated with diffuse-like noise (independent Gaussian noise,
 each first-order channel at 1/3 of W's power) at SNRs of 80, 40, 30, 20 and 10 dB re the dry
-speech's mean power: a diagnosis of the free-field failure, reporting only like the rest.
+speech's mean power, and check 3 with the beach scaled by -30 to +10 dB: diagnoses of the two
+FOA failures, reporting only like the rest.
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def _plane_wave_foa(x: np.ndarray, az: float, el: float) -> np.ndarray:
 
 
 SWEEP_SNR_DB = (80, 40, 30, 20, 10)
+SWEEP_GAIN_DB = (-30, -20, -10, 0, 10)
 
 
 def _diffuse_like_noise(shape: tuple[int, ...], speech_power: float, snr_db: float, rng) -> np.ndarray:
@@ -181,6 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         f"[FOA, beach ambience, no event] detections in {len(frames)} of {beach.shape[1] // HOP} frames; "
         f"named: {_names(foa, named)}"
     )
+    if args.snr_sweep:
+        for gain in SWEEP_GAIN_DB:
+            table = _run(foa, _recording(beach * 10 ** (gain / 20), "foa", "beach"))
+            named = Counter(r.cls for r in table.rows)
+            print(
+                f"[FOA, beach ambience at {gain:+d} dB] detections in {len({r.frame for r in table.rows})} "
+                f"of {beach.shape[1] // HOP} frames; named: {_names(foa, named)}"
+            )
     return 0
 
 
