@@ -177,10 +177,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
     beach = _read_24k(args.real / BEACH)
     table = _run(foa, _recording(beach, "foa", "beach"))
-    frames = sorted({r.frame for r in table.rows})
+    detected = sorted({r.frame for r in table.rows})
     named = Counter(r.cls for r in table.rows)
     print(
-        f"[FOA, beach ambience, no event] detections in {len(frames)} of {beach.shape[1] // HOP} frames; "
+        f"[FOA, beach ambience, no event] detections in {len(detected)} of {beach.shape[1] // HOP} frames; "
         f"named: {_names(foa, named)}"
     )
     if args.snr_sweep:
