@@ -48,6 +48,34 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="no CUDA device on this machine"))
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item):
+    """Each GUI test ends whole: its background work finishes before its widgets close, and
+    the closed widgets are destroyed here rather than in the next test's event loop.
+
+    pytest-qt closes a test's widgets with ``deleteLater``, which ``processEvents`` does not
+    carry out: the C++ deletion would otherwise happen inside the next test's ``waitUntil``,
+    while that test's own work runs in the thread pool (one segmentation fault was seen there).
+    """
+    import sys
+
+    qt = "PySide6.QtCore" in sys.modules
+    if qt:
+        from PySide6.QtCore import QThreadPool
+
+        QThreadPool.globalInstance().waitForDone(30000)
+    result = yield  # pytest-qt closes the widgets, then the fixtures are torn down
+    if qt:
+        import gc
+
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        if QCoreApplication.instance() is not None:
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+            gc.collect()
+    return result
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Let background workers (a window's device probe imports torch) finish before exit."""
     import sys
