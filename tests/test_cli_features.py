@@ -117,14 +117,15 @@ def test_features_refuse_what_infer_refuses(tmp_path, capsys):
 
 
 def test_seld_features_does_not_import_torch(tmp_path):
+    # nor scipy.fft (~0.45 s): one thread's FFTs are numpy's, the same pocketfft
     wav = _write(tmp_path / "foa_dev" / "a.wav", seconds=0.5)
     code = (
         "import sys; from core.cli import main; "
         f"rc = main(['features', {str(wav)!r}, '--out', {str(tmp_path / 'a.npy')!r}]); "
-        "print(rc, 'torch' in sys.modules)"
+        "print(rc, 'torch' in sys.modules, 'scipy.fft' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(REPO))
-    assert out.stdout.split() == ["0", "False"], out.stderr
+    assert out.stdout.split() == ["0", "False", "False"], out.stderr
 
 
 def test_seld_console_entry_point_runs():

@@ -233,7 +233,12 @@ def test_file_features_equal_the_whole_file_in_one_pass(tmp_path):
     write_scene(path, 7.37, sr=48000, seed=3)
     whole = extract_features(load_recording(path).samples, "mic")
     for chunk_segments in (1, 2, 30):  # several chunks (seams every 2 or 4 s) and one
-        assert_same_features(file_features(path, "mic", chunk_segments=chunk_segments), whole)
+        one = file_features(path, "mic", chunk_segments=chunk_segments, threads=1)
+        assert_same_features(one, whole)
+        for threads in (2, 3):  # chunks computed at once: each the same arithmetic on its own samples
+            np.testing.assert_array_equal(
+                file_features(path, "mic", chunk_segments=chunk_segments, threads=threads), one
+            )
 
 
 def test_prediction_to_table():

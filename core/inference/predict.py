@@ -505,11 +505,17 @@ def _two_pass_chunks(
         yield "chunk", f0, _chunk_features(padded, f1 - f0, fmt, peak_db)
 
 
+FEATURE_THREADS = 2
+"""Threads of :func:`file_features`: chunks of a long file are computed this many at a time
+(numpy, the FFT and the file reading release the GIL); 2, the threads the network gets."""
+
+
 def file_features(
     path: str | os.PathLike[str],
     fmt: str,
     *,
     chunk_segments: int = DEFAULT_CHUNK_SEGMENTS,
+    threads: int = FEATURE_THREADS,
 ) -> np.ndarray:
     """Unnormalised features ``(C, T, 64)`` of a whole file, read in one streamed pass.
 
@@ -519,9 +525,14 @@ def file_features(
     log-mel levels of each chunk are stored as float32 and floored 80 dB below each
     channel's peak once the whole file is known. Rounding to float32 is monotone, so
     flooring after rounding gives exactly what :func:`core.dsp.features.extract_features` of the
-    whole signal gives (bit for bit). Memory: the output plus one chunk of audio; the output
-    grows with what really decodes, never by a header's claim.
+    whole signal gives (bit for bit). Up to ``threads`` chunks are computed at once, each
+    from its own samples, so the values do not depend on ``threads``. Memory: the output plus
+    ``threads`` chunks of audio; the output grows with what really decodes, never by a
+    header's claim.
     """
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     if fmt not in FEATURE_CHANNELS:
         raise SeldError(f"unknown recording format {fmt!r}; expected 'foa' or 'mic'")
     chunk_frames = SEGMENT_FRAMES * max(1, int(chunk_segments))
@@ -530,18 +541,30 @@ def file_features(
     out = np.empty((FEATURE_CHANNELS[fmt], 0, N_MELS), dtype=np.float32)
     peak = np.full(4, -np.inf)
     total = 0
-    for f0, f1, padded in _padded_chunks(blocks, chunk_frames):
+    running: deque[tuple[int, int, Future]] = deque()
+
+    def store_oldest() -> None:
+        nonlocal out, peak, total
+        f0, f1, future = running.popleft()
+        power, rest = future.result()
         if f1 > out.shape[1]:  # grow (doubling) with what decoded
             grown = np.empty((out.shape[0], max(f1, 2 * out.shape[1]), N_MELS), dtype=np.float32)
             grown[:, :f0] = out[:, :f0]
             out = grown
-        with single_threaded_blas():
-            power, rest = frame_features(padded, f1 - f0, fmt, workers=1)
         level = 10.0 * np.log10(np.maximum(AMIN, power))  # float64, as core.dsp.features.log_mel
         peak = np.maximum(peak, level.reshape(4, -1).max(axis=1))
         out[:4, f0:f1] = level
         out[4:, f0:f1] = rest
         total = f1
+
+    width = max(1, int(threads))
+    with single_threaded_blas(), ThreadPoolExecutor(max_workers=width) as pool:
+        for f0, f1, padded in _padded_chunks(blocks, chunk_frames):
+            running.append((f0, f1, pool.submit(frame_features, padded, f1 - f0, fmt, workers=1)))
+            if len(running) >= width:
+                store_oldest()
+        while running:
+            store_oldest()
     out = out[:, :total]
     floor = (peak - TOP_DB).astype(np.float32)
     np.maximum(out[:4], floor[:, None, None], out=out[:4])
