@@ -65,14 +65,11 @@ def pytest_runtest_teardown(item):
 
         QThreadPool.globalInstance().waitForDone(30000)
     result = yield  # pytest-qt closes the widgets, then the fixtures are torn down
-    if qt:
-        import gc
-
+    if qt:  # (no gc.collect() here: a full collection per test doubled the suite's time)
         from PySide6.QtCore import QCoreApplication, QEvent
 
         if QCoreApplication.instance() is not None:
             QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
-            gc.collect()
     return result
 
 
