@@ -40,6 +40,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -238,7 +239,7 @@ def stft_padded_blocks(
     view = sliding_window_view(padded[:, off:needed], WIN, axis=1)[:, ::HOP]
     win = hann_periodic(WIN)
     offset_win = dc_offset * win  # (x + c) w = x w + c w: the offset of every padded sample
-    rfft = _rfft(workers)
+    fft, threads = _fft_backend(workers)
     frames = np.zeros((padded.shape[0], min(block_frames, total), N_FFT))
     for t0 in range(0, total, block_frames):
         part = view[:, t0 : t0 + block_frames]
@@ -246,17 +247,18 @@ def stft_padded_blocks(
         np.multiply(part, win, out=frames[:, :n, :WIN])
         if dc_offset:
             frames[:, :n, :WIN] += offset_win
-        yield t0, rfft(frames[:, :n], axis=-1)
+        yield t0, fft.rfft(frames[:, :n], axis=-1, **threads)
 
 
-def _rfft(workers: int | None):
-    """``rfft(x, axis)`` on ``workers`` threads: numpy's for one (the same pocketfft, and
-    ``import scipy.fft`` costs ~0.45 s of a short ``seld infer``), scipy's for more."""
+def _fft_backend(workers: int | None) -> tuple[Any, dict[str, int]]:
+    """``(module, keywords)`` for FFTs on ``workers`` threads: ``numpy.fft`` for one (the same
+    pocketfft, and ``import scipy.fft`` costs ~0.45 s of a short ``seld infer``), else
+    ``scipy.fft`` with ``workers=``."""
     if workers is None or workers <= 1:
-        return np.fft.rfft
+        return np.fft, {}
     import scipy.fft
 
-    return lambda x, axis: scipy.fft.rfft(x, axis=axis, workers=workers)
+    return scipy.fft, {"workers": workers}
 
 
 def stft_blocks(audio: np.ndarray, block_frames: int = _BLOCK_FRAMES, workers: int | None = None):
@@ -458,12 +460,8 @@ def _gcc_block(spec: np.ndarray, out: np.ndarray, workers: int | None) -> None:
         r[zero] = 1.0
         mag[zero] = 1.0
     r /= mag
-    if workers is None or workers <= 1:  # as _rfft: numpy's pocketfft, no scipy.fft import
-        cc = np.fft.irfft(r, n=N_FFT, axis=-1)
-    else:
-        import scipy.fft
-
-        cc = scipy.fft.irfft(r, n=N_FFT, axis=-1, workers=workers)
+    fft, threads = _fft_backend(workers)
+    cc = fft.irfft(r, n=N_FFT, axis=-1, **threads)
     half = GCC_LAGS // 2
     out[..., :half] = cc[..., -half:]
     out[..., half:] = cc[..., :half]
