@@ -130,7 +130,7 @@ _NO_TORCH_RUN = """
 import json, sys
 from core.cli import main
 code = main(sys.argv[1:])
-print(json.dumps({"code": code, "loaded": sorted(m for m in ("torch", "onnx", "safetensors", "scipy.optimize")
+print(json.dumps({"code": code, "loaded": sorted(m for m in ("torch", "onnx", "safetensors", "scipy.optimize", "scipy.fft")
                                                if m in sys.modules)}))
 """
 
@@ -149,7 +149,8 @@ def _run_infer(args: list[str], env: dict[str, str]) -> dict:
 
 
 def test_seld_infer_with_a_cached_graph_does_not_import_torch(tmp_path):
-    """The bundled model, by default (onnx on the CPU, fast): a cold cache exports (torch), a warm one does not."""
+    """The bundled model, by default (onnx on the CPU, fast): a cold cache exports (torch), a warm one does not
+    (nor does it import scipy.fft, ~0.45 s: a short file's FFTs are numpy's)."""
     from core.io.resources import bundled_model_path
 
     if bundled_model_path("foa") is None:
